@@ -1,0 +1,11 @@
+//! Write [Drone CI](https://www.drone.io/) extensions in Rust.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod kind;
+
+pub use kind::ExtensionKind;
+
+/// A boxed error, as returned by extension traits and used across the tower ecosystem.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
