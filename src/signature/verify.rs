@@ -1,0 +1,316 @@
+//! The verifier: the checks of `security.md` §4, in order, cheap to expensive.
+
+use std::time::SystemTime;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::Mac;
+use http::header::{AUTHORIZATION, HeaderName};
+use http::{HeaderMap, Method, Uri, request::Parts};
+
+use super::digest::{SHA256_LEN, check_body, parse_digest};
+use super::params::RawParams;
+use super::signing_string::{Line, LineValue, resolve_all, write_lines};
+use super::{Error, HMAC_SHA256, HeaderList, Keyring, Policy};
+
+/// The `Signature` header.
+pub static SIGNATURE: HeaderName = HeaderName::from_static("signature");
+
+/// Length of an HMAC-SHA256 output.
+pub const MAC_LEN: usize = 32;
+
+/// Checks Drone's HTTP signatures: a [`Keyring`] and a [`Policy`].
+///
+/// Verification is split in two so that no body byte is needed until the headers are known to be
+/// signed by a configured key: [`verify_headers`](Verifier::verify_headers) runs every check that
+/// needs only the request head and returns [`VerifiedHeaders`]; its
+/// [`verify_body`](VerifiedHeaders::verify_body) then checks the body against the signed `Digest`.
+/// [`verify`](Verifier::verify) does both at once.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use drone_extension::kind::SECRET_V1;
+/// use drone_extension::signature::{Policy, SharedSecret, Signer, Verifier};
+///
+/// let secret = SharedSecret::new("bea26a2221fd8090ea38720fc445eca6")?;
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_577_836_800);
+///
+/// // Drone's side: sign a request.
+/// let body = br#"{"path":"secret/data/docker","name":"username"}"#;
+/// let headers = Signer::new(secret.clone()).extension_headers(SECRET_V1, body, now)?;
+/// let mut request = http::Request::post("/secret").body(()).unwrap();
+/// *request.headers_mut() = headers;
+/// let (parts, ()) = request.into_parts();
+///
+/// // The extension's side: verify the head, then the body.
+/// let verifier = Verifier::new(secret, Policy::drone_extension(SECRET_V1).clock(move || now));
+/// let pending = verifier.verify_parts(&parts)?;
+/// let verified = pending.verify_body(body)?;
+/// assert_eq!(verified.key_id(), "hmac-key");
+///
+/// // A body changed after signing is refused.
+/// let pending = verifier.verify_parts(&parts)?;
+/// assert!(pending.verify_body(b"{}").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    keys: Keyring,
+    policy: Policy,
+}
+
+impl Verifier {
+    /// A verifier with these keys and this policy.
+    pub fn new(keys: impl Into<Keyring>, policy: Policy) -> Verifier {
+        Verifier {
+            keys: keys.into(),
+            policy,
+        }
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &Keyring {
+        &self.keys
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Runs every check that needs only the request head, in this order: a single signature header
+    /// is present; its parameters parse; the algorithm is `hmac-sha256` and a key accepts the
+    /// `keyId`; the header list meets the policy; every listed header is present once and non-empty,
+    /// and the `Digest` header parses; the signed `Accept` is allowed; `Date` is inside the window;
+    /// the MAC verifies.
+    ///
+    /// # Errors
+    ///
+    /// The first check that fails, as an [`Error`].
+    pub fn verify_headers(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<VerifiedHeaders, Error> {
+        // 1. Exactly one signature header.
+        let value = locate(headers)?;
+        // 2. Parameters.
+        let params = RawParams::parse(value)?;
+        // 3. Algorithm and key.
+        if params.algorithm() != HMAC_SHA256 {
+            return Err(Error::Algorithm);
+        }
+        if self.keys.eligible(&params.key_id).next().is_none() {
+            return Err(Error::Key);
+        }
+        // 4. Coverage.
+        let list = params
+            .headers
+            .as_deref()
+            .ok_or(Error::Policy("no headers parameter"))?;
+        let list = HeaderList::parse(list)?;
+        self.policy.check_coverage(&list)?;
+        // 5. Resolve the listed headers; Digest syntax; signed media type.
+        let lines = resolve_all(&list, method, uri, headers)?;
+        let digest = value_of(&lines, "digest").map(parse_digest).transpose()?;
+        self.policy.check_media_type(value_of(&lines, "accept"))?;
+        // 6. Freshness.
+        let date = value_of(&lines, "date").ok_or(Error::Policy("Date is not signed"))?;
+        let date = self
+            .policy
+            .check_freshness(date, params.created, params.expires)?;
+        // 7. MAC, over strictly decoded base64 (padded, standard alphabet, no trailing bits).
+        let mut decoded = [0u8; 2 * MAC_LEN];
+        let len = STANDARD
+            .decode_slice(params.signature.as_bytes(), &mut decoded)
+            .map_err(|_| Error::Signature)?;
+        let claimed = &decoded[..len];
+        let verified = self.keys.eligible(&params.key_id).any(|key| {
+            let mut mac = key.mac();
+            write_lines(&mut mac, &lines);
+            mac.verify_slice(claimed).is_ok()
+        });
+        if !verified {
+            return Err(Error::Signature);
+        }
+        let mut mac = [0u8; MAC_LEN];
+        mac.copy_from_slice(claimed);
+        Ok(VerifiedHeaders {
+            digest,
+            verified: Verified {
+                key_id: params.key_id.into_owned(),
+                signed_headers: list.iter().collect::<Vec<_>>().join(" "),
+                date,
+                mac,
+            },
+        })
+    }
+
+    /// [`verify_headers`](Verifier::verify_headers) on the head of a request.
+    ///
+    /// # Errors
+    ///
+    /// As [`verify_headers`](Verifier::verify_headers).
+    pub fn verify_parts(&self, parts: &Parts) -> Result<VerifiedHeaders, Error> {
+        self.verify_headers(&parts.method, &parts.uri, &parts.headers)
+    }
+
+    /// Verifies a whole request at once: the head, then the body against the signed `Digest`.
+    ///
+    /// # Errors
+    ///
+    /// As [`verify_headers`](Verifier::verify_headers) and
+    /// [`VerifiedHeaders::verify_body`].
+    pub fn verify(&self, parts: &Parts, body: &[u8]) -> Result<Verified, Error> {
+        self.verify_parts(parts)?.verify_body(body)
+    }
+}
+
+fn value_of<'a>(lines: &[Line<'a>], name: &str) -> Option<&'a [u8]> {
+    lines
+        .iter()
+        .find(|l| l.name == name)
+        .and_then(|l| match l.value {
+            LineValue::Header(v) => Some(v),
+            LineValue::RequestTarget { .. } => None,
+        })
+}
+
+/// Step 1: exactly one of `Signature: …` or `Authorization: Signature …`.
+fn locate(headers: &HeaderMap) -> Result<&[u8], Error> {
+    let mut signatures = headers.get_all(&SIGNATURE).iter();
+    let signature = match (signatures.next(), signatures.next()) {
+        (None, _) => None,
+        (Some(v), None) => Some(v.as_bytes()),
+        (Some(_), Some(_)) => return Err(Error::Malformed("two Signature headers")),
+    };
+    let mut authorization = None;
+    for value in headers.get_all(AUTHORIZATION) {
+        if let Some(params) = strip_signature_scheme(value.as_bytes()) {
+            if authorization.replace(params).is_some() {
+                return Err(Error::Malformed("two Authorization: Signature headers"));
+            }
+        }
+    }
+    match (signature, authorization) {
+        (Some(_), Some(_)) => Err(Error::Malformed(
+            "both Signature and Authorization: Signature headers",
+        )),
+        (Some(v), None) | (None, Some(v)) => Ok(v),
+        (None, None) => Err(Error::Missing),
+    }
+}
+
+/// `Signature` (any case) followed by whitespace and the parameters; `None` for other schemes.
+fn strip_signature_scheme(value: &[u8]) -> Option<&[u8]> {
+    const SCHEME: &[u8] = b"signature";
+    let value = value.trim_ascii_start();
+    let (scheme, rest) = value.split_at_checked(SCHEME.len())?;
+    if !scheme.eq_ignore_ascii_case(SCHEME) {
+        return None;
+    }
+    match rest.first() {
+        None => Some(rest),
+        Some(b' ' | b'\t') => Some(rest.trim_ascii_start()),
+        Some(_) => None,
+    }
+}
+
+/// A request head whose signature verified; the body remains to be checked against its `Digest`.
+#[derive(Debug, Clone)]
+#[must_use = "the body has not been checked yet: call verify_body"]
+pub struct VerifiedHeaders {
+    digest: Option<[u8; SHA256_LEN]>,
+    verified: Verified,
+}
+
+impl VerifiedHeaders {
+    /// Whether the signature covers a `Digest`, so that the body is authenticated by
+    /// [`verify_body`](VerifiedHeaders::verify_body). Always true under the Drone presets.
+    pub fn covers_body(&self) -> bool {
+        self.digest.is_some()
+    }
+
+    /// What was verified so far.
+    pub fn verified(&self) -> &Verified {
+        &self.verified
+    }
+
+    /// Checks the exact body bytes, as received (no decompression), against the signed SHA-256
+    /// `Digest`, in constant time.
+    ///
+    /// When the policy did not require `digest` and the signature does not cover it, the body is
+    /// not authenticated and any body passes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DigestMismatch`] when the body's hash differs.
+    pub fn verify_body(self, body: &[u8]) -> Result<Verified, Error> {
+        if let Some(expected) = &self.digest {
+            check_body(expected, body)?;
+        }
+        Ok(self.verified)
+    }
+}
+
+/// What a verified request was signed with: put into the request's extensions by the layer.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Verified {
+    key_id: String,
+    signed_headers: String,
+    date: SystemTime,
+    mac: [u8; MAC_LEN],
+}
+
+impl Verified {
+    /// The `keyId` the caller sent (Drone: `hmac-key`).
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The signed header names, lower-case, in signing order.
+    pub fn signed_headers(&self) -> impl Iterator<Item = &str> + '_ {
+        self.signed_headers.split(' ')
+    }
+
+    /// Whether `name` (lower-case) was signed.
+    pub fn is_signed(&self, name: &str) -> bool {
+        self.signed_headers().any(|n| n == name)
+    }
+
+    /// The signed `Date`.
+    pub fn date(&self) -> SystemTime {
+        self.date
+    }
+
+    /// The verified MAC: what a replay guard remembers.
+    pub fn mac(&self) -> &[u8; MAC_LEN] {
+        &self.mac
+    }
+}
+
+impl std::fmt::Debug for Verified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verified")
+            .field("key_id", &self.key_id)
+            .field("signed_headers", &self.signed_headers)
+            .field("date", &httpdate::fmt_http_date(self.date))
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_is_case_insensitive_and_needs_a_space() {
+        assert_eq!(strip_signature_scheme(b"Signature a=b"), Some(&b"a=b"[..]));
+        assert_eq!(strip_signature_scheme(b"signature  a=b"), Some(&b"a=b"[..]));
+        assert_eq!(strip_signature_scheme(b"SIGNATURE"), Some(&b""[..]));
+        assert_eq!(strip_signature_scheme(b"Signaturex a=b"), None);
+        assert_eq!(strip_signature_scheme(b"Bearer x"), None);
+        assert_eq!(strip_signature_scheme(b"Sig"), None);
+    }
+}
