@@ -232,8 +232,28 @@ impl Policy {
         }
     }
 
-    /// Step 6: `Date` (and `created`/`expires` when present) inside the window.
-    pub(crate) fn check_freshness(
+    /// Checks a signed `Date` value (and the `created`/`expires` parameters, when present) against
+    /// the clock window, and returns the parsed date.
+    ///
+    /// All three HTTP-date forms of RFC 9110 are accepted (IMF-fixdate, RFC 850, asctime); anything
+    /// else fails closed.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use drone_extension::signature::Policy;
+    ///
+    /// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_577_836_800);
+    /// let policy = Policy::drone_webhook().clock(move || now);
+    /// assert!(policy.check_freshness(b"Wed, 01 Jan 2020 00:05:00 GMT", None, None).is_ok());
+    /// assert!(policy.check_freshness(b"Wed, 01 Jan 2020 00:05:01 GMT", None, None).is_err());
+    /// assert!(policy.check_freshness(b"yesterday", None, None).is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stale`] when the date does not parse or lies outside the window, when `created`
+    /// is later than now plus the window, or when `expires` is earlier than now minus the window.
+    pub fn check_freshness(
         &self,
         date: &[u8],
         created: Option<i64>,
