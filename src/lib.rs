@@ -4,6 +4,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod kind;
+pub mod layer;
 pub mod signature;
 
 pub use kind::ExtensionKind;

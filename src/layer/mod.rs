@@ -1,0 +1,82 @@
+//! The verifying tower layer: one line to protect an axum router or a hyper service.
+//!
+//! [`VerifySignatureLayer`] checks Drone's HTTP signature on every request (with the
+//! [`signature`](crate::signature) core), reads the body under a size limit and deadlines only once
+//! the signed headers are known to be authentic, checks the body against the signed `Digest`,
+//! and hands the inner service the exact verified bytes ([`VerifiedBody`]) with a
+//! [`Verified`](crate::signature::Verified) request extension. Every refusal is a short plain-text
+//! response ([`Rejection`]); the reason goes to the `tracing` log.
+//!
+//! # With axum
+//!
+//! ```
+//! use axum::{Extension, Router, routing::post};
+//! use drone_extension::ExtensionKind;
+//! use drone_extension::layer::VerifySignatureLayer;
+//! use drone_extension::signature::{SharedSecret, Verified};
+//!
+//! async fn secret(Extension(verified): Extension<Verified>, body: String) -> String {
+//!     format!("signed by {} over {} bytes", verified.key_id(), body.len())
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let secret_key = SharedSecret::new("bea26a2221fd8090ea38720fc445eca6")?;
+//! let app: Router = Router::new()
+//!     .route("/secret", post(secret))
+//!     .route_layer(VerifySignatureLayer::for_kind(ExtensionKind::Secret, secret_key));
+//! # Ok(()) }
+//! ```
+//!
+//! `route_layer` leaves unmatched paths (404) and unsigned routes added after it, such as a
+//! `/healthz`, alone.
+//!
+//! # With hyper
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use http_body_util::Full;
+//! use hyper_util::service::TowerToHyperService;
+//! use tower::ServiceBuilder;
+//! use drone_extension::ExtensionKind;
+//! use drone_extension::layer::{VerifiedBody, VerifySignatureLayer};
+//! use drone_extension::signature::SharedSecret;
+//!
+//! async fn handle(request: Request<VerifiedBody>) -> Result<Response<Full<Bytes>>, Infallible> {
+//!     Ok(Response::new(Full::new(Bytes::from("verified"))))
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let secret = SharedSecret::new("bea26a2221fd8090ea38720fc445eca6")?;
+//! let service = ServiceBuilder::new()
+//!     .layer(VerifySignatureLayer::for_kind(ExtensionKind::Admission, secret))
+//!     .service_fn(handle);
+//! // Serve each accepted connection with
+//! // hyper::server::conn::http1::Builder::new().serve_connection(io, service.clone()).
+//! let service = TowerToHyperService::new(service);
+//! # let _ = service;
+//! # Ok(()) }
+//! ```
+//!
+//! The body deadlines use tokio's timer: run the service inside a tokio runtime. Put a
+//! concurrency limit (`tower::limit::ConcurrencyLimitLayer`) in front of the layer to bound how
+//! many bodies are read at once, and let hyper's `header_read_timeout` close connections whose
+//! headers trickle.
+
+mod body;
+mod future;
+#[allow(clippy::module_inception)]
+mod layer;
+mod rejection;
+mod replay;
+mod service;
+
+pub use body::{ResponseBody, VerifiedBody};
+pub use future::ResponseFuture;
+pub use layer::{
+    DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, VerifySignatureLayer,
+};
+pub use rejection::Rejection;
+pub use replay::{MemoryReplayGuard, ReplayGuard};
+pub use service::VerifySignature;

@@ -1,0 +1,194 @@
+//! Why the layer refused a request, and the response it answers with.
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS};
+use http::{Response, StatusCode};
+use http_body_util::Full;
+
+use crate::BoxError;
+use crate::signature::Error;
+
+/// Why [`VerifySignature`](super::VerifySignature) refused a request.
+///
+/// Every rejection becomes a response, never a service error: a short, generic plain-text body
+/// (no expected values, no class names beyond "missing"/"malformed"/"invalid") and the status
+/// below. The precise reason is logged with `tracing` at warn level.
+///
+/// | variant | status |
+/// |---|---|
+/// | [`Signature`](Rejection::Signature) | 400 or 401, from [`Error::status`] |
+/// | [`PayloadTooLarge`](Rejection::PayloadTooLarge) | 413 |
+/// | [`Timeout`](Rejection::Timeout) | 408 |
+/// | [`BodyUnreadable`](Rejection::BodyUnreadable) | 400 |
+/// | [`Replayed`](Rejection::Replayed) | 401 |
+/// | [`ReplayGuardFailed`](Rejection::ReplayGuardFailed) | 503 |
+///
+/// 401 responses carry `WWW-Authenticate: Signature` (RFC 9110 §15.5.2).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The signature, its policy, the `Date` or the `Digest` check failed. **400/401.**
+    Signature(Error),
+    /// The declared `Content-Length`, or the body as it arrived, exceeds the limit. **413.**
+    PayloadTooLarge,
+    /// The body did not arrive within the total deadline or stalled past the idle timeout. **408.**
+    Timeout,
+    /// Reading the body failed (connection reset, invalid chunked encoding, …). **400.**
+    BodyUnreadable(BoxError),
+    /// The replay guard has seen this exact signature within the clock window. **401.**
+    Replayed,
+    /// The replay guard could not answer (for example its shared store is down). **503.**
+    ReplayGuardFailed(BoxError),
+}
+
+impl Rejection {
+    /// The HTTP status of the response.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Rejection::Signature(e) => e.status(),
+            Rejection::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Rejection::BodyUnreadable(_) => StatusCode::BAD_REQUEST,
+            Rejection::Replayed => StatusCode::UNAUTHORIZED,
+            Rejection::ReplayGuardFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The text of the response body (without the trailing newline).
+    pub fn public_reason(&self) -> &'static str {
+        match self {
+            Rejection::Signature(e) => e.public_reason(),
+            Rejection::PayloadTooLarge => "Payload too large",
+            Rejection::Timeout => "Request timeout",
+            Rejection::BodyUnreadable(_) => "Invalid body",
+            Rejection::Replayed => "Invalid signature",
+            Rejection::ReplayGuardFailed(_) => "Service unavailable",
+        }
+    }
+
+    /// The response: the status, `text/plain`, `nosniff`, and the public reason plus `\n` (the
+    /// shape of Go's `http.Error`, which Drone's own handlers answer with).
+    pub fn into_response(self) -> Response<Full<Bytes>> {
+        let status = self.status();
+        let mut response = Response::new(Full::new(Bytes::from(format!(
+            "{}\n",
+            self.public_reason()
+        ))));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Signature"));
+        }
+        response
+    }
+
+    /// Logs the precise reason: what an operator needs to fix a misconfigured caller.
+    pub(crate) fn log(&self) {
+        match self {
+            Rejection::Signature(Error::Signature) => tracing::warn!(
+                status = self.status().as_u16(),
+                reason = %self,
+                "request rejected: check that this extension's secret equals the caller's \
+                 DRONE_*_PLUGIN_SECRET (server) or DRONE_*_PLUGIN_TOKEN (runner)"
+            ),
+            Rejection::Signature(Error::Stale(_)) => tracing::warn!(
+                status = self.status().as_u16(),
+                reason = %self,
+                "request rejected: check the clocks of Drone and this extension (NTP)"
+            ),
+            _ => {
+                tracing::warn!(status = self.status().as_u16(), reason = %self, "request rejected")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::Signature(e) => fmt::Display::fmt(e, f),
+            Rejection::PayloadTooLarge => f.write_str("request body exceeds the limit"),
+            Rejection::Timeout => f.write_str("request body not received in time"),
+            Rejection::BodyUnreadable(e) => write!(f, "request body could not be read: {e}"),
+            Rejection::Replayed => f.write_str("signature replayed within the clock window"),
+            Rejection::ReplayGuardFailed(e) => write!(f, "replay guard failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Rejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Rejection::Signature(e) => Some(e),
+            Rejection::BodyUnreadable(e) | Rejection::ReplayGuardFailed(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for Rejection {
+    fn from(e: Error) -> Rejection {
+        Rejection::Signature(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn responses_are_generic_and_carry_the_challenge() {
+        let cases = [
+            (
+                Rejection::Signature(Error::Missing),
+                401,
+                "Missing signature\n",
+            ),
+            (
+                Rejection::Signature(Error::Malformed("duplicate parameter")),
+                400,
+                "Malformed signature\n",
+            ),
+            (
+                Rejection::Signature(Error::Stale("Date is older than the window")),
+                401,
+                "Invalid signature\n",
+            ),
+            (Rejection::PayloadTooLarge, 413, "Payload too large\n"),
+            (Rejection::Timeout, 408, "Request timeout\n"),
+            (Rejection::Replayed, 401, "Invalid signature\n"),
+            (
+                Rejection::ReplayGuardFailed("redis down".into()),
+                503,
+                "Service unavailable\n",
+            ),
+            (
+                Rejection::BodyUnreadable("reset".into()),
+                400,
+                "Invalid body\n",
+            ),
+        ];
+        for (rejection, status, body) in cases {
+            let response = rejection.into_response();
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(
+                response.headers()[CONTENT_TYPE],
+                "text/plain; charset=utf-8"
+            );
+            assert_eq!(
+                response.headers().contains_key(WWW_AUTHENTICATE),
+                status == 401
+            );
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(bytes, body);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! An optional guard against verbatim replays inside the clock window.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::BoxError;
+use crate::signature::MAC_LEN;
+
+/// Remembers the MACs of accepted requests so that the same signed request is accepted once.
+///
+/// Drone sends no nonce and its `Date` has one-second resolution: two legitimate, identical
+/// requests in the same second (two stages of one build fetching the same secret, a retry) carry
+/// the same MAC and the second would be refused. That is why the guard is off by default.
+///
+/// Implement this trait over a shared store (Redis `SET NX PX`, a database) when several
+/// replicas serve one endpoint; [`MemoryReplayGuard`] serves a single process.
+#[async_trait]
+pub trait ReplayGuard: Send + Sync + 'static {
+    /// Records `mac`, to be remembered until `until`. Returns `Ok(true)` when it was not seen
+    /// before (the request may proceed), `Ok(false)` when it is a replay.
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot answer; the layer then refuses the request with 503 (fail closed).
+    async fn first_seen(
+        &self,
+        mac: &[u8; MAC_LEN],
+        now: SystemTime,
+        until: SystemTime,
+    ) -> Result<bool, BoxError>;
+}
+
+/// A bounded in-memory [`ReplayGuard`] for a single process.
+///
+/// Entries expire at their `Date` plus the clock window. When the guard is full of live entries,
+/// the oldest is forgotten first, so memory stays bounded at the price of, under a flood, letting
+/// that oldest signature through once more.
+///
+/// ```
+/// # tokio_test_block_on(async {
+/// use std::time::{Duration, SystemTime};
+/// use drone_extension::layer::{MemoryReplayGuard, ReplayGuard};
+///
+/// let guard = MemoryReplayGuard::new(1024);
+/// let now = SystemTime::now();
+/// let until = now + Duration::from_secs(300);
+/// assert!(guard.first_seen(&[1; 32], now, until).await.unwrap());
+/// assert!(!guard.first_seen(&[1; 32], now, until).await.unwrap());
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct MemoryReplayGuard {
+    capacity: usize,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    seen: HashMap<[u8; MAC_LEN], SystemTime>,
+    order: VecDeque<([u8; MAC_LEN], SystemTime)>,
+}
+
+impl MemoryReplayGuard {
+    /// A guard remembering at most `capacity` signatures (at least one).
+    pub fn new(capacity: usize) -> MemoryReplayGuard {
+        MemoryReplayGuard {
+            capacity: capacity.max(1),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// How many signatures are remembered now.
+    pub fn len(&self) -> usize {
+        self.lock().seen.len()
+    }
+
+    /// Whether no signature is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps inconsistent in a way that matters
+        // for safety: at worst an entry is missing. Keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Default for MemoryReplayGuard {
+    /// Room for 100 000 signatures (about 6 MiB).
+    fn default() -> MemoryReplayGuard {
+        MemoryReplayGuard::new(100_000)
+    }
+}
+
+#[async_trait]
+impl ReplayGuard for MemoryReplayGuard {
+    async fn first_seen(
+        &self,
+        mac: &[u8; MAC_LEN],
+        now: SystemTime,
+        until: SystemTime,
+    ) -> Result<bool, BoxError> {
+        let mut state = self.lock();
+        let State { seen, order } = &mut *state;
+        // Forget what has expired, oldest insertions first. An entry whose MAC was re-inserted
+        // later is only removed when its current expiry matches.
+        while let Some(&(old, expiry)) = order.front() {
+            if expiry > now && seen.len() < self.capacity {
+                break;
+            }
+            order.pop_front();
+            if seen.get(&old) == Some(&expiry) {
+                seen.remove(&old);
+            }
+        }
+        match seen.get(mac) {
+            Some(&expiry) if expiry > now => Ok(false),
+            _ => {
+                seen.insert(*mac, until);
+                order.push_back((*mac, until));
+                Ok(true)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn t(s: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(s)
+    }
+
+    #[tokio::test]
+    async fn replays_are_refused_until_expiry() {
+        let g = MemoryReplayGuard::new(10);
+        assert!(g.first_seen(&[1; 32], t(100), t(400)).await.unwrap());
+        assert!(!g.first_seen(&[1; 32], t(399), t(700)).await.unwrap());
+        assert!(g.first_seen(&[2; 32], t(399), t(700)).await.unwrap());
+        // Past its expiry the first MAC is forgotten.
+        assert!(g.first_seen(&[1; 32], t(400), t(700)).await.unwrap());
+        assert_eq!(g.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn memory_is_bounded() {
+        let g = MemoryReplayGuard::new(3);
+        for i in 0..100u8 {
+            assert!(g.first_seen(&[i; 32], t(0), t(1000)).await.unwrap());
+            assert!(g.len() <= 3);
+        }
+        // The most recent ones are still remembered.
+        assert!(!g.first_seen(&[99; 32], t(0), t(1000)).await.unwrap());
+    }
+}

@@ -1,0 +1,159 @@
+//! [`VerifySignature`]: the middleware itself.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::CONTENT_LENGTH;
+use http::{HeaderMap, Request, Response};
+use http_body::Body;
+use http_body_util::Full;
+use tower_service::Service;
+
+use super::body::read_body;
+use super::layer::Config;
+use super::{Rejection, ResponseBody, ResponseFuture, VerifiedBody};
+use crate::BoxError;
+
+/// Verifies Drone's signature on every request before calling the inner service.
+///
+/// Made by [`VerifySignatureLayer`](super::VerifySignatureLayer). Checks run cheap to expensive and
+/// nothing unauthenticated is buffered:
+///
+/// 1. the signature header, its parameters, the algorithm and key, the policy, the `Date` window
+///    and the HMAC over the signed headers, all before any body byte is read;
+/// 2. a declared `Content-Length` above the limit is answered 413 at once;
+/// 3. the body is read through the length limit, with a total deadline and an idle timeout;
+/// 4. the body is checked against the signed `Digest`;
+/// 5. the replay guard, if one is configured;
+/// 6. the inner service is called with the exact verified bytes as its body
+///    ([`VerifiedBody`]) and a [`Verified`](crate::signature::Verified) request extension.
+///
+/// Every failure is a response (see [`Rejection`]), never a service error, so the service's error
+/// type is the inner service's (`Infallible` in axum).
+#[derive(Clone, Debug)]
+pub struct VerifySignature<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> VerifySignature<S> {
+    pub(crate) fn from_config(inner: S, config: Arc<Config>) -> Self {
+        VerifySignature { inner, config }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consuming the middleware.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+fn reject<B, E>(rejection: Rejection) -> Result<Response<ResponseBody<B>>, E> {
+    rejection.log();
+    Ok(rejection.into_response().map(ResponseBody::rejection))
+}
+
+/// The declared length: `Err` when it is above the limit, `Ok(None)` when absent or unparseable
+/// (hyper refuses invalid lengths before a service sees them).
+fn declared_length(headers: &HeaderMap, limit: usize) -> Result<Option<usize>, Rejection> {
+    let Some(value) = headers.get(CONTENT_LENGTH) else {
+        return Ok(None);
+    };
+    match value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        Some(len) if len > limit as u64 => Err(Rejection::PayloadTooLarge),
+        Some(len) => Ok(usize::try_from(len).ok()),
+        None => Ok(None),
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for VerifySignature<S>
+where
+    S: Service<Request<VerifiedBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<BoxError>,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // The clone that was driven to readiness is the one called.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let config = self.config.clone();
+        let (parts, body) = request.into_parts();
+
+        // Head checks, synchronously: nothing has been read yet.
+        let head = config
+            .verifier
+            .verify_parts(&parts)
+            .map_err(Rejection::Signature)
+            .and_then(|pending| {
+                declared_length(&parts.headers, config.body_limit).map(|len| (pending, len))
+            });
+        let (pending, declared) = match head {
+            Ok(ok) => ok,
+            Err(rejection) => return ResponseFuture::new(std::future::ready(reject(rejection))),
+        };
+
+        ResponseFuture::new(async move {
+            let bytes = match read_body(
+                body,
+                config.body_limit,
+                declared,
+                config.body_deadline,
+                config.idle_timeout,
+            )
+            .await
+            {
+                Ok(bytes) => bytes,
+                Err(rejection) => return reject(rejection),
+            };
+            let verified = match pending.verify_body(&bytes) {
+                Ok(verified) => verified,
+                Err(e) => return reject(Rejection::Signature(e)),
+            };
+            if let Some(guard) = &config.replay_guard {
+                let policy = config.verifier.policy();
+                let until = verified.date() + policy.skew();
+                match guard.first_seen(verified.mac(), policy.now(), until).await {
+                    Ok(true) => {}
+                    Ok(false) => return reject(Rejection::Replayed),
+                    Err(e) => return reject(Rejection::ReplayGuardFailed(e)),
+                }
+            }
+            tracing::debug!(
+                key_id = verified.key_id(),
+                body_len = bytes.len(),
+                "signature verified"
+            );
+            let mut request = Request::from_parts(parts, Full::new(bytes));
+            request.extensions_mut().insert(verified);
+            inner
+                .call(request)
+                .await
+                .map(|response| response.map(ResponseBody::inner))
+        })
+    }
+}
