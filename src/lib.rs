@@ -1,4 +1,6 @@
 //! Write [Drone CI](https://www.drone.io/) extensions in Rust.
+//!
+//! See the [`signature`] module for the verifier and signer, and [`layer`] for the tower layer.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
