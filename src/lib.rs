@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod json;
 pub mod kind;
 
 pub use kind::ExtensionKind;
