@@ -5,6 +5,7 @@
 
 pub mod json;
 pub mod kind;
+pub mod models;
 
 pub use kind::ExtensionKind;
 
