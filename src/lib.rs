@@ -5,8 +5,10 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod json;
 pub mod kind;
 pub mod layer;
+pub mod models;
 pub mod signature;
 
 pub use kind::ExtensionKind;
