@@ -5,10 +5,16 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod admission;
+#[cfg(feature = "aesgcm")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aesgcm")))]
+pub mod aesgcm;
+pub mod global_secrets;
 pub mod json;
 pub mod kind;
 pub mod layer;
 pub mod models;
+pub mod service;
 pub mod signature;
 
 pub use kind::ExtensionKind;

@@ -72,6 +72,7 @@ mod rejection;
 mod replay;
 mod service;
 
+pub(crate) use body::read_body;
 pub use body::{ResponseBody, VerifiedBody};
 pub use future::ResponseFuture;
 pub use layer::{
