@@ -118,13 +118,30 @@ impl<P: SecretProvider> Endpoint for GlobalSecretsEndpoint<P> {
     }
 }
 
-/// Whether any of `patterns` matches `value` (Go `filepath.Match` syntax: `*`, `?`, `[…]`); an
-/// empty list matches everything. An invalid pattern matches nothing.
-fn matches_any(patterns: &[String], value: &str) -> bool {
+/// Go's `filepath.Match`: case-sensitive, and `*`/`?` do not match `/`.
+const GO_MATCH: glob::MatchOptions = glob::MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: false,
+};
+
+/// Whether any of `patterns` matches `value` (Go `filepath.Match` syntax: `*`, `?`, `[…]`, where
+/// `*` and `?` do not match `/`); an empty list matches everything. An invalid pattern matches
+/// nothing.
+///
+/// ```
+/// use drone_extension::global_secrets::matches;
+///
+/// assert!(matches(&["octocat/*".into()], "octocat/hello-world"));
+/// assert!(!matches(&["octocat/*".into()], "spacekitty/hello-world"));
+/// assert!(!matches(&["*".into()], "octocat/hello-world")); // `*` stops at `/`, as in Go
+/// assert!(matches(&[], "anything"));
+/// ```
+pub fn matches(patterns: &[String], value: &str) -> bool {
     patterns.is_empty()
         || patterns.iter().any(|p| {
             glob::Pattern::new(p)
-                .map(|p| p.matches(value))
+                .map(|p| p.matches_with(value, GO_MATCH))
                 .unwrap_or(false)
         })
 }
@@ -149,7 +166,7 @@ fn matches_any(patterns: &[String], value: &str) -> bool {
 pub fn filter_by_event(secrets: Vec<LegacySecret>, event: &str) -> Vec<LegacySecret> {
     secrets
         .into_iter()
-        .filter(|s| matches_any(&s.event, event))
+        .filter(|s| matches(&s.event, event))
         .collect()
 }
 
@@ -160,7 +177,7 @@ pub fn filter_by_image(secrets: Vec<LegacySecret>, image: &str) -> Vec<LegacySec
     let untagged = strip_tag(image);
     secrets
         .into_iter()
-        .filter(|s| matches_any(&s.image, image) || matches_any(&s.image, untagged))
+        .filter(|s| matches(&s.image, image) || matches(&s.image, untagged))
         .collect()
 }
 

@@ -1,0 +1,529 @@
+//! A client that calls extensions exactly as Drone does (feature `client`).
+//!
+//! It is the Drone server and runners in a box, for integration tests, for the probe example and
+//! for tools that need to talk to an extension written in any language:
+//!
+//! * requests are built as drone-go's client builds them: `POST`, compact JSON, `Accept` (the
+//!   kind's media type), `Accept-Encoding: identity`, `Content-Type: application/json`, `Date`,
+//!   `Digest` and a `Signature` over `accept accept-encoding content-type date digest`; webhooks
+//!   as the server's own sender builds them (`date digest`, `X-Drone-Event`);
+//! * redirects are not followed, and the whole call has a deadline (Drone's: one minute);
+//! * answers are read with Drone's interpretation of each status: any status above 299 is an
+//!   error carrying the body as its message, `204` is the zero value, a `200` with an empty body
+//!   is an error, `null` is the zero value, validate's `498`/`499` are skip/block, and an
+//!   `aesgcm`-encoded answer is decrypted (feature `aesgcm`).
+//!
+//! Plain `http://` endpoints only; put a TLS terminator in front for `https://`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use drone_extension::client::Client;
+//! use drone_extension::secret::SecretRequest;
+//! use drone_extension::signature::SharedSecret;
+//!
+//! let client = Client::new("http://127.0.0.1:3000/secret", SharedSecret::new("bea26a2221fd8090ea38720fc445eca6")?)?;
+//! let request = SecretRequest {
+//!     path: "secret/data/docker".into(),
+//!     name: "username".into(),
+//!     repo: Default::default(),
+//!     build: Default::default(),
+//! };
+//! match client.find_secret(&request).await? {
+//!     Some(secret) => println!("found {}", secret.name),
+//!     None => println!("not found"),
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, HeaderValue};
+use http::{HeaderMap, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::admission::AdmissionRequest;
+use crate::config::ConfigRequest;
+use crate::convert::ConvertRequest;
+use crate::environ::EnvironRequest;
+use crate::global_secrets::GlobalSecretsRequest;
+use crate::models::{Config, LegacySecret, Registry, Secret, User, Variable};
+use crate::registry::RegistryRequest;
+use crate::secret::SecretRequest;
+use crate::signature::{SharedSecret, Signer};
+use crate::validate::{ValidateRequest, Validation};
+use crate::webhook::WebhookRequest;
+use crate::{BoxError, ExtensionKind};
+
+/// Drone's deadline for one extension call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The largest answer the client reads (Drone reads without limit; 16 MiB is plenty).
+pub const MAX_RESPONSE_LEN: usize = 16 * 1024 * 1024;
+
+/// Why a call failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The endpoint is not an absolute `http://` URI.
+    InvalidEndpoint(String),
+    /// The request could not be built or signed.
+    Request(BoxError),
+    /// Connecting, sending or reading failed.
+    Transport(BoxError),
+    /// No answer within the deadline.
+    Timeout,
+    /// The extension answered with a status above 299 (Drone's `drone.Error`): `message` is the
+    /// body, or the status's reason phrase when the body is empty.
+    Status {
+        /// The status code.
+        code: u16,
+        /// The body text.
+        message: String,
+    },
+    /// A `200` with an empty body: Go's `unexpected end of JSON input`.
+    EmptyBody,
+    /// The answer is not the JSON the kind expects.
+    Decode(serde_json::Error),
+    /// The answer is `aesgcm`-encoded and could not be decrypted (or the `aesgcm` feature is off).
+    Decrypt(String),
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::InvalidEndpoint(why) => write!(f, "invalid endpoint: {why}"),
+            ClientError::Request(e) => write!(f, "cannot build the request: {e}"),
+            ClientError::Transport(e) => write!(f, "transport error: {e}"),
+            ClientError::Timeout => f.write_str("no answer within the deadline"),
+            ClientError::Status { code, message } => write!(f, "status {code}: {message}"),
+            ClientError::EmptyBody => f.write_str("unexpected end of JSON input"),
+            ClientError::Decode(e) => write!(f, "cannot decode the answer: {e}"),
+            ClientError::Decrypt(e) => write!(f, "cannot decrypt the answer: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ClientError::Request(e) | ClientError::Transport(e) => Some(&**e),
+            ClientError::Decode(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// An answer as received (after aesgcm decryption), before any interpretation.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body (decrypted when it was `aesgcm`-encoded).
+    pub body: Bytes,
+}
+
+/// Calls one extension endpoint as Drone does. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    http: HttpClient<HttpConnector, Full<Bytes>>,
+    endpoint: Uri,
+    signer: Signer,
+    secret: SharedSecret,
+    timeout: Duration,
+    aesgcm: bool,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.endpoint)
+            .field("timeout", &self.timeout)
+            .field("aesgcm", &self.aesgcm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for `endpoint` (an absolute `http://` URL, path included) signing with `secret`.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::InvalidEndpoint`] when the URL does not parse or is not `http://`.
+    pub fn new(endpoint: &str, secret: SharedSecret) -> Result<Client, ClientError> {
+        let endpoint: Uri = endpoint
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| ClientError::InvalidEndpoint(e.to_string()))?;
+        if endpoint.scheme_str() != Some("http") || endpoint.authority().is_none() {
+            return Err(ClientError::InvalidEndpoint(
+                "expected an absolute http:// URL".into(),
+            ));
+        }
+        Ok(Client {
+            http: HttpClient::builder(TokioExecutor::new()).build_http(),
+            endpoint,
+            signer: Signer::new(secret.clone()),
+            secret,
+            timeout: DEFAULT_TIMEOUT,
+            aesgcm: false,
+        })
+    }
+
+    /// Sets the deadline of each call (default one minute, as Drone).
+    pub fn timeout(mut self, timeout: Duration) -> Client {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Asks for `aesgcm`-encrypted answers (`Accept-Encoding: aesgcm`), as drone-go's own tests
+    /// do. Drone itself never does.
+    pub fn request_aesgcm(mut self, yes: bool) -> Client {
+        self.aesgcm = yes;
+        self
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &Uri {
+        &self.endpoint
+    }
+
+    /// The signer (its secret is the client's).
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    /// The request Drone's extension client sends for `body` with the media type `media_type`,
+    /// signed at `date`.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Request`] when the media type is not a valid header value.
+    pub fn extension_request(
+        &self,
+        media_type: &str,
+        body: Bytes,
+        date: SystemTime,
+    ) -> Result<Request<Full<Bytes>>, ClientError> {
+        let mut headers = self
+            .signer
+            .extension_headers(media_type, &body, date)
+            .map_err(|e| ClientError::Request(e.into()))?;
+        if self.aesgcm {
+            // Unsigned change of a signed header would break the signature: re-sign.
+            headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("aesgcm"));
+            let params = self
+                .signer
+                .sign(
+                    &http::Method::POST,
+                    &self.endpoint,
+                    &headers,
+                    crate::signature::EXTENSION_HEADER_LIST,
+                )
+                .map_err(|e| ClientError::Request(e.into()))?;
+            let value = HeaderValue::from_str(&params.to_string())
+                .map_err(|e| ClientError::Request(e.into()))?;
+            headers.insert(crate::signature::SIGNATURE.clone(), value);
+        }
+        Ok(self.with_headers(headers, body))
+    }
+
+    /// The request the Drone server's webhook sender sends: signed `date digest`, with the unsigned
+    /// `X-Drone-Event` header.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Request`] when signing fails.
+    pub fn webhook_request(
+        &self,
+        event: &str,
+        body: Bytes,
+        date: SystemTime,
+    ) -> Result<Request<Full<Bytes>>, ClientError> {
+        let mut headers = self
+            .signer
+            .webhook_headers(&body, date)
+            .map_err(|e| ClientError::Request(e.into()))?;
+        let event = HeaderValue::from_str(event).map_err(|e| ClientError::Request(e.into()))?;
+        headers.insert("x-drone-event", event);
+        Ok(self.with_headers(headers, body))
+    }
+
+    fn with_headers(&self, headers: HeaderMap, body: Bytes) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = self.endpoint.clone();
+        *request.headers_mut() = headers;
+        request
+    }
+
+    /// Sends a request and reads the answer, decrypting an `aesgcm`-encoded body. No redirect is
+    /// followed; the deadline covers connecting, sending and reading.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Transport`], [`ClientError::Timeout`], [`ClientError::Decrypt`]. The status
+    /// is not interpreted.
+    pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<RawResponse, ClientError> {
+        let call = async {
+            let response = self
+                .http
+                .request(request)
+                .await
+                .map_err(|e| ClientError::Transport(e.into()))?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, MAX_RESPONSE_LEN)
+                .collect()
+                .await
+                .map_err(ClientError::Transport)?
+                .to_bytes();
+            Ok::<_, ClientError>(RawResponse {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
+        };
+        let mut raw = tokio::time::timeout(self.timeout, call)
+            .await
+            .map_err(|_| ClientError::Timeout)??;
+        if raw
+            .headers
+            .get(CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes() == b"aesgcm")
+        {
+            raw.body = self.decrypt(&raw.body)?.into();
+        }
+        Ok(raw)
+    }
+
+    #[cfg(feature = "aesgcm")]
+    fn decrypt(&self, body: &[u8]) -> Result<Vec<u8>, ClientError> {
+        crate::aesgcm::decrypt(&self.secret, body).map_err(|e| ClientError::Decrypt(e.to_string()))
+    }
+
+    #[cfg(not(feature = "aesgcm"))]
+    fn decrypt(&self, _body: &[u8]) -> Result<Vec<u8>, ClientError> {
+        let _ = &self.secret;
+        Err(ClientError::Decrypt(
+            "the answer is aesgcm-encoded; enable the `aesgcm` feature".into(),
+        ))
+    }
+
+    /// Signs `value` as JSON for `kind` and sends it now. Webhooks are sent as the server sends
+    /// them; every other kind as the extension client does.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Client::send), plus [`ClientError::Request`] when `value` cannot be encoded.
+    pub async fn call<T: Serialize + ?Sized>(
+        &self,
+        kind: ExtensionKind,
+        value: &T,
+    ) -> Result<RawResponse, ClientError> {
+        let body: Bytes = crate::json::to_vec(value)
+            .map_err(|e| ClientError::Request(e.into()))?
+            .into();
+        let now = SystemTime::now();
+        let request = match kind {
+            ExtensionKind::Webhook => {
+                let event = serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v.get("event").and_then(|e| e.as_str()).map(str::to_owned))
+                    .unwrap_or_default();
+                self.webhook_request(&event, body, now)?
+            }
+            _ => self.extension_request(kind.media_type(), body, now)?,
+        };
+        self.send(request).await
+    }
+
+    /// Admission: the user as the server will store it (its `admin` flag is what Drone keeps; a
+    /// `204` gives a default user, so `admin: false`).
+    ///
+    /// # Errors
+    ///
+    /// A refusal is `ClientError::Status { code: 403, message }`; other failures as
+    /// [`call`](Client::call).
+    pub async fn admit(&self, request: &AdmissionRequest) -> Result<User, ClientError> {
+        let raw = self.call(ExtensionKind::Admission, request).await?;
+        decode_or_default(raw)
+    }
+
+    /// The Drone 0.8 global secrets for a build.
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Client::call), and for a status above 299.
+    pub async fn global_secrets(
+        &self,
+        request: &GlobalSecretsRequest,
+    ) -> Result<Vec<LegacySecret>, ClientError> {
+        let raw = self.call(ExtensionKind::GlobalSecrets, request).await?;
+        decode_or_default::<Option<Vec<LegacySecret>>>(raw).map(Option::unwrap_or_default)
+    }
+
+    /// One secret: `None` for `204`, `null` or an empty `data` (what runners treat as not found).
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Client::call), and for a status above 299.
+    pub async fn find_secret(&self, request: &SecretRequest) -> Result<Option<Secret>, ClientError> {
+        let raw = self.call(ExtensionKind::Secret, request).await?;
+        let secret: Option<Secret> = decode_or_default(raw)?;
+        Ok(secret.filter(|s| !s.data.is_empty()))
+    }
+
+    /// Registry credentials (`204` or `null`: none).
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Client::call), and for a status above 299.
+    pub async fn registries(&self, request: &RegistryRequest) -> Result<Vec<Registry>, ClientError> {
+        let raw = self.call(ExtensionKind::Registry, request).await?;
+        decode_or_default::<Option<Vec<Registry>>>(raw).map(Option::unwrap_or_default)
+    }
+
+    /// Environment variables, asked for with the v2 media type as runners do.
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Client::call), and for a status above 299.
+    pub async fn variables(&self, request: &EnvironRequest) -> Result<Vec<Variable>, ClientError> {
+        let raw = self.call(ExtensionKind::Environ, request).await?;
+        decode_or_default::<Option<Vec<Variable>>>(raw).map(Option::unwrap_or_default)
+    }
+
+    /// A pipeline configuration: `None` for `204` or an empty `data` (Drone then uses the
+    /// repository's own file).
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Client::call), and for a status above 299 (Drone creates no build).
+    pub async fn config(&self, request: &ConfigRequest) -> Result<Option<Config>, ClientError> {
+        let raw = self.call(ExtensionKind::Config, request).await?;
+        let config: Option<Config> = decode_or_default(raw)?;
+        Ok(config.filter(|c| !c.data.is_empty()))
+    }
+
+    /// A converted configuration: `None` for `204` or an empty `data` (unchanged).
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Client::call), and for a status above 299 (Drone creates the build in error).
+    pub async fn convert(&self, request: &ConvertRequest) -> Result<Option<Config>, ClientError> {
+        let raw = self.call(ExtensionKind::Convert, request).await?;
+        let config: Option<Config> = decode_or_default(raw)?;
+        Ok(config.filter(|c| !c.data.is_empty()))
+    }
+
+    /// A validation: any 2xx is [`Validation::Pass`], `498` [`Validation::Skip`], `499`
+    /// [`Validation::Block`], and any other status above 299 [`Validation::Reject`] with the raw
+    /// body, which Drone shows as the build's error.
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Client::call).
+    pub async fn validate(&self, request: &ValidateRequest) -> Result<Validation, ClientError> {
+        let raw = self.call(ExtensionKind::Validate, request).await?;
+        Ok(match raw.status.as_u16() {
+            200..=299 => Validation::Pass,
+            498 => Validation::Skip,
+            499 => Validation::Block,
+            _ => Validation::Reject(status_message(&raw)),
+        })
+    }
+
+    /// Delivers a webhook as the Drone server does, and returns the status (which Drone ignores).
+    ///
+    /// # Errors
+    ///
+    /// Transport errors and timeouts only.
+    pub async fn webhook(&self, request: &WebhookRequest) -> Result<StatusCode, ClientError> {
+        Ok(self.call(ExtensionKind::Webhook, request).await?.status)
+    }
+}
+
+/// Drone's message for a status above 299: the body, or the reason phrase when it is empty.
+fn status_message(raw: &RawResponse) -> String {
+    if raw.body.is_empty() {
+        raw.status.canonical_reason().unwrap_or("").to_owned()
+    } else {
+        String::from_utf8_lossy(&raw.body).into_owned()
+    }
+}
+
+/// drone-go's `client.Do`: > 299 is an error, 204 the zero value, an empty 200 an error.
+fn decode_or_default<T: DeserializeOwned + Default>(raw: RawResponse) -> Result<T, ClientError> {
+    if raw.status.as_u16() > 299 {
+        return Err(ClientError::Status {
+            code: raw.status.as_u16(),
+            message: status_message(&raw),
+        });
+    }
+    if raw.status == StatusCode::NO_CONTENT {
+        return Ok(T::default());
+    }
+    if raw.body.is_empty() {
+        return Err(ClientError::EmptyBody);
+    }
+    serde_json::from_slice(&raw.body).map_err(ClientError::Decode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(status: u16, body: &'static str) -> RawResponse {
+        RawResponse {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn drone_interpretation_of_statuses() {
+        assert!(matches!(
+            decode_or_default::<Option<Secret>>(raw(204, "")),
+            Ok(None)
+        ));
+        assert!(matches!(
+            decode_or_default::<Option<Secret>>(raw(200, "null")),
+            Ok(None)
+        ));
+        assert!(matches!(
+            decode_or_default::<Option<Secret>>(raw(200, "")),
+            Err(ClientError::EmptyBody)
+        ));
+        match decode_or_default::<User>(raw(403, "nope\n")) {
+            Err(ClientError::Status { code: 403, message }) => assert_eq!(message, "nope\n"),
+            other => panic!("{other:?}"),
+        }
+        match decode_or_default::<User>(raw(302, "")) {
+            Err(ClientError::Status { code: 302, message }) => assert_eq!(message, "Found"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            decode_or_default::<User>(raw(200, "{")),
+            Err(ClientError::Decode(_))
+        ));
+        let user: User = decode_or_default(raw(200, r#"{"login":"octocat","admin":true}"#)).unwrap();
+        assert!(user.admin);
+    }
+
+    #[test]
+    fn endpoints_must_be_absolute_http() {
+        let secret = SharedSecret::new("0123456789abcdef0123456789abcdef").unwrap();
+        assert!(Client::new("/secret", secret.clone()).is_err());
+        assert!(Client::new("https://example.com/", secret.clone()).is_err());
+        assert!(Client::new("not a url", secret.clone()).is_err());
+        assert!(Client::new("http://127.0.0.1:3000/secret", secret).is_ok());
+    }
+}
