@@ -9,7 +9,7 @@ use http::header::{AUTHORIZATION, HeaderName};
 use http::{HeaderMap, Method, Uri, request::Parts};
 
 use super::digest::{SHA256_LEN, check_body, parse_digest};
-use super::params::RawParams;
+use super::params::{MAX_HEADER_LEN, RawParams};
 use super::signing_string::{Line, LineValue, resolve_all, write_lines};
 use super::{Error, HMAC_SHA256, HeaderList, Keyring, Policy};
 
@@ -187,6 +187,9 @@ fn locate(headers: &HeaderMap) -> Result<&[u8], Error> {
     };
     let mut authorization = None;
     for value in headers.get_all(AUTHORIZATION) {
+        if value.len() > MAX_HEADER_LEN {
+            return Err(Error::Malformed("authorization header too long"));
+        }
         if let Some(params) = strip_signature_scheme(value.as_bytes())
             && authorization.replace(params).is_some()
         {
