@@ -187,12 +187,13 @@ fn locate(headers: &HeaderMap) -> Result<&[u8], Error> {
     };
     let mut authorization = None;
     for value in headers.get_all(AUTHORIZATION) {
+        let Some(params) = strip_signature_scheme(value.as_bytes()) else {
+            continue; // another scheme (Bearer, Basic) is not a signature
+        };
         if value.len() > MAX_HEADER_LEN {
             return Err(Error::Malformed("authorization header too long"));
         }
-        if let Some(params) = strip_signature_scheme(value.as_bytes())
-            && authorization.replace(params).is_some()
-        {
+        if authorization.replace(params).is_some() {
             return Err(Error::Malformed("two Authorization: Signature headers"));
         }
     }
