@@ -106,6 +106,9 @@ impl VerifySignatureLayer {
 
     /// The largest body accepted, in bytes (default 4 MiB). A larger declared `Content-Length` is
     /// answered 413 before any body byte is read; a body that grows past it, 413 as soon as it does.
+    ///
+    /// With axum, raise `DefaultBodyLimit` (2 MB) to this limit too: axum's extractors apply it to
+    /// the verified body (see the [module docs](super)).
     pub fn body_limit(mut self, bytes: usize) -> VerifySignatureLayer {
         Arc::make_mut(&mut self.config).body_limit = bytes;
         self

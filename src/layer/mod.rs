@@ -30,6 +30,24 @@
 //! `route_layer` leaves unmatched paths (404) and unsigned routes added after it, such as a
 //! `/healthz`, alone.
 //!
+//! axum's body extractors (`Bytes`, `String`, `Json`, …) apply their own limit,
+//! `axum::extract::DefaultBodyLimit` (2 MB unless configured), to the verified body too: a body
+//! the layer accepted between 2 MB and its own limit (4 MiB by default) is then refused by the
+//! extractor with 413. Raise axum's limit to the layer's on the router:
+//!
+//! ```
+//! # use axum::{Router, extract::DefaultBodyLimit, routing::post};
+//! # use drone_extension::{ExtensionKind, signature::SharedSecret};
+//! use drone_extension::layer::{DEFAULT_BODY_LIMIT, VerifySignatureLayer};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let secret_key = SharedSecret::new("bea26a2221fd8090ea38720fc445eca6")?;
+//! let app: Router = Router::new()
+//!     .route("/convert", post(|body: String| async move { body }))
+//!     .route_layer(VerifySignatureLayer::for_kind(ExtensionKind::Convert, secret_key))
+//!     .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT));
+//! # Ok(()) }
+//! ```
+//!
 //! # With hyper
 //!
 //! ```
