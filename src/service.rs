@@ -86,12 +86,36 @@ impl Reply {
 
     /// `200` with a JSON body encoded as Go encodes it, `Content-Type: application/json`.
     pub fn json<T: Serialize + ?Sized>(decision: &'static str, value: &T) -> Reply {
+        Reply::json_with_status(decision, StatusCode::OK, value)
+    }
+
+    /// A status with a JSON body encoded as Go encodes it, `Content-Type: application/json` (for
+    /// example validate's `400 {"code":400,"message":"…"}`).
+    pub fn json_with_status<T: Serialize + ?Sized>(
+        decision: &'static str,
+        status: StatusCode,
+        value: &T,
+    ) -> Reply {
         match crate::json::to_vec(value) {
-            Ok(body) => Reply::new(
-                decision,
-                response(StatusCode::OK, "application/json", body.into()),
-            ),
+            Ok(body) => Reply::new(decision, response(status, "application/json", body.into())),
             Err(e) => Reply::internal_error(e.into()),
+        }
+    }
+
+    /// The answer to a lookup that may find nothing: `Some` gives the reply `found` builds from
+    /// the value, `None` an empty `204` with the decision `none` (the secret, config and convert
+    /// kinds).
+    ///
+    /// Never a `200` with an empty body, which every Drone client rejects
+    /// (`unexpected end of JSON input`).
+    pub fn found_or_no_content<T>(
+        value: Option<T>,
+        none: &'static str,
+        found: impl FnOnce(T) -> Reply,
+    ) -> Reply {
+        match value {
+            Some(value) => found(value),
+            None => Reply::empty(none, StatusCode::NO_CONTENT),
         }
     }
 
@@ -143,6 +167,8 @@ fn text_response(status: StatusCode, text: &str) -> ExtensionResponse {
 #[derive(Debug)]
 pub struct RequestContext {
     head: Parts,
+    // Read only by the aesgcm encryption.
+    #[cfg_attr(not(feature = "aesgcm"), allow(dead_code))]
     settings: Arc<Settings>,
 }
 
