@@ -369,14 +369,19 @@ fn app(policy: Policy, secret: &SharedSecret) -> Result<Router, BoxError> {
     let unsigned_global_secrets = env_flag("DRONE_GLOBAL_SECRETS_UNSIGNED");
     let mut app = Router::new().route("/healthz", get(|| async { "OK" }));
     for kind in ExtensionKind::ALL {
-        let var = format!("DRONE_{}_SECRET", kind.name().replace('-', "_").to_uppercase());
+        let var = format!(
+            "DRONE_{}_SECRET",
+            kind.name().replace('-', "_").to_uppercase()
+        );
         let secret = match env(&var) {
             Some(own) => SharedSecret::new(own)?,
             None => secret.clone(),
         };
         let s = starter.clone();
         let route = match kind {
-            ExtensionKind::Admission => Router::new().route_service(kind.path(), s.into_service()),
+            ExtensionKind::Admission => {
+                Router::new().route_service(kind.path(), Admitter::into_service(s))
+            }
             ExtensionKind::GlobalSecrets => {
                 Router::new().route_service(kind.path(), SecretProvider::into_service(s))
             }
@@ -441,7 +446,11 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let level = if env_flag("DRONE_DEBUG") { "debug" } else { "info" };
+    let level = if env_flag("DRONE_DEBUG") {
+        "debug"
+    } else {
+        "info"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -374,7 +374,10 @@ impl Client {
     /// # Errors
     ///
     /// As [`call`](Client::call), and for a status above 299.
-    pub async fn find_secret(&self, request: &SecretRequest) -> Result<Option<Secret>, ClientError> {
+    pub async fn find_secret(
+        &self,
+        request: &SecretRequest,
+    ) -> Result<Option<Secret>, ClientError> {
         let raw = self.call(ExtensionKind::Secret, request).await?;
         let secret: Option<Secret> = decode_or_default(raw)?;
         Ok(secret.filter(|s| !s.data.is_empty()))
@@ -385,7 +388,10 @@ impl Client {
     /// # Errors
     ///
     /// As [`call`](Client::call), and for a status above 299.
-    pub async fn registries(&self, request: &RegistryRequest) -> Result<Vec<Registry>, ClientError> {
+    pub async fn registries(
+        &self,
+        request: &RegistryRequest,
+    ) -> Result<Vec<Registry>, ClientError> {
         let raw = self.call(ExtensionKind::Registry, request).await?;
         decode_or_default::<Option<Vec<Registry>>>(raw).map(Option::unwrap_or_default)
     }
@@ -514,7 +520,8 @@ mod tests {
             decode_or_default::<User>(raw(200, "{")),
             Err(ClientError::Decode(_))
         ));
-        let user: User = decode_or_default(raw(200, r#"{"login":"octocat","admin":true}"#)).unwrap();
+        let user: User =
+            decode_or_default(raw(200, r#"{"login":"octocat","admin":true}"#)).unwrap();
         assert!(user.admin);
     }
 

@@ -30,6 +30,9 @@ pub mod admission;
 #[cfg(feature = "aesgcm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aesgcm")))]
 pub mod aesgcm;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod client;
 pub mod config;
 pub mod convert;
 pub mod environ;
