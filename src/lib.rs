@@ -1,6 +1,56 @@
 //! Write [Drone CI](https://www.drone.io/) extensions in Rust.
 //!
-//! See the [`signature`] module for the verifier and signer, and [`layer`] for the tower layer.
+//! Drone calls an extension with a signed JSON `POST`. Implement the trait of a kind, turn it into
+//! a tower service, and put the [verifying layer](layer::VerifySignatureLayer) in front of it:
+//! every request that reaches your code was signed by Drone with your secret, is fresh, and
+//! carries exactly the body that was signed.
+//!
+//! ```
+//! use drone_extension::admission::{Admission, AdmissionRequest, Admitter};
+//! use drone_extension::layer::VerifySignatureLayer;
+//! use drone_extension::signature::{SharedSecret, Signer};
+//! use drone_extension::{BoxError, ExtensionKind};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! struct NoMallory;
+//!
+//! #[async_trait::async_trait]
+//! impl Admitter for NoMallory {
+//!     async fn admit(&self, request: AdmissionRequest) -> Result<Admission, BoxError> {
+//!         Ok(if request.user.login == "mallory" {
+//!             Admission::deny("access denied")
+//!         } else {
+//!             Admission::Allow // keeps the user's admin flag
+//!         })
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), BoxError> {
+//! let secret = SharedSecret::new("bea26a2221fd8090ea38720fc445eca6")?;
+//! let service = ServiceBuilder::new()
+//!     .layer(VerifySignatureLayer::for_kind(ExtensionKind::Admission, secret.clone()))
+//!     .service(NoMallory.into_service());
+//!
+//! // What Drone sends (the client module does this over HTTP).
+//! let body = br#"{"event":"login","user":{"login":"octocat","admin":true}}"#;
+//! let headers = Signer::new(secret).extension_headers(
+//!     ExtensionKind::Admission.media_type(),
+//!     body,
+//!     std::time::SystemTime::now(),
+//! )?;
+//! let mut request = http::Request::post("/admission").body(http_body_util::Full::new(bytes::Bytes::from_static(body)))?;
+//! *request.headers_mut() = headers;
+//!
+//! let response = service.oneshot(request).await?;
+//! assert_eq!(response.status(), 200); // {"login":"octocat","admin":true,…}
+//! # Ok(()) }
+//! ```
+//!
+//! The [`signature`] module holds the verifier and the signer, [`layer`] the tower layer,
+//! [`models`] the JSON types, [`client`] (feature `client`, on by default) a client that calls
+//! extensions exactly as Drone does, and [`aesgcm`] (feature `aesgcm`) drone-go's response
+//! encryption.
 //!
 //! # Extension kinds
 //!
