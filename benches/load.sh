@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Load benchmark of the starter example on loopback, with and without the verifying layer.
+#
+#   bash benches/load.sh            # 10 s per run, 2 threads, 32 connections
+#   DURATION=30s CONNECTIONS=64 bash benches/load.sh
+#
+# Needs wrk (`apt-get install wrk`) and python3. The same route and handler (`/global-secrets`,
+# the Drone 0.8 global secrets endpoint) is measured twice: signed (behind the layer, the default)
+# and unsigned (DRONE_GLOBAL_SECRETS_UNSIGNED=true), so the difference is the layer's cost:
+# parsing, policy, Date, HMAC and the Digest over the body. Requests are pre-signed once, before
+# the run, with the current Date (valid for the 300 s window), exactly as Drone signs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+SECRET=bea26a2221fd8090ea38720fc445eca6
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+cargo build --release --example starter >/dev/null
+STARTER=target/release/examples/starter
+
+# A realistic 0.8 request body (about 1 KiB) and its Drone signature, as a wrk Lua script.
+python3 - "$SECRET" "$WORK/signed.lua" "$WORK/unsigned.lua" <<'PY'
+import base64, hashlib, hmac, json, sys
+from email.utils import formatdate
+secret, signed_path, unsigned_path = sys.argv[1].encode(), sys.argv[2], sys.argv[3]
+repo = {"id": 1, "owner": "octocat", "name": "hello-world", "full_name": "octocat/hello-world",
+        "avatar_url": "https://avatars.githubusercontent.com/u/583231?v=4",
+        "link_url": "https://github.com/octocat/hello-world", "scm": "git",
+        "clone_url": "https://github.com/octocat/hello-world.git", "default_branch": "master",
+        "timeout": 60, "visibility": "public", "private": False, "trusted": False, "gated": False,
+        "active": True, "allow_pr": True, "allow_push": True, "allow_deploys": False,
+        "allow_tags": True, "last_build": 41, "config_file": ".drone.yml"}
+build = {"id": 42, "number": 42, "parent": 0, "event": "push", "status": "pending", "error": "",
+         "enqueued_at": 1577836800, "created_at": 1577836800, "started_at": 0, "finished_at": 0,
+         "deploy_to": "", "commit": "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d", "branch": "master",
+         "ref": "refs/heads/master", "refspec": "", "remote": "", "title": "",
+         "message": "Update README.md", "timestamp": 1577836800, "sender": "octocat",
+         "author": "octocat", "author_avatar": "https://avatars.githubusercontent.com/u/583231?v=4",
+         "author_email": "octocat@github.com",
+         "link_url": "https://github.com/octocat/hello-world/commit/7fd1a60b01f91b314f59955a4e4d4e80d8edf11d",
+         "signed": False, "verified": True, "reviewed_by": "", "reviewed_at": 0}
+body = json.dumps({"action": "created", "repo": repo, "build": build}, separators=(",", ":"))
+date = formatdate(usegmt=True)
+digest = "SHA-256=" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+lines = ["accept: application/json", "accept-encoding: identity", "content-type: application/json",
+         f"date: {date}", f"digest: {digest}"]
+mac = base64.b64encode(hmac.new(secret, "\n".join(lines).encode(), hashlib.sha256).digest()).decode()
+sig = (f'keyId="hmac-key",algorithm="hmac-sha256",signature="{mac}",'
+       'headers="accept accept-encoding content-type date digest"')
+def lua(headers):
+    out = ['wrk.method = "POST"', f"wrk.body = {json.dumps(body)}"]
+    out += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
+    return "\n".join(out) + "\n"
+common = {"Content-Type": "application/json", "Accept": "application/json", "Accept-Encoding": "identity"}
+open(unsigned_path, "w").write(lua(common))
+open(signed_path, "w").write(lua({**common, "Date": date, "Digest": digest, "Signature": sig}))
+print(f"body: {len(body)} bytes", file=sys.stderr)
+PY
+
+run() { # name port env...
+  local name=$1 port=$2; shift 2
+  env DRONE_BIND=127.0.0.1:$port DRONE_SECRET=$SECRET RUST_LOG=warn "$@" "$STARTER" >"$WORK/$name.log" 2>&1 &
+  for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+}
+run signed 3901
+run unsigned 3902 DRONE_GLOBAL_SECRETS_UNSIGNED=true
+
+# Sanity: the pre-signed request is accepted, the unsigned one refused by the signed server.
+check() { wrk -t1 -c1 -d1s -s "$1" "$2" | grep -E 'Non-2xx' && { echo "unexpected non-2xx for $1 on $2" >&2; exit 1; } || true; }
+check "$WORK/signed.lua" http://127.0.0.1:3901/global-secrets
+check "$WORK/unsigned.lua" http://127.0.0.1:3902/global-secrets
+
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
+for name in signed unsigned; do
+  port=$([ $name = signed ] && echo 3901 || echo 3902)
+  echo "== $name (wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency)"
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/$name.lua" \
+    "http://127.0.0.1:$port/global-secrets" | grep -E 'Requests/sec|^ +50%|^ +99%|Non-2xx|requests in'
+done
