@@ -187,10 +187,10 @@ fn locate(headers: &HeaderMap) -> Result<&[u8], Error> {
     };
     let mut authorization = None;
     for value in headers.get_all(AUTHORIZATION) {
-        if let Some(params) = strip_signature_scheme(value.as_bytes()) {
-            if authorization.replace(params).is_some() {
-                return Err(Error::Malformed("two Authorization: Signature headers"));
-            }
+        if let Some(params) = strip_signature_scheme(value.as_bytes())
+            && authorization.replace(params).is_some()
+        {
+            return Err(Error::Malformed("two Authorization: Signature headers"));
         }
     }
     match (signature, authorization) {
