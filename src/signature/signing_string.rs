@@ -118,14 +118,6 @@ impl<'a> HeaderList<'a> {
     pub(crate) fn as_str(&self) -> &str {
         &self.names
     }
-
-    /// The first name that appears twice, if any.
-    pub(crate) fn first_duplicate(&self) -> Option<&str> {
-        self.iter()
-            .enumerate()
-            .find(|&(i, name)| self.iter().take(i).any(|earlier| earlier == name))
-            .map(|(_, name)| name)
-    }
 }
 
 /// One line of the signing string: a lower-case name and the value it covers.
@@ -399,20 +391,6 @@ mod tests {
         assert!(matches!(HeaderList::parse(""), Err(Error::Policy(_))));
         let long = vec!["a"; MAX_HEADER_LIST_ENTRIES + 1].join(" ");
         assert!(matches!(HeaderList::parse(&long), Err(Error::Malformed(_))));
-    }
-
-    #[test]
-    fn duplicates_are_found() {
-        assert_eq!(
-            HeaderList::parse("date digest date")
-                .unwrap()
-                .first_duplicate(),
-            Some("date")
-        );
-        assert_eq!(
-            HeaderList::parse("date digest").unwrap().first_duplicate(),
-            None
-        );
     }
 
     #[test]
