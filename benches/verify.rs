@@ -1,2 +1,244 @@
-//! Benchmarks of the signature verifier (filled in by issue 6).
-fn main() {}
+//! Benchmarks of the signature verifier (`security.md` §9).
+//!
+//! One group, `verify`, so that the physical floor and the verifier are measured in the same run:
+//!
+//! * `floor/<size>`: the crypto no verifier can avoid: SHA-256 of the body plus one HMAC-SHA256
+//!   of the signing string, with a pre-keyed MAC cloned per request (`hmac`/`sha2` directly);
+//! * `verifier/<size>`: the full verification of a Drone request: `Verifier::verify_headers`
+//!   (signature header, parameters, policy, `Date`, HMAC) then `VerifiedHeaders::verify_body`
+//!   (`Digest`);
+//! * `parse/…`: the signature header parser, on Drone's header and on an adversarial 8 KiB one;
+//! * `signing_string/…`: the signing string of Drone's extension and webhook requests;
+//! * `reject/…`: refusals, through `verify_headers` only: they never touch the body.
+//!
+//! Report `verifier / floor` per body size. Every request is built before the timed loop, and
+//! the verifier's clock is pinned to the request's `Date`.
+//!
+//! ```text
+//! cargo bench --bench verify -- --warm-up-time 1 --measurement-time 3 verify
+//! ```
+
+// TODO(layer): `layer_accept` / `layer_reject` benchmarks through the tower layer
+// (`security.md` §9.2) once `src/layer/` lands.
+
+use std::hint::black_box;
+use std::time::{Duration, SystemTime};
+
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
+use drone_extension::kind::SECRET_V1;
+use drone_extension::signature::{
+    Error, HeaderList, Policy, SharedSecret, SignatureParams, Signer, Verifier, signing_string,
+};
+use hmac::{Hmac, KeyInit, Mac};
+use http::{HeaderMap, HeaderValue, Method, Uri};
+use sha2::{Digest, Sha256};
+
+const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";
+/// `Wed, 01 Jan 2020 00:00:00 GMT`.
+const DATE_SECS: u64 = 1_577_836_800;
+const SIZES: [(&str, usize); 3] = [("1KiB", 1 << 10), ("64KiB", 64 << 10), ("1MiB", 1 << 20)];
+
+/// A signed secret-extension request, exactly as Drone sends it.
+struct Request {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    date: SystemTime,
+}
+
+impl Request {
+    fn new(size: usize) -> Request {
+        // JSON-looking bytes; their value does not matter to SHA-256.
+        let body: Vec<u8> = br#"{"path":"secret/data/docker","name":"username","build":{"id":1}}"#
+            .iter()
+            .copied()
+            .cycle()
+            .take(size)
+            .collect();
+        let date = SystemTime::UNIX_EPOCH + Duration::from_secs(DATE_SECS);
+        let signer = Signer::new(secret());
+        let headers = signer
+            .extension_headers(SECRET_V1, &body, date)
+            .expect("Drone's headers");
+        Request {
+            method: Method::POST,
+            uri: Uri::from_static("/secret"),
+            headers,
+            body,
+            date,
+        }
+    }
+
+    fn verifier(&self, clock_offset: Duration) -> Verifier {
+        let now = self.date + clock_offset;
+        Verifier::new(
+            secret(),
+            Policy::drone_extension(SECRET_V1).clock(move || now),
+        )
+    }
+
+    fn signature(&self) -> SignatureParams {
+        SignatureParams::parse(self.headers["signature"].to_str().expect("ASCII"))
+            .expect("the signer's header")
+    }
+
+    fn signing_string(&self, list: &str) -> String {
+        let list = HeaderList::parse(list).expect("a list");
+        signing_string(&self.method, &self.uri, &self.headers, &list).expect("a signing string")
+    }
+}
+
+fn secret() -> SharedSecret {
+    SharedSecret::new(SECRET).expect("a secret")
+}
+
+fn accept(group: &mut Group<'_>) {
+    for (label, size) in SIZES {
+        let request = Request::new(size);
+        group.throughput(Throughput::Bytes(size as u64));
+
+        // The floor: the same SHA-256 and HMAC the verifier must compute, and nothing else.
+        let params = request.signature();
+        let signing = request.signing_string(params.headers.as_deref().expect("headers"));
+        let expected_mac = base64_decode(&params.signature);
+        let keyed = <Hmac<Sha256> as KeyInit>::new_from_slice(SECRET.as_bytes()).expect("a key");
+        group.bench_function(BenchmarkId::new("floor", label), |b| {
+            b.iter(|| {
+                let hash = Sha256::digest(black_box(&request.body));
+                let mut mac = keyed.clone();
+                mac.update(black_box(signing.as_bytes()));
+                mac.verify_slice(black_box(&expected_mac))
+                    .expect("the floor's MAC");
+                black_box(hash)
+            });
+        });
+
+        let verifier = request.verifier(Duration::ZERO);
+        verifier
+            .verify_headers(&request.method, &request.uri, &request.headers)
+            .and_then(|head| head.verify_body(&request.body))
+            .expect("the request verifies");
+        group.bench_function(BenchmarkId::new("verifier", label), |b| {
+            b.iter(|| {
+                let head = verifier
+                    .verify_headers(
+                        black_box(&request.method),
+                        black_box(&request.uri),
+                        black_box(&request.headers),
+                    )
+                    .expect("the head verifies");
+                black_box(head.verify_body(black_box(&request.body)))
+            });
+        });
+    }
+}
+
+fn parse(group: &mut Group<'_>) {
+    let drone = Request::new(1 << 10).headers["signature"]
+        .to_str()
+        .expect("ASCII")
+        .to_owned();
+    // Just under the 8 KiB cap, and the most expensive path: every byte an escape, so the
+    // value cannot be borrowed and is unescaped into a buffer.
+    let adversarial = format!(r#"keyId="{}",signature="x""#, r#"\""#.repeat(4080));
+    assert!(adversarial.len() <= drone_extension::signature::MAX_HEADER_LEN);
+    for (label, header) in [("drone", &drone), ("adversarial-8KiB", &adversarial)] {
+        SignatureParams::parse(header).expect("parses");
+        group.throughput(Throughput::Bytes(header.len() as u64));
+        group.bench_function(BenchmarkId::new("parse", label), |b| {
+            b.iter(|| black_box(SignatureParams::parse(black_box(header))));
+        });
+    }
+}
+
+fn signing(group: &mut Group<'_>) {
+    group.throughput(Throughput::Elements(1));
+    let request = Request::new(1 << 10);
+    for (label, list) in [
+        ("drone", drone_extension::signature::EXTENSION_HEADER_LIST),
+        ("webhook", drone_extension::signature::WEBHOOK_HEADER_LIST),
+    ] {
+        let list = HeaderList::parse(list).expect("a list");
+        group.bench_function(BenchmarkId::new("signing_string", label), |b| {
+            b.iter(|| {
+                black_box(signing_string(
+                    &request.method,
+                    &request.uri,
+                    black_box(&request.headers),
+                    &list,
+                ))
+            });
+        });
+    }
+}
+
+fn reject(group: &mut Group<'_>) {
+    group.throughput(Throughput::Elements(1));
+    // The body is never passed: a refusal happens on the head alone.
+    let request = Request::new(1 << 20);
+    let verifier = request.verifier(Duration::ZERO);
+
+    let mut unsigned = request.headers.clone();
+    unsigned.remove("signature");
+
+    let mut bad_mac = request.headers.clone();
+    let mut params = request.signature();
+    let flipped = if params.signature.starts_with('A') {
+        'B'
+    } else {
+        'A'
+    };
+    params.signature.replace_range(0..1, &flipped.to_string());
+    bad_mac.insert(
+        "signature",
+        HeaderValue::from_str(&params.to_string()).expect("a header value"),
+    );
+
+    let stale = request.verifier(Duration::from_secs(301));
+
+    let cases: [(&str, &Verifier, &HeaderMap, &str); 3] = [
+        ("no-signature", &verifier, &unsigned, "missing"),
+        ("bad-mac", &verifier, &bad_mac, "signature"),
+        ("stale", &stale, &request.headers, "stale"),
+    ];
+    for (name, verifier, headers, class) in cases {
+        let err: Error = verifier
+            .verify_headers(&request.method, &request.uri, headers)
+            .expect_err("refused");
+        assert_eq!(err.class(), class, "{name}");
+        group.bench_function(BenchmarkId::new("reject", name), |b| {
+            b.iter(|| {
+                black_box(
+                    verifier
+                        .verify_headers(&request.method, &request.uri, black_box(headers))
+                        .is_err(),
+                )
+            });
+        });
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .expect("base64")
+}
+
+type Group<'a> = BenchmarkGroup<'a, WallTime>;
+
+fn verify(c: &mut Criterion) {
+    let mut group = c.benchmark_group("verify");
+    accept(&mut group);
+    parse(&mut group);
+    signing(&mut group);
+    reject(&mut group);
+    group.finish();
+}
+
+criterion_group!(benches, verify);
+criterion_main!(benches);

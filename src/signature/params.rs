@@ -75,19 +75,40 @@ impl Name {
     }
 }
 
+/// RFC 7230 `tchar`, as a table: the parser's loops cost one load per byte.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(b as u8,
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
+            | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z');
+        b += 1;
+    }
+    table
+};
+
+/// RFC 7230 `qdtext` (obs-text excluded: signature values are ASCII), as a table.
+const QDTEXT: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(b as u8, b'\t' | b' ' | 0x21 | 0x23..=0x5B | 0x5D..=0x7E);
+        b += 1;
+    }
+    table
+};
+
 /// RFC 7230 `tchar`.
 pub(crate) fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
-        | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+    TCHAR[usize::from(b)]
 }
 
-/// RFC 7230 `qdtext` and the second byte of a `quoted-pair` (obs-text excluded: signature values
-/// are ASCII).
 fn is_qdtext(b: u8) -> bool {
-    b == b'\t' || b == b' ' || b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)
+    QDTEXT[usize::from(b)]
 }
 
+/// The second byte of a `quoted-pair` (obs-text excluded).
 fn is_quoted_pair_char(b: u8) -> bool {
     b == b'\t' || (0x20..=0x7E).contains(&b)
 }
@@ -98,14 +119,37 @@ fn is_ows(b: u8) -> bool {
 
 struct Cursor<'a> {
     s: &'a [u8],
+    /// `s` as text, when it is UTF-8: values are sliced from it, not validated one by one.
+    text: Option<&'a str>,
     pos: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn skip_ows(&mut self) {
-        while self.pos < self.s.len() && is_ows(self.s[self.pos]) {
-            self.pos += 1;
+    /// The input not consumed yet.
+    fn rest(&self) -> &'a [u8] {
+        self.s.get(self.pos..).unwrap_or_default()
+    }
+
+    /// Consumes the longest run of bytes in `class` and returns it.
+    fn run(&mut self, class: impl Fn(u8) -> bool) -> &'a [u8] {
+        let rest = self.rest();
+        let len = rest.iter().position(|&b| !class(b)).unwrap_or(rest.len());
+        self.pos += len;
+        &rest[..len]
+    }
+
+    /// The input from `start` to the current position, as text. The grammar admits only ASCII,
+    /// so this fails only on input that is not UTF-8 (then each value is checked on its own).
+    fn text_from(&self, start: usize) -> Result<&'a str, Error> {
+        match self.text {
+            Some(text) => text.get(start..self.pos),
+            None => std::str::from_utf8(&self.s[start..self.pos]).ok(),
         }
+        .ok_or(Error::Malformed("non-ASCII value"))
+    }
+
+    fn skip_ows(&mut self) {
+        self.run(is_ows);
     }
 
     fn peek(&self) -> Option<u8> {
@@ -113,11 +157,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn token(&mut self) -> &'a [u8] {
-        let start = self.pos;
-        while self.pos < self.s.len() && is_tchar(self.s[self.pos]) {
-            self.pos += 1;
-        }
-        &self.s[start..self.pos]
+        self.run(is_tchar)
     }
 
     /// A quoted-string, the opening quote not yet consumed. Returns the unescaped value, borrowed
@@ -128,20 +168,20 @@ impl<'a> Cursor<'a> {
         let mut owned: Option<Vec<u8>> = None;
         loop {
             let start = self.pos;
-            while self.pos < self.s.len() && is_qdtext(self.s[self.pos]) {
-                self.pos += 1;
-            }
-            let run = &self.s[start..self.pos];
+            let run = self.run(is_qdtext);
             match self.peek() {
                 Some(b'"') => {
-                    self.pos += 1;
-                    return match owned {
-                        None => ascii(run).map(Cow::Borrowed),
+                    let value = match owned {
+                        None => self.text_from(start).map(Cow::Borrowed),
                         Some(mut buf) => {
                             buf.extend_from_slice(run);
-                            ascii(&buf).map(|s| Cow::Owned(s.to_owned()))
+                            String::from_utf8(buf)
+                                .map(Cow::Owned)
+                                .map_err(|_| Error::Malformed("non-ASCII value"))
                         }
                     };
+                    self.pos += 1;
+                    return value;
                 }
                 Some(b'\\') => match self.s.get(self.pos + 1) {
                     Some(&b) if is_quoted_pair_char(b) => {
@@ -157,11 +197,6 @@ impl<'a> Cursor<'a> {
             }
         }
     }
-}
-
-/// The grammar admits only ASCII, so this never fails; it is kept fallible rather than unchecked.
-fn ascii(bytes: &[u8]) -> Result<&str, Error> {
-    std::str::from_utf8(bytes).map_err(|_| Error::Malformed("non-ASCII value"))
 }
 
 /// Parameters borrowed from the header value: what the verifier works on, without allocating.
@@ -180,7 +215,11 @@ impl<'a> RawParams<'a> {
         if value.len() > MAX_HEADER_LEN {
             return Err(Error::Malformed("signature header too long"));
         }
-        let mut cur = Cursor { s: value, pos: 0 };
+        let mut cur = Cursor {
+            s: value,
+            text: std::str::from_utf8(value).ok(),
+            pos: 0,
+        };
         let mut seen: [bool; 6] = [false; 6];
         let mut count = 0usize;
         let (mut key_id, mut algorithm, mut signature, mut headers) = (None, None, None, None);
@@ -213,11 +252,11 @@ impl<'a> RawParams<'a> {
             let value = match cur.peek() {
                 Some(b'"') => cur.quoted()?,
                 _ => {
-                    let token = cur.token();
-                    if token.is_empty() {
+                    let start = cur.pos;
+                    if cur.token().is_empty() {
                         return Err(Error::Malformed("expected a parameter value"));
                     }
-                    Cow::Borrowed(ascii(token)?)
+                    Cow::Borrowed(cur.text_from(start)?)
                 }
             };
             let name = Name::from_bytes(name).ok_or(Error::Malformed("unknown parameter"))?;

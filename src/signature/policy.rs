@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::ExtensionKind;
 
-use super::{Error, HeaderList, REQUEST_TARGET};
+use super::{Error, HeaderList, MAX_HEADER_LIST_ENTRIES, REQUEST_TARGET};
 
 /// The default clock-skew window: 300 seconds either way.
 pub const DEFAULT_MAX_SKEW: Duration = Duration::from_secs(300);
@@ -203,21 +203,31 @@ impl Policy {
 
     /// Step 4 of the check order: the header list meets the policy.
     pub(crate) fn check_coverage(&self, list: &HeaderList<'_>) -> Result<(), Error> {
-        if let Some(_dup) = list.first_duplicate() {
+        // The names once, on the stack: every check below scans this slice.
+        let mut names = [""; MAX_HEADER_LIST_ENTRIES];
+        for (slot, name) in names.iter_mut().zip(list.iter()) {
+            *slot = name;
+        }
+        let names = &names[..list.len()];
+        if names
+            .iter()
+            .enumerate()
+            .any(|(i, name)| names[..i].contains(name))
+        {
             return Err(Error::Policy("a header is listed twice"));
         }
-        if list
+        if names
             .iter()
-            .any(|n| n.starts_with('(') && n != REQUEST_TARGET)
+            .any(|n| n.starts_with('(') && *n != REQUEST_TARGET)
         {
             return Err(Error::Policy(
                 "pseudo-headers other than (request-target) are not allowed with hmac-sha256",
             ));
         }
-        if !self.required.iter().all(|r| list.contains(r)) {
+        if !self.required.iter().all(|r| names.contains(&r.as_str())) {
             return Err(Error::Policy("a required header is not signed"));
         }
-        if self.media_types.is_some() && !list.contains("accept") {
+        if self.media_types.is_some() && !names.contains(&"accept") {
             return Err(Error::Policy("the media type (Accept) is not signed"));
         }
         Ok(())

@@ -9,7 +9,7 @@ use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, DATE, HeaderValue};
 use http::{HeaderMap, Method, Uri};
 
 use super::digest::digest_header;
-use super::signing_string::{resolve_all, write_lines};
+use super::signing_string::{NO_LINES, mac_lines, resolve_all};
 use super::verify::SIGNATURE;
 use super::{Error, HMAC_SHA256, HeaderList, SharedSecret, SignatureParams};
 
@@ -75,14 +75,15 @@ impl Signer {
         header_list: &str,
     ) -> Result<SignatureParams, Error> {
         let list = HeaderList::parse(header_list)?;
-        let lines = resolve_all(&list, method, uri, headers)?;
+        let mut lines = NO_LINES;
+        let lines = resolve_all(&list, method, uri, headers, &mut lines)?;
         let mut mac = self.secret.mac();
-        write_lines(&mut mac, &lines);
+        mac_lines(&mut mac, lines);
         Ok(SignatureParams {
             key_id: self.key_id.clone(),
             algorithm: Some(HMAC_SHA256.to_owned()),
             signature: STANDARD.encode(mac.finalize().into_bytes()),
-            headers: Some(list.iter().collect::<Vec<_>>().join(" ")),
+            headers: Some(list.as_str().to_owned()),
             created: None,
             expires: None,
         })

@@ -1,8 +1,12 @@
 //! The `headers` list and the signing string built from it.
 
 use std::borrow::Cow;
+use std::fmt;
 
+use hmac::{Hmac, Mac};
+use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, DATE, HOST, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Uri};
+use sha2::Sha256;
 
 use super::Error;
 use super::params::is_tchar;
@@ -23,9 +27,19 @@ pub const MAX_HEADER_LIST_ENTRIES: usize = 32;
 /// assert!(HeaderList::parse("date  digest").is_err()); // an empty entry
 /// # Ok::<(), drone_extension::signature::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct HeaderList<'a> {
-    entries: Vec<Cow<'a, str>>,
+    /// The list as received, lower-cased: borrowed unless it had upper-case letters.
+    names: Cow<'a, str>,
+    /// Where each name ends in `names` (the next one starts one byte later). Unused slots are 0.
+    ends: [u32; MAX_HEADER_LIST_ENTRIES],
+    len: usize,
+}
+
+impl fmt::Debug for HeaderList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 impl<'a> HeaderList<'a> {
@@ -44,32 +58,45 @@ impl<'a> HeaderList<'a> {
         if list.is_empty() {
             return Err(Error::Policy("empty headers list"));
         }
-        let mut entries = Vec::with_capacity(8);
-        for name in list.split(' ') {
-            if entries.len() == MAX_HEADER_LIST_ENTRIES {
+        let mut ends = [0; MAX_HEADER_LIST_ENTRIES];
+        let (mut len, mut end) = (0, 0);
+        for name in list.as_bytes().split(|&b| b == b' ') {
+            if len == MAX_HEADER_LIST_ENTRIES {
                 return Err(Error::Malformed("too many entries in the headers list"));
             }
-            let bytes = name.as_bytes();
-            let valid = match bytes {
+            let valid = match name {
                 [] => return Err(Error::Malformed("empty entry in the headers list")),
                 [b'(', inner @ .., b')'] => !inner.is_empty() && inner.iter().all(|&b| is_tchar(b)),
-                _ => bytes.iter().all(|&b| is_tchar(b)),
+                _ => name.iter().all(|&b| is_tchar(b)),
             };
             if !valid {
                 return Err(Error::Malformed("invalid name in the headers list"));
             }
-            entries.push(if bytes.iter().any(u8::is_ascii_uppercase) {
-                Cow::Owned(name.to_ascii_lowercase())
-            } else {
-                Cow::Borrowed(name)
-            });
+            end += name.len();
+            ends[len] =
+                u32::try_from(end).map_err(|_| Error::Malformed("headers list too long"))?;
+            end += 1;
+            len += 1;
         }
-        Ok(HeaderList { entries })
+        // One string for the whole list, not one per entry: the common case allocates nothing.
+        let names = if list.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(list.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(list)
+        };
+        Ok(HeaderList { names, ends, len })
     }
 
     /// The names, lower-cased, in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.entries.iter().map(|e| e.as_ref())
+        (0..self.len).map(|i| {
+            let start = match i {
+                0 => 0,
+                _ => self.ends[i - 1] as usize + 1,
+            };
+            // ASCII only, so every offset is a character boundary.
+            &self.names[start..self.ends[i] as usize]
+        })
     }
 
     /// Whether `name` (lower-case) is in the list.
@@ -79,22 +106,17 @@ impl<'a> HeaderList<'a> {
 
     /// The number of names.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     /// Whether the list is empty (never true for a parsed list).
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
-    /// The first name that appears twice, if any.
-    pub(crate) fn first_duplicate(&self) -> Option<&str> {
-        let names: Vec<&str> = self.iter().collect();
-        names
-            .iter()
-            .enumerate()
-            .find(|(i, n)| names[..*i].contains(n))
-            .map(|(_, n)| *n)
+    /// The lower-cased list, names separated by single spaces.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.names
     }
 }
 
@@ -124,10 +146,44 @@ impl Sink for Vec<u8> {
     }
 }
 
-impl Sink for hmac::Hmac<sha2::Sha256> {
-    fn put(&mut self, bytes: &[u8]) {
-        hmac::Mac::update(self, bytes);
+/// Feeds a MAC through a stack buffer. Drone's signing string comes in some twenty pieces of a
+/// few bytes each, and a MAC update per piece costs more than copying them.
+struct MacSink<'m> {
+    mac: &'m mut Hmac<Sha256>,
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl MacSink<'_> {
+    fn flush(&mut self) {
+        self.mac.update(&self.buf[..self.len]);
+        self.len = 0;
     }
+}
+
+impl Sink for MacSink<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        if bytes.len() > self.buf.len() - self.len {
+            self.flush();
+            if bytes.len() > self.buf.len() {
+                self.mac.update(bytes);
+                return;
+            }
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+}
+
+/// Feeds the signing string of `lines` into `mac`.
+pub(crate) fn mac_lines(mac: &mut Hmac<Sha256>, lines: &[Line<'_>]) {
+    let mut sink = MacSink {
+        mac,
+        buf: [0; 512],
+        len: 0,
+    };
+    write_lines(&mut sink, lines);
+    sink.flush();
 }
 
 fn trim_ows(mut v: &[u8]) -> &[u8] {
@@ -138,6 +194,24 @@ fn trim_ows(mut v: &[u8]) -> &[u8] {
         v = rest;
     }
     v
+}
+
+/// The `Digest` header.
+static DIGEST: HeaderName = HeaderName::from_static("digest");
+
+/// Every value of header `name` (lower-case). Drone's names are looked up as constants, which
+/// saves parsing the name again for each request.
+fn values_of<'a>(headers: &'a HeaderMap, name: &str) -> http::header::ValueIter<'a, HeaderValue> {
+    let all = match name {
+        "accept" => headers.get_all(ACCEPT),
+        "accept-encoding" => headers.get_all(ACCEPT_ENCODING),
+        "content-type" => headers.get_all(CONTENT_TYPE),
+        "date" => headers.get_all(DATE),
+        "digest" => headers.get_all(&DIGEST),
+        "host" => headers.get_all(HOST),
+        _ => headers.get_all(name),
+    };
+    all.iter()
 }
 
 /// Finds the single value of header `name` (lower-case) for the signing string.
@@ -158,7 +232,7 @@ pub(crate) fn resolve<'a>(
     if name.starts_with('(') {
         return Err(Error::Policy("pseudo-header not supported"));
     }
-    let mut values = headers.get_all(name).iter();
+    let mut values = values_of(headers, name);
     let value = match (values.next(), values.next()) {
         (Some(v), None) => trim_ows(v.as_bytes()),
         (Some(_), Some(_)) => return Err(Error::Malformed("a signed header appears twice")),
@@ -171,10 +245,11 @@ pub(crate) fn resolve<'a>(
     if value.is_empty() {
         return Err(Error::HeaderAbsent(name.to_owned()));
     }
-    if !value
-        .iter()
-        .all(|&b| b == b'\t' || (0x20..=0x7E).contains(&b))
-    {
+    // A fold rather than `all`: no early exit, so the check runs on whole vectors of bytes.
+    let visible = value.iter().fold(true, |ok, &b| {
+        ok & (b == b'\t' || (b' '..=b'~').contains(&b))
+    });
+    if !visible {
         return Err(Error::Malformed("a signed header has non-visible bytes"));
     }
     Ok(Line {
@@ -206,16 +281,28 @@ pub(crate) fn write_lines<S: Sink>(sink: &mut S, lines: &[Line<'_>]) {
     }
 }
 
-/// Resolves every name of `list` against a request.
-pub(crate) fn resolve_all<'a>(
+/// Room for the lines of any list: [`resolve_all`] fills it, so that no request allocates.
+pub(crate) type Lines<'a> = [Line<'a>; MAX_HEADER_LIST_ENTRIES];
+
+/// An empty [`Lines`].
+pub(crate) const NO_LINES: Lines<'static> = [Line {
+    name: "",
+    value: LineValue::Header(b""),
+}; MAX_HEADER_LIST_ENTRIES];
+
+/// Resolves every name of `list` against a request, into `lines`; returns the lines filled.
+pub(crate) fn resolve_all<'a, 'l>(
     list: &'a HeaderList<'_>,
     method: &'a Method,
     uri: &'a Uri,
     headers: &'a HeaderMap,
-) -> Result<Vec<Line<'a>>, Error> {
-    list.iter()
-        .map(|name| resolve(name, method, uri, headers))
-        .collect()
+    lines: &'l mut Lines<'a>,
+) -> Result<&'l [Line<'a>], Error> {
+    // A parsed list has at most MAX_HEADER_LIST_ENTRIES names, so `zip` sees every one.
+    for (slot, name) in lines.iter_mut().zip(list.iter()) {
+        *slot = resolve(name, method, uri, headers)?;
+    }
+    Ok(&lines[..list.len()])
 }
 
 /// Builds the draft-cavage signing string of a request for a header list.
@@ -250,9 +337,10 @@ pub fn signing_string(
     headers: &HeaderMap,
     list: &HeaderList<'_>,
 ) -> Result<String, Error> {
-    let lines = resolve_all(list, method, uri, headers)?;
+    let mut lines = NO_LINES;
+    let lines = resolve_all(list, method, uri, headers, &mut lines)?;
     let mut out = Vec::with_capacity(256);
-    write_lines(&mut out, &lines);
+    write_lines(&mut out, lines);
     // Every byte written is visible ASCII, a space or a tab.
     String::from_utf8(out).map_err(|_| Error::Malformed("non-ASCII signing string"))
 }
@@ -303,20 +391,6 @@ mod tests {
         assert!(matches!(HeaderList::parse(""), Err(Error::Policy(_))));
         let long = vec!["a"; MAX_HEADER_LIST_ENTRIES + 1].join(" ");
         assert!(matches!(HeaderList::parse(&long), Err(Error::Malformed(_))));
-    }
-
-    #[test]
-    fn duplicates_are_found() {
-        assert_eq!(
-            HeaderList::parse("date digest date")
-                .unwrap()
-                .first_duplicate(),
-            Some("date")
-        );
-        assert_eq!(
-            HeaderList::parse("date digest").unwrap().first_duplicate(),
-            None
-        );
     }
 
     #[test]

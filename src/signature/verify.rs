@@ -1,5 +1,6 @@
 //! The verifier: the checks of `security.md` §4, in order, cheap to expensive.
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 use base64::Engine;
@@ -10,7 +11,8 @@ use http::{HeaderMap, Method, Uri, request::Parts};
 
 use super::digest::{SHA256_LEN, check_body, parse_digest};
 use super::params::{MAX_HEADER_LEN, RawParams};
-use super::signing_string::{Line, LineValue, resolve_all, write_lines};
+use super::sign::{DRONE_KEY_ID, EXTENSION_HEADER_LIST, WEBHOOK_HEADER_LIST};
+use super::signing_string::{Line, LineValue, NO_LINES, mac_lines, resolve_all};
 use super::{Error, HMAC_SHA256, HeaderList, Keyring, Policy};
 
 /// The `Signature` header.
@@ -112,11 +114,12 @@ impl Verifier {
         let list = HeaderList::parse(list)?;
         self.policy.check_coverage(&list)?;
         // 5. Resolve the listed headers; Digest syntax; signed media type.
-        let lines = resolve_all(&list, method, uri, headers)?;
-        let digest = value_of(&lines, "digest").map(parse_digest).transpose()?;
-        self.policy.check_media_type(value_of(&lines, "accept"))?;
+        let mut lines = NO_LINES;
+        let lines = resolve_all(&list, method, uri, headers, &mut lines)?;
+        let digest = value_of(lines, "digest").map(parse_digest).transpose()?;
+        self.policy.check_media_type(value_of(lines, "accept"))?;
         // 6. Freshness.
-        let date = value_of(&lines, "date").ok_or(Error::Policy("Date is not signed"))?;
+        let date = value_of(lines, "date").ok_or(Error::Policy("Date is not signed"))?;
         let date = self
             .policy
             .check_freshness(date, params.created, params.expires)?;
@@ -128,7 +131,7 @@ impl Verifier {
         let claimed = &decoded[..len];
         let verified = self.keys.eligible(&params.key_id).any(|key| {
             let mut mac = key.mac();
-            write_lines(&mut mac, &lines);
+            mac_lines(&mut mac, lines);
             mac.verify_slice(claimed).is_ok()
         });
         if !verified {
@@ -139,8 +142,11 @@ impl Verifier {
         Ok(VerifiedHeaders {
             digest,
             verified: Verified {
-                key_id: params.key_id.into_owned(),
-                signed_headers: list.iter().collect::<Vec<_>>().join(" "),
+                key_id: interned(&params.key_id, &[DRONE_KEY_ID]),
+                signed_headers: interned(
+                    list.as_str(),
+                    &[EXTENSION_HEADER_LIST, WEBHOOK_HEADER_LIST],
+                ),
                 date,
                 mac,
             },
@@ -164,6 +170,15 @@ impl Verifier {
     /// [`VerifiedHeaders::verify_body`].
     pub fn verify(&self, parts: &Parts, body: &[u8]) -> Result<Verified, Error> {
         self.verify_parts(parts)?.verify_body(body)
+    }
+}
+
+/// `value` as a `'static` string: one of `known` when it is one (what Drone sends, so that
+/// accepting a Drone request allocates nothing), otherwise a copy.
+fn interned(value: &str, known: &[&'static str]) -> Cow<'static, str> {
+    match known.iter().find(|k| **k == value) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(value.to_owned()),
     }
 }
 
@@ -261,8 +276,8 @@ impl VerifiedHeaders {
 /// What a verified request was signed with: put into the request's extensions by the layer.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Verified {
-    key_id: String,
-    signed_headers: String,
+    key_id: Cow<'static, str>,
+    signed_headers: Cow<'static, str>,
     date: SystemTime,
     mac: [u8; MAC_LEN],
 }

@@ -1,0 +1,74 @@
+//! Inputs the fuzz targets once failed on, or that pin a boundary their oracles depend on, run
+//! through the same oracles (`tests/fuzz_oracles/`) in a plain `cargo test`.
+//!
+//! When a target crashes: fix the bug, minimise the input (`cargo fuzz tmin`), and add it here as
+//! a named test with the bytes inline, saying what was wrong.
+
+mod fuzz_oracles;
+
+use fuzz_oracles::{http_date, mutation, seed};
+
+fn check(target: &str, data: &[u8]) {
+    assert!(fuzz_oracles::run(target, data), "{target}: input rejected");
+}
+
+/// Token values gain two quotes each when rendered: a header at the 8 KiB cap parses, and its
+/// rendering is over the cap. The round trip must then fail as "too long", and nothing else.
+#[test]
+fn parse_signature_rendering_outgrows_the_cap() {
+    let header = format!("keyId={},signature=x", "k".repeat(8192 - 18));
+    assert_eq!(header.len(), 8192);
+    check("parse_signature", header.as_bytes());
+}
+
+/// Escapes the renderer does not need (`\a`) are dropped, and the ones it needs kept.
+#[test]
+fn parse_signature_redundant_escapes() {
+    check("parse_signature", br#"keyId="\a\"\\",signature="\x""#);
+    check("parse_signature", b"keyId=\"\\\t\",signature=\"\t\"");
+}
+
+/// The ends of the clock and the window: `SystemTime` arithmetic overflows on both sides.
+#[test]
+fn http_date_extreme_clocks_and_windows() {
+    for (now_secs, skew_secs) in [
+        (i64::MAX, u64::MAX),
+        (i64::MIN + 1, u64::MAX),
+        (-1, 0),
+        (253_402_300_799, 0), // Fri, 31 Dec 9999 23:59:59 GMT
+    ] {
+        let input = http_date::Input {
+            now_secs,
+            now_nanos: u32::MAX,
+            skew_secs,
+            created: Some(i64::MAX),
+            expires: Some(i64::MIN),
+            date: b"Fri, 31 Dec 9999 23:59:59 GMT",
+        };
+        check("http_date", &seed::http_date_input(&input));
+    }
+}
+
+/// A flipped `Signature` param stays parseable when the flip lands on a quote or a backslash
+/// (the renderer escapes it), and an unbound key accepts the new `keyId`.
+#[test]
+fn verify_mutation_key_id_flipped_to_a_quote() {
+    for bound_key in [false, true] {
+        let input = mutation::Input {
+            kind: 2,
+            accept: 0,
+            date: 1_577_836_800,
+            authorization: true,
+            padded: true,
+            bound_key,
+            // 'h' ^ 0x4A == '"'
+            mutation: mutation::Mutation::FlipParamByte {
+                param: mutation::Param::KeyId,
+                at: 0,
+                mask: 0x4A,
+            },
+            body: b"{}",
+        };
+        check("verify_mutation", &seed::mutation_input(&input));
+    }
+}
