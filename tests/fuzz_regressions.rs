@@ -72,3 +72,13 @@ fn verify_mutation_key_id_flipped_to_a_quote() {
         check("verify_mutation", &seed::mutation_input(&input));
     }
 }
+
+/// Found by the ASan campaign: a refused header of at most 8 KiB is over the cap once
+/// `Signature ` is put before it in `Authorization`; the verifier then reports the cap, not the
+/// parser's error. The oracle knew only the parser's.
+#[test]
+fn parse_signature_authorization_form_over_the_cap() {
+    let header = format!("keyId={} junk,signature=x", "k".repeat(8192 - 23));
+    assert_eq!(header.len(), 8192);
+    check("parse_signature", header.as_bytes());
+}
