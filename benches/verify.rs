@@ -14,27 +14,47 @@
 //! Report `verifier / floor` per body size. Every request is built before the timed loop, and
 //! the verifier's clock is pinned to the request's `Date`.
 //!
+//! A second group, `layer`, sends requests through `VerifySignatureLayer` with
+//! `tower::ServiceExt::oneshot` on a current-thread tokio runtime (`security.md` §9.2):
+//!
+//! * `accept/<size>` (0 B, 1 KiB, 64 KiB): a Drone request, its body one ready `Full` frame, read
+//!   by the layer, checked and handed to an inner service that answers 200 at once;
+//! * `reject/{no-signature,bad-mac,stale}`: refusals of a request declaring a 64 KiB body that
+//!   panics if polled: the layer must answer on the head alone.
+//!
+//! Each iteration clones the pre-built signed head into a new `http::Request` (as a server makes
+//! one per request) and calls a clone of the pre-built service. Compare `layer/accept/1KiB` with
+//! `verify/verifier/1KiB` for the cost of the service plumbing.
+//!
 //! ```text
 //! cargo bench --bench verify -- --warm-up-time 1 --measurement-time 3 verify
+//! cargo bench --bench verify -- --warm-up-time 1 --measurement-time 3 layer
 //! ```
 
-// TODO(layer): `layer_accept` / `layer_reject` benchmarks through the tower layer
-// (`security.md` §9.2) once `src/layer/` lands.
-
+use std::convert::Infallible;
 use std::hint::black_box;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
 
 use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
 use drone_extension::kind::SECRET_V1;
+use drone_extension::layer::{VerifiedBody, VerifySignatureLayer};
 use drone_extension::signature::{
     Error, HeaderList, Policy, SharedSecret, SignatureParams, Signer, Verifier, signing_string,
 };
 use hmac::{Hmac, KeyInit, Mac};
-use http::{HeaderMap, HeaderValue, Method, Uri};
+use http::header::CONTENT_LENGTH;
+use http::{HeaderMap, HeaderValue, Method, Response, Uri};
+use http_body::{Body, Frame};
+use http_body_util::Full;
 use sha2::{Digest, Sha256};
+use tower::{Layer, Service, ServiceExt};
 
 const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";
 /// `Wed, 01 Jan 2020 00:00:00 GMT`.
@@ -240,5 +260,128 @@ fn verify(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, verify);
+/// A body that must never be read: the layer refuses on the head alone.
+struct PanicBody;
+
+impl Body for PanicBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        panic!("a refused request's body was polled");
+    }
+}
+
+/// The service behind the layer: looks at the verified body and answers 200, empty.
+fn inner_service() -> impl Service<
+    http::Request<VerifiedBody>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone
++ Send
++ 'static {
+    tower::service_fn(|request: http::Request<VerifiedBody>| async move {
+        black_box(request.body().size_hint());
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+    })
+}
+
+/// The signed head as a server hands it over (with the `Content-Length` Go sends), around `body`.
+fn http_request<B>(request: &Request, headers: &HeaderMap, body: B) -> http::Request<B> {
+    let mut http = http::Request::new(body);
+    *http.method_mut() = request.method.clone();
+    *http.uri_mut() = request.uri.clone();
+    *http.headers_mut() = headers.clone();
+    http
+}
+
+fn with_length(headers: &HeaderMap, len: usize) -> HeaderMap {
+    let mut headers = headers.clone();
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    headers
+}
+
+fn layer(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let mut group = c.benchmark_group("layer");
+    group.throughput(Throughput::Elements(1));
+
+    for (label, size) in [("0B", 0), ("1KiB", 1 << 10), ("64KiB", 64 << 10)] {
+        let request = Request::new(size);
+        let headers = with_length(&request.headers, size);
+        let body = Bytes::from(request.body.clone());
+        let service =
+            VerifySignatureLayer::new(request.verifier(Duration::ZERO)).layer(inner_service());
+        let status = runtime.block_on(service.clone().oneshot(http_request(
+            &request,
+            &headers,
+            Full::new(body.clone()),
+        )));
+        assert_eq!(status.expect("infallible").status(), 200, "accept/{label}");
+        group.bench_function(BenchmarkId::new("accept", label), |b| {
+            b.to_async(&runtime).iter(|| {
+                let call = service.clone().oneshot(http_request(
+                    &request,
+                    &headers,
+                    Full::new(body.clone()),
+                ));
+                async move { black_box(call.await.expect("infallible").status()) }
+            });
+        });
+    }
+
+    // A 64 KiB body is declared; reading it would panic.
+    let request = Request::new(64 << 10);
+    let headers = with_length(&request.headers, request.body.len());
+    let mut unsigned = headers.clone();
+    unsigned.remove("signature");
+    let mut bad_mac = headers.clone();
+    let mut params = request.signature();
+    let flipped = if params.signature.starts_with('A') {
+        'B'
+    } else {
+        'A'
+    };
+    params.signature.replace_range(0..1, &flipped.to_string());
+    bad_mac.insert(
+        "signature",
+        HeaderValue::from_str(&params.to_string()).expect("a header value"),
+    );
+    let on_time = VerifySignatureLayer::new(request.verifier(Duration::ZERO));
+    let late = VerifySignatureLayer::new(request.verifier(Duration::from_secs(301)));
+    let cases: [(&str, &VerifySignatureLayer, &HeaderMap); 3] = [
+        ("no-signature", &on_time, &unsigned),
+        ("bad-mac", &on_time, &bad_mac),
+        ("stale", &late, &headers),
+    ];
+    for (name, layer, headers) in cases {
+        let service = layer.layer(inner_service());
+        let response = runtime
+            .block_on(
+                service
+                    .clone()
+                    .oneshot(http_request(&request, headers, PanicBody)),
+            )
+            .expect("infallible");
+        assert_eq!(response.status(), 401, "reject/{name}");
+        group.bench_function(BenchmarkId::new("reject", name), |b| {
+            b.to_async(&runtime).iter(|| {
+                let call = service
+                    .clone()
+                    .oneshot(http_request(&request, headers, PanicBody));
+                async move { black_box(call.await.expect("infallible").status()) }
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, verify, layer);
 criterion_main!(benches);

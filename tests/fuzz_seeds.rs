@@ -6,7 +6,7 @@ mod fuzz_oracles;
 
 use std::path::PathBuf;
 
-use fuzz_oracles::{TARGETS, decode, http_date, mutation, seed};
+use fuzz_oracles::{TARGETS, decode, http_date, layer, mutation, seed};
 
 fn seeds_of(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -82,6 +82,12 @@ fn digest_header_seeds() {
 #[test]
 fn http_date_seeds() {
     replay("http_date");
+}
+
+/// Through the layer, on the oracle's own current-thread runtime.
+#[test]
+fn layer_end_to_end_seeds() {
+    replay("layer_end_to_end");
 }
 
 /// The seed encoders are the inverse of `arbitrary`'s decoding, for every mutation variant.
@@ -163,5 +169,57 @@ fn structured_encoders_round_trip() {
         };
         let bytes = seed::http_date_input(&input);
         assert_eq!(decode::<http_date::Input>(&bytes), Some(input));
+    }
+}
+
+/// The `layer_end_to_end` encoder is the inverse of `arbitrary`'s decoding, for every length and
+/// damage variant, with and without cuts.
+#[test]
+fn layer_encoder_round_trips() {
+    use layer::{Damage, Length};
+    let lengths = [
+        Length::Absent,
+        Length::Exact,
+        Length::Declared {
+            value: u16::MAX,
+            leading: 3,
+            trailing: 255,
+            padded: true,
+        },
+    ];
+    let damages = [
+        Damage::None,
+        Damage::FlipSignedHeader {
+            header: 9,
+            at: 1000,
+            mask: 0x80,
+        },
+        Damage::FlipBody { at: 65535, mask: 1 },
+        Damage::FlipSignature { at: 43, mask: 0x7F },
+        Damage::DropHeader { header: 255 },
+        Damage::DuplicateHeader { header: 0 },
+        Damage::BodyError { at: 4097 },
+    ];
+    for (i, damage) in damages.into_iter().enumerate() {
+        for (j, length) in lengths.into_iter().enumerate() {
+            for cuts in [vec![], vec![0, 1], vec![u16::MAX; 5]] {
+                for body in [&b""[..], b"{}", &[0u8; 300]] {
+                    let input = layer::Input {
+                        kind: i as u8,
+                        accept: j as u8,
+                        date: 1_577_836_800,
+                        clock: if i % 2 == 0 { -301 } else { i16::MAX },
+                        authorization: j % 2 == 0,
+                        length,
+                        damage,
+                        trailers: i % 3 == 0,
+                        cuts: cuts.clone(),
+                        body,
+                    };
+                    let bytes = seed::layer_input(&input);
+                    assert_eq!(decode::<layer::Input>(&bytes), Some(input));
+                }
+            }
+        }
     }
 }

@@ -17,6 +17,7 @@ use serde_json::Value;
 #[path = "../../tests/fuzz_oracles/mod.rs"]
 mod oracles;
 
+use oracles::layer::{self, Damage, Length};
 use oracles::mutation::{self, Mutation, Param};
 use oracles::{http_date, seed, structured};
 
@@ -488,6 +489,233 @@ fn http_date_seeds(cases: &[Case]) -> Corpus {
     corpus
 }
 
+/// How a `layer_end_to_end` seed differs from the plain request of a vector.
+#[derive(Clone, Copy)]
+struct Variant {
+    clock: i16,
+    length: Length,
+    damage: Damage,
+    trailers: bool,
+    cuts: &'static [u16],
+}
+
+const PLAIN: Variant = Variant {
+    clock: 0,
+    length: Length::Exact,
+    damage: Damage::None,
+    trailers: false,
+    cuts: &[],
+};
+
+const fn declared(value: u16, trailing: u8) -> Length {
+    Length::Declared {
+        value,
+        leading: 0,
+        trailing,
+        padded: false,
+    }
+}
+
+const fn damaged(damage: Damage) -> Variant {
+    Variant { damage, ..PLAIN }
+}
+
+fn layer_end_to_end(cases: &[Case]) -> Corpus {
+    let mut corpus = Corpus::new("layer_end_to_end");
+    // Header indexes are those of `build` in the oracle: for an extension Accept,
+    // Accept-Encoding, Content-Type, Date, Digest, the signature header, Host, User-Agent, then
+    // Content-Length; the signed ones are the first five.
+    let variants: [(&str, Variant); 17] = [
+        ("none", PLAIN),
+        (
+            "chunked",
+            Variant {
+                length: Length::Absent,
+                trailers: true,
+                cuts: &[1, 5, 5, 30, 300],
+                ..PLAIN
+            },
+        ),
+        (
+            "clock-edge",
+            Variant {
+                clock: -300,
+                cuts: &[7],
+                ..PLAIN
+            },
+        ),
+        (
+            "clock-stale",
+            Variant {
+                clock: 301,
+                ..PLAIN
+            },
+        ),
+        (
+            "flip-date",
+            damaged(Damage::FlipSignedHeader {
+                header: 3,
+                at: 5,
+                mask: 1,
+            }),
+        ),
+        (
+            "flip-digest",
+            damaged(Damage::FlipSignedHeader {
+                header: 4,
+                at: 9,
+                mask: 1,
+            }),
+        ),
+        (
+            "flip-body",
+            Variant {
+                cuts: &[2],
+                ..damaged(Damage::FlipBody { at: 3, mask: 1 })
+            },
+        ),
+        (
+            "flip-mac",
+            damaged(Damage::FlipSignature { at: 7, mask: 2 }),
+        ),
+        ("drop-date", damaged(Damage::DropHeader { header: 3 })),
+        ("drop-signature", damaged(Damage::DropHeader { header: 5 })),
+        (
+            "drop-length",
+            Variant {
+                cuts: &[4, 8],
+                ..damaged(Damage::DropHeader { header: 8 })
+            },
+        ),
+        (
+            "duplicate-signature",
+            damaged(Damage::DuplicateHeader { header: 5 }),
+        ),
+        (
+            "duplicate-length",
+            damaged(Damage::DuplicateHeader { header: 8 }),
+        ),
+        (
+            "body-error",
+            Variant {
+                length: Length::Absent,
+                cuts: &[3, 12],
+                ..damaged(Damage::BodyError { at: 6 })
+            },
+        ),
+        (
+            "declared-lie-small",
+            Variant {
+                length: declared(1, 0),
+                trailers: true,
+                ..PLAIN
+            },
+        ),
+        (
+            "declared-over-limit",
+            Variant {
+                length: declared(4097, 0),
+                ..PLAIN
+            },
+        ),
+        // 1 followed by 23 zeros: more than a u64 holds, so more than any limit.
+        (
+            "declared-beyond-u64",
+            Variant {
+                length: declared(1, 23),
+                ..PLAIN
+            },
+        ),
+    ];
+    let mut bodies_seen = Vec::new();
+    for case in cases.iter().filter(|c| c.expect == "ok") {
+        let base = layer::Input {
+            kind: kind_index(&case.policy),
+            accept: 0,
+            date: unix(case.header("Date").expect("a Date")),
+            clock: 0,
+            authorization: case.header("Authorization").is_some(),
+            length: Length::Exact,
+            damage: Damage::None,
+            trailers: false,
+            cuts: Vec::new(),
+            body: case.body.as_bytes(),
+        };
+        // Every variant on each distinct body, the undamaged request for the other vectors.
+        let all = !bodies_seen.contains(&case.body);
+        bodies_seen.push(case.body.clone());
+        for (i, (name, v)) in variants.iter().enumerate() {
+            if !all && i > 0 {
+                break;
+            }
+            let input = layer::Input {
+                clock: v.clock,
+                length: v.length,
+                damage: v.damage,
+                trailers: v.trailers,
+                cuts: v.cuts.to_vec(),
+                ..base.clone()
+            };
+            corpus.add(&format!("{}-{name}", case.id), seed::layer_input(&input));
+        }
+    }
+    // Bodies at the limit and one byte over it, declared or found while reading.
+    let json: Vec<u8> = br#"{"build":{"id":1,"message":"fuzz"},"repo":{"slug":"octocat/hello"}}"#
+        .iter()
+        .copied()
+        .cycle()
+        .take(layer::LIMIT + 1)
+        .collect();
+    let t = 1_577_836_800;
+    for (name, len, length, cuts) in [
+        (
+            "at-limit",
+            layer::LIMIT,
+            Length::Exact,
+            &[1000u16, 2000, 3000][..],
+        ),
+        (
+            "at-limit-undeclared",
+            layer::LIMIT,
+            Length::Absent,
+            &[4095][..],
+        ),
+        (
+            "over-limit-declared",
+            layer::LIMIT + 1,
+            Length::Exact,
+            &[][..],
+        ),
+        (
+            "over-limit-read",
+            layer::LIMIT + 1,
+            Length::Absent,
+            &[2048, 4096][..],
+        ),
+        (
+            "over-limit-lie",
+            layer::LIMIT + 1,
+            declared(100, 0),
+            &[4097][..],
+        ),
+    ] {
+        let input = layer::Input {
+            kind: 2,
+            accept: 0,
+            date: t,
+            clock: 0,
+            authorization: false,
+            length,
+            damage: Damage::None,
+            trailers: false,
+            cuts: cuts.to_vec(),
+            body: &json[..len],
+        };
+        corpus.add(name, seed::layer_input(&input));
+    }
+    corpus
+}
+
 fn main() {
     let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -501,6 +729,7 @@ fn main() {
         verify_mutation(&cases),
         digest_header(&cases),
         http_date_seeds(&cases),
+        layer_end_to_end(&cases),
     ] {
         corpus.write(&root);
     }

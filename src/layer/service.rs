@@ -1,5 +1,6 @@
 //! [`VerifySignature`]: the middleware itself.
 
+use std::num::IntErrorKind;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -63,20 +64,21 @@ fn reject<B, E>(rejection: Rejection) -> Result<Response<ResponseBody<B>>, E> {
     Ok(rejection.into_response().map(ResponseBody::rejection))
 }
 
-/// The declared length: `Err` when it is above the limit, `Ok(None)` when absent or unparseable
-/// (hyper refuses invalid lengths before a service sees them).
+/// The declared length: `Err` when it is above the limit (a number too large for a `u64` too),
+/// `Ok(None)` when absent or unparseable (hyper refuses invalid lengths before a service sees
+/// them).
 fn declared_length(headers: &HeaderMap, limit: usize) -> Result<Option<usize>, Rejection> {
     let Some(value) = headers.get(CONTENT_LENGTH) else {
         return Ok(None);
     };
-    match value
-        .to_str()
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    {
-        Some(len) if len > limit as u64 => Err(Rejection::PayloadTooLarge),
-        Some(len) => Ok(usize::try_from(len).ok()),
-        None => Ok(None),
+    let Ok(value) = value.to_str() else {
+        return Ok(None);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(len) if len > limit as u64 => Err(Rejection::PayloadTooLarge),
+        Ok(len) => Ok(usize::try_from(len).ok()),
+        Err(e) if *e.kind() == IntErrorKind::PosOverflow => Err(Rejection::PayloadTooLarge),
+        Err(_) => Ok(None),
     }
 }
 

@@ -15,6 +15,7 @@
 
 pub mod digest;
 pub mod http_date;
+pub mod layer;
 pub mod mutation;
 pub mod params;
 pub mod seed;
@@ -34,6 +35,7 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("verify_mutation", mutation::run),
     ("digest_header", digest::check),
     ("http_date", http_date::run),
+    ("layer_end_to_end", layer::run),
 ];
 
 /// Runs the oracle of the target `name` on one input.

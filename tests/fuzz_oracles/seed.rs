@@ -7,6 +7,7 @@
 //! checks `decode(encode(x)) == x`, so a change in `arbitrary` or in the input types shows up there.
 
 use super::http_date;
+use super::layer::{self, Damage, Length};
 use super::mutation::{self, Mutation, Param};
 
 #[derive(Default)]
@@ -29,6 +30,11 @@ impl Writer {
     }
 
     pub fn i32(&mut self, v: i32) -> &mut Self {
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+
+    pub fn i16(&mut self, v: i16) -> &mut Self {
         self.0.extend_from_slice(&v.to_le_bytes());
         self
     }
@@ -135,5 +141,67 @@ pub fn http_date_input(input: &http_date::Input<'_>) -> Vec<u8> {
         }
     }
     w.rest(input.date);
+    w.into_bytes()
+}
+
+/// The bytes `layer_end_to_end` decodes to `input`.
+pub fn layer_input(input: &layer::Input<'_>) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u8(input.kind)
+        .u8(input.accept)
+        .u32(input.date)
+        .i16(input.clock)
+        .bool(input.authorization);
+    match input.length {
+        Length::Absent => {
+            w.variant(0, 3);
+        }
+        Length::Exact => {
+            w.variant(1, 3);
+        }
+        Length::Declared {
+            value,
+            leading,
+            trailing,
+            padded,
+        } => {
+            w.variant(2, 3)
+                .u16(value)
+                .u8(leading)
+                .u8(trailing)
+                .bool(padded);
+        }
+    }
+    const DAMAGES: u32 = 7;
+    match input.damage {
+        Damage::None => {
+            w.variant(0, DAMAGES);
+        }
+        Damage::FlipSignedHeader { header, at, mask } => {
+            w.variant(1, DAMAGES).u8(header).u16(at).u8(mask);
+        }
+        Damage::FlipBody { at, mask } => {
+            w.variant(2, DAMAGES).u16(at).u8(mask);
+        }
+        Damage::FlipSignature { at, mask } => {
+            w.variant(3, DAMAGES).u8(at).u8(mask);
+        }
+        Damage::DropHeader { header } => {
+            w.variant(4, DAMAGES).u8(header);
+        }
+        Damage::DuplicateHeader { header } => {
+            w.variant(5, DAMAGES).u8(header);
+        }
+        Damage::BodyError { at } => {
+            w.variant(6, DAMAGES).u16(at);
+        }
+    }
+    w.bool(input.trailers);
+    // A `Vec` in the middle of a struct: a `true` byte before each element, a `false` after.
+    for &cut in &input.cuts {
+        w.bool(true).u16(cut);
+    }
+    w.bool(false);
+    w.rest(input.body);
     w.into_bytes()
 }
