@@ -3,7 +3,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest as _, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::Error;
 
@@ -79,8 +78,8 @@ pub fn digest_header(body: &[u8]) -> String {
 ///
 /// [`Error::DigestMismatch`] when they differ.
 pub fn check_body(expected: &[u8; SHA256_LEN], body: &[u8]) -> Result<(), Error> {
-    let actual = Sha256::digest(body);
-    if bool::from(actual.as_slice().ct_eq(expected)) {
+    let actual: [u8; SHA256_LEN] = Sha256::digest(body).into();
+    if constant_time_eq::constant_time_eq_32(&actual, expected) {
         Ok(())
     } else {
         Err(Error::DigestMismatch)

@@ -1,5 +1,6 @@
 //! What a verifier requires of a signature beyond a correct MAC.
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -269,10 +270,7 @@ impl Policy {
         created: Option<i64>,
         expires: Option<i64>,
     ) -> Result<SystemTime, Error> {
-        let date = std::str::from_utf8(date)
-            .ok()
-            .and_then(|d| httpdate::parse_http_date(d).ok())
-            .ok_or(Error::Stale("Date is not an HTTP-date"))?;
+        let date = parse_date(date).ok_or(Error::Stale("Date is not an HTTP-date"))?;
         let now = self.now();
         let earliest = now
             .checked_sub(self.max_skew)
@@ -305,6 +303,35 @@ impl Policy {
     }
 }
 
+/// Length of an IMF-fixdate (`Wed, 01 Jan 2020 00:00:00 GMT`), the form Drone sends.
+const IMF_FIXDATE_LEN: usize = 29;
+
+thread_local! {
+    /// The last IMF-fixdate this thread parsed, and its time: Drone sends the same `Date` with
+    /// every request of the same second, so most requests are answered from here.
+    static LAST_DATE: Cell<Option<([u8; IMF_FIXDATE_LEN], SystemTime)>> = const { Cell::new(None) };
+}
+
+/// Parses an HTTP-date (any of RFC 9110's three forms), remembering the last IMF-fixdate.
+fn parse_date(date: &[u8]) -> Option<SystemTime> {
+    let parse = |date: &[u8]| {
+        std::str::from_utf8(date)
+            .ok()
+            .and_then(|d| httpdate::parse_http_date(d).ok())
+    };
+    let Ok(fixdate) = <[u8; IMF_FIXDATE_LEN]>::try_from(date) else {
+        return parse(date);
+    };
+    if let Some((last, time)) = LAST_DATE.get()
+        && last == fixdate
+    {
+        return Some(time);
+    }
+    let time = parse(date)?;
+    LAST_DATE.set(Some((fixdate, time)));
+    Some(time)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +341,27 @@ mod tests {
 
     fn at(secs: u64) -> Policy {
         Policy::drone_webhook().clock(move || SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+    }
+
+    #[test]
+    fn remembered_date_answers_like_a_fresh_parse() {
+        let other = b"Thu, 02 Jan 2020 00:00:00 GMT";
+        let bogus = b"Xyz, 01 Jan 2020 00:00:00 GMT"; // 29 bytes, not a date
+        let expected = SystemTime::UNIX_EPOCH + Duration::from_secs(T);
+        for _ in 0..2 {
+            assert_eq!(parse_date(DATE), Some(expected));
+            assert_eq!(parse_date(bogus), None);
+            assert_eq!(parse_date(DATE), Some(expected));
+            assert_eq!(
+                parse_date(other),
+                Some(expected + Duration::from_secs(86_400))
+            );
+            assert_eq!(
+                parse_date(b"Wednesday, 01-Jan-20 00:00:00 GMT"),
+                Some(expected)
+            );
+            assert_eq!(parse_date(DATE), Some(expected));
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use http::{HeaderMap, Method, Uri};
 use sha2::Sha256;
 
 use super::Error;
-use super::params::is_tchar;
+use super::params::TCHAR;
 
 /// The pseudo-header that covers the method and request URI.
 pub const REQUEST_TARGET: &str = "(request-target)";
@@ -60,18 +60,24 @@ impl<'a> HeaderList<'a> {
         }
         let mut ends = [0; MAX_HEADER_LIST_ENTRIES];
         let (mut len, mut end) = (0, 0);
+        // One pass over the bytes: each name is checked and upper case noted in the same loop.
+        let mut class = 0;
         for name in list.as_bytes().split(|&b| b == b' ') {
             if len == MAX_HEADER_LIST_ENTRIES {
                 return Err(Error::Malformed("too many entries in the headers list"));
             }
-            let valid = match name {
+            let inner = match name {
                 [] => return Err(Error::Malformed("empty entry in the headers list")),
-                [b'(', inner @ .., b')'] => !inner.is_empty() && inner.iter().all(|&b| is_tchar(b)),
-                _ => name.iter().all(|&b| is_tchar(b)),
+                [b'(', inner @ .., b')'] if !inner.is_empty() => inner,
+                _ => name,
             };
-            if !valid {
+            let name_class = inner
+                .iter()
+                .fold(0, |acc, &b| acc | NAME_CLASS[usize::from(b)]);
+            if name_class & NOT_TCHAR != 0 {
                 return Err(Error::Malformed("invalid name in the headers list"));
             }
+            class |= name_class;
             end += name.len();
             ends[len] =
                 u32::try_from(end).map_err(|_| Error::Malformed("headers list too long"))?;
@@ -79,7 +85,7 @@ impl<'a> HeaderList<'a> {
             len += 1;
         }
         // One string for the whole list, not one per entry: the common case allocates nothing.
-        let names = if list.bytes().any(|b| b.is_ascii_uppercase()) {
+        let names = if class & UPPER != 0 {
             Cow::Owned(list.to_ascii_lowercase())
         } else {
             Cow::Borrowed(list)
@@ -119,6 +125,28 @@ impl<'a> HeaderList<'a> {
         &self.names
     }
 }
+
+/// [`NAME_CLASS`] bit: the byte is not a `tchar`.
+const NOT_TCHAR: u8 = 1;
+/// [`NAME_CLASS`] bit: the byte is an upper-case letter.
+const UPPER: u8 = 2;
+
+/// What each byte is in a header name, as [`NOT_TCHAR`] and [`UPPER`] bits.
+const NAME_CLASS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = if !TCHAR[b] {
+            NOT_TCHAR
+        } else if (b as u8).is_ascii_uppercase() {
+            UPPER
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
 
 /// One line of the signing string: a lower-case name and the value it covers.
 #[derive(Debug, Clone, Copy)]
@@ -162,6 +190,7 @@ impl MacSink<'_> {
 }
 
 impl Sink for MacSink<'_> {
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
         if bytes.len() > self.buf.len() - self.len {
             self.flush();
