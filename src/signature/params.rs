@@ -173,7 +173,11 @@ impl<'a> Cursor<'a> {
             let start = self.pos;
             let run = if self.visible {
                 let rest = self.rest();
-                let len = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+                // An escape right after another (`\"\"…`) needs no search.
+                let len = match rest.first() {
+                    Some(b'"' | b'\\') => 0,
+                    _ => memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len()),
+                };
                 self.pos += len;
                 &rest[..len]
             } else {
