@@ -9,7 +9,7 @@ use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, DATE, HeaderValue};
 use http::{HeaderMap, Method, Uri};
 
 use super::digest::digest_header;
-use super::signing_string::{NO_LINES, mac_lines, resolve_all};
+use super::signing_string::Resolved;
 use super::verify::SIGNATURE;
 use super::{Error, HMAC_SHA256, HeaderList, SharedSecret, SignatureParams};
 
@@ -75,10 +75,8 @@ impl Signer {
         header_list: &str,
     ) -> Result<SignatureParams, Error> {
         let list = HeaderList::parse(header_list)?;
-        let mut lines = NO_LINES;
-        let lines = resolve_all(&list, method, uri, headers, &mut lines)?;
         let mut mac = self.secret.mac();
-        mac_lines(&mut mac, lines);
+        Resolved::new(&list, method, uri, headers)?.mac(&mut mac);
         Ok(SignatureParams {
             key_id: self.key_id.clone(),
             algorithm: Some(HMAC_SHA256.to_owned()),

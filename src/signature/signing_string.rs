@@ -148,29 +148,19 @@ const NAME_CLASS: [u8; 256] = {
     table
 };
 
-/// One line of the signing string: a lower-case name and the value it covers.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Line<'a> {
-    pub(crate) name: &'a str,
-    pub(crate) value: LineValue<'a>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum LineValue<'a> {
-    /// A header value, trimmed of optional whitespace.
-    Header(&'a [u8]),
-    /// `(request-target)`: lower-case method and the request URI as received.
-    RequestTarget { method: &'a Method, uri: &'a Uri },
-}
-
 /// Where a signing string is written: a byte buffer, or straight into a MAC.
 pub(crate) trait Sink {
     fn put(&mut self, bytes: &[u8]);
+    fn byte(&mut self, byte: u8);
 }
 
 impl Sink for Vec<u8> {
     fn put(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
+    }
+
+    fn byte(&mut self, byte: u8) {
+        self.push(byte);
     }
 }
 
@@ -178,7 +168,7 @@ impl Sink for Vec<u8> {
 /// few bytes each, and a MAC update per piece costs more than copying them.
 struct MacSink<'m> {
     mac: &'m mut Hmac<Sha256>,
-    buf: [u8; 512],
+    buf: [u8; 256],
     len: usize,
 }
 
@@ -202,17 +192,16 @@ impl Sink for MacSink<'_> {
         self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
         self.len += bytes.len();
     }
-}
 
-/// Feeds the signing string of `lines` into `mac`.
-pub(crate) fn mac_lines(mac: &mut Hmac<Sha256>, lines: &[Line<'_>]) {
-    let mut sink = MacSink {
-        mac,
-        buf: [0; 512],
-        len: 0,
-    };
-    write_lines(&mut sink, lines);
-    sink.flush();
+    /// One byte, stored without a call to `memcpy`: the separators of every line.
+    #[inline]
+    fn byte(&mut self, byte: u8) {
+        if self.len == self.buf.len() {
+            self.flush();
+        }
+        self.buf[self.len] = byte;
+        self.len += 1;
+    }
 }
 
 fn trim_ows(mut v: &[u8]) -> &[u8] {
@@ -228,40 +217,49 @@ fn trim_ows(mut v: &[u8]) -> &[u8] {
 /// The `Digest` header.
 static DIGEST: HeaderName = HeaderName::from_static("digest");
 
-/// Every value of header `name` (lower-case). Drone's names are looked up as constants, which
-/// saves parsing the name again for each request.
-fn values_of<'a>(headers: &'a HeaderMap, name: &str) -> http::header::ValueIter<'a, HeaderValue> {
-    let all = match name {
-        "accept" => headers.get_all(ACCEPT),
-        "accept-encoding" => headers.get_all(ACCEPT_ENCODING),
-        "content-type" => headers.get_all(CONTENT_TYPE),
-        "date" => headers.get_all(DATE),
-        "digest" => headers.get_all(&DIGEST),
-        "host" => headers.get_all(HOST),
-        _ => headers.get_all(name),
-    };
-    all.iter()
+/// The headers a verifier reads besides signing them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Known {
+    Accept,
+    Date,
+    Digest,
+    Other,
 }
 
-/// Finds the single value of header `name` (lower-case) for the signing string.
+/// Every value of header `name` (lower-case), and which of the [`Known`] headers it is. Drone's
+/// names are looked up as constants, which saves parsing the name again for each request.
+fn values_of<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+) -> (http::header::ValueIter<'a, HeaderValue>, Known) {
+    let (all, known) = match name {
+        "accept" => (headers.get_all(ACCEPT), Known::Accept),
+        "accept-encoding" => (headers.get_all(ACCEPT_ENCODING), Known::Other),
+        "content-type" => (headers.get_all(CONTENT_TYPE), Known::Other),
+        "date" => (headers.get_all(DATE), Known::Date),
+        "digest" => (headers.get_all(&DIGEST), Known::Digest),
+        "host" => (headers.get_all(HOST), Known::Other),
+        _ => (headers.get_all(name), Known::Other),
+    };
+    (all.iter(), known)
+}
+
+/// Finds the single value of header `name` (lower-case) for the signing string: the value,
+/// trimmed of optional whitespace, or `b""` for `(request-target)` (a header value is never empty).
 ///
 /// `host` falls back to the URI's authority (HTTP/2 has no `Host` field).
-pub(crate) fn resolve<'a>(
-    name: &'a str,
-    method: &'a Method,
+fn resolve<'a>(
+    name: &str,
     uri: &'a Uri,
     headers: &'a HeaderMap,
-) -> Result<Line<'a>, Error> {
+) -> Result<(&'a [u8], Known), Error> {
     if name == REQUEST_TARGET {
-        return Ok(Line {
-            name,
-            value: LineValue::RequestTarget { method, uri },
-        });
+        return Ok((b"", Known::Other));
     }
     if name.starts_with('(') {
         return Err(Error::Policy("pseudo-header not supported"));
     }
-    let mut values = values_of(headers, name);
+    let (mut values, known) = values_of(headers, name);
     let value = match (values.next(), values.next()) {
         (Some(v), None) => trim_ows(v.as_bytes()),
         (Some(_), Some(_)) => return Err(Error::Malformed("a signed header appears twice")),
@@ -281,57 +279,86 @@ pub(crate) fn resolve<'a>(
     if !visible {
         return Err(Error::Malformed("a signed header has non-visible bytes"));
     }
-    Ok(Line {
-        name,
-        value: LineValue::Header(value),
-    })
+    Ok((value, known))
 }
 
-/// Writes `name: value` lines joined by `\n`, with no trailing newline.
-pub(crate) fn write_lines<S: Sink>(sink: &mut S, lines: &[Line<'_>]) {
-    for (i, line) in lines.iter().enumerate() {
-        if i > 0 {
-            sink.put(b"\n");
+/// A header list resolved against a request: everything its signing string is made of.
+pub(crate) struct Resolved<'a> {
+    list: &'a HeaderList<'a>,
+    /// The value of each listed name, in order; `b""` for `(request-target)`.
+    values: [&'a [u8]; MAX_HEADER_LIST_ENTRIES],
+    method: &'a Method,
+    uri: &'a Uri,
+    /// The signed `Accept`, found while resolving.
+    pub(crate) accept: Option<&'a [u8]>,
+    /// The signed `Date`.
+    pub(crate) date: Option<&'a [u8]>,
+    /// The signed `Digest`.
+    pub(crate) digest: Option<&'a [u8]>,
+}
+
+impl<'a> Resolved<'a> {
+    /// Resolves every name of `list` against a request, without allocating.
+    pub(crate) fn new(
+        list: &'a HeaderList<'a>,
+        method: &'a Method,
+        uri: &'a Uri,
+        headers: &'a HeaderMap,
+    ) -> Result<Resolved<'a>, Error> {
+        let mut resolved = Resolved {
+            list,
+            values: [b""; MAX_HEADER_LIST_ENTRIES],
+            method,
+            uri,
+            accept: None,
+            date: None,
+            digest: None,
+        };
+        // A parsed list has at most MAX_HEADER_LIST_ENTRIES names, so `zip` sees every one.
+        for (slot, name) in resolved.values.iter_mut().zip(list.iter()) {
+            let (value, known) = resolve(name, uri, headers)?;
+            *slot = value;
+            match known {
+                Known::Accept => resolved.accept = Some(value),
+                Known::Date => resolved.date = Some(value),
+                Known::Digest => resolved.digest = Some(value),
+                Known::Other => {}
+            }
         }
-        sink.put(line.name.as_bytes());
-        sink.put(b": ");
-        match line.value {
-            LineValue::Header(v) => sink.put(v),
-            LineValue::RequestTarget { method, uri } => {
-                sink.put(method.as_str().to_ascii_lowercase().as_bytes());
-                sink.put(b" ");
-                sink.put(
-                    uri.path_and_query()
-                        .map_or("/", |pq| pq.as_str())
-                        .as_bytes(),
-                );
+        Ok(resolved)
+    }
+
+    /// Writes `name: value` lines joined by `\n`, with no trailing newline.
+    fn write<S: Sink>(&self, sink: &mut S) {
+        for (i, (name, &value)) in self.list.iter().zip(&self.values).enumerate() {
+            if i > 0 {
+                sink.byte(b'\n');
+            }
+            sink.put(name.as_bytes());
+            sink.byte(b':');
+            sink.byte(b' ');
+            if value.is_empty() {
+                // `(request-target)`: lower-case method and the request URI as received.
+                sink.put(self.method.as_str().to_ascii_lowercase().as_bytes());
+                sink.byte(b' ');
+                let target = self.uri.path_and_query().map_or("/", |pq| pq.as_str());
+                sink.put(target.as_bytes());
+            } else {
+                sink.put(value);
             }
         }
     }
-}
 
-/// Room for the lines of any list: [`resolve_all`] fills it, so that no request allocates.
-pub(crate) type Lines<'a> = [Line<'a>; MAX_HEADER_LIST_ENTRIES];
-
-/// An empty [`Lines`].
-pub(crate) const NO_LINES: Lines<'static> = [Line {
-    name: "",
-    value: LineValue::Header(b""),
-}; MAX_HEADER_LIST_ENTRIES];
-
-/// Resolves every name of `list` against a request, into `lines`; returns the lines filled.
-pub(crate) fn resolve_all<'a, 'l>(
-    list: &'a HeaderList<'_>,
-    method: &'a Method,
-    uri: &'a Uri,
-    headers: &'a HeaderMap,
-    lines: &'l mut Lines<'a>,
-) -> Result<&'l [Line<'a>], Error> {
-    // A parsed list has at most MAX_HEADER_LIST_ENTRIES names, so `zip` sees every one.
-    for (slot, name) in lines.iter_mut().zip(list.iter()) {
-        *slot = resolve(name, method, uri, headers)?;
+    /// Feeds the signing string into `mac`.
+    pub(crate) fn mac(&self, mac: &mut Hmac<Sha256>) {
+        let mut sink = MacSink {
+            mac,
+            buf: [0; 256],
+            len: 0,
+        };
+        self.write(&mut sink);
+        sink.flush();
     }
-    Ok(&lines[..list.len()])
 }
 
 /// Builds the draft-cavage signing string of a request for a header list.
@@ -366,10 +393,8 @@ pub fn signing_string(
     headers: &HeaderMap,
     list: &HeaderList<'_>,
 ) -> Result<String, Error> {
-    let mut lines = NO_LINES;
-    let lines = resolve_all(list, method, uri, headers, &mut lines)?;
     let mut out = Vec::with_capacity(256);
-    write_lines(&mut out, lines);
+    Resolved::new(list, method, uri, headers)?.write(&mut out);
     // Every byte written is visible ASCII, a space or a tab.
     String::from_utf8(out).map_err(|_| Error::Malformed("non-ASCII signing string"))
 }

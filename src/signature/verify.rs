@@ -12,7 +12,7 @@ use http::{HeaderMap, Method, Uri, request::Parts};
 use super::digest::{SHA256_LEN, check_body, parse_digest};
 use super::params::{MAX_HEADER_LEN, RawParams};
 use super::sign::{DRONE_KEY_ID, EXTENSION_HEADER_LIST, WEBHOOK_HEADER_LIST};
-use super::signing_string::{Line, LineValue, NO_LINES, mac_lines, resolve_all};
+use super::signing_string::Resolved;
 use super::{Error, HMAC_SHA256, HeaderList, Keyring, Policy};
 
 /// The `Signature` header.
@@ -142,12 +142,11 @@ impl Verifier {
             }
         };
         // 5. Resolve the listed headers; Digest syntax; signed media type.
-        let mut lines = NO_LINES;
-        let lines = resolve_all(list, method, uri, headers, &mut lines)?;
-        let digest = value_of(lines, "digest").map(parse_digest).transpose()?;
-        self.policy.check_media_type(value_of(lines, "accept"))?;
+        let lines = Resolved::new(list, method, uri, headers)?;
+        let digest = lines.digest.map(parse_digest).transpose()?;
+        self.policy.check_media_type(lines.accept)?;
         // 6. Freshness.
-        let date = value_of(lines, "date").ok_or(Error::Policy("Date is not signed"))?;
+        let date = lines.date.ok_or(Error::Policy("Date is not signed"))?;
         let date = self
             .policy
             .check_freshness(date, params.created, params.expires)?;
@@ -160,7 +159,7 @@ impl Verifier {
             .eligible(&params.key_id)
             .map(|key| {
                 let mut mac = key.mac();
-                mac_lines(&mut mac, lines);
+                lines.mac(&mut mac);
                 <[u8; MAC_LEN]>::from(mac.finalize().into_bytes())
             })
             .find(|mac| {
@@ -210,16 +209,6 @@ fn interned(value: &str, known: &[&'static str]) -> Cow<'static, str> {
         Some(k) => Cow::Borrowed(k),
         None => Cow::Owned(value.to_owned()),
     }
-}
-
-fn value_of<'a>(lines: &[Line<'a>], name: &str) -> Option<&'a [u8]> {
-    lines
-        .iter()
-        .find(|l| l.name == name)
-        .and_then(|l| match l.value {
-            LineValue::Header(v) => Some(v),
-            LineValue::RequestTarget { .. } => None,
-        })
 }
 
 /// Step 1: exactly one of `Signature: …` or `Authorization: Signature …`.
