@@ -30,6 +30,14 @@ pub const SHA256_LEN: usize = 32;
 /// padded base64 of 32 bytes, or more than one SHA-256 entry; [`Error::DigestMismatch`] when there
 /// is no SHA-256 entry at all (SHA-512 or MD5 alone are not accepted).
 pub fn parse_digest(value: &[u8]) -> Result<[u8; SHA256_LEN], Error> {
+    // What Drone sends, `SHA-256=` and the base64 alone, needs no list parsing. Anything else,
+    // including a value that does not decode, takes the general path below (and its errors).
+    if let Some((alg, encoded)) = value.split_at_checked(SHA256_PREFIX.len())
+        && alg.eq_ignore_ascii_case(SHA256_PREFIX)
+        && let Some(hash) = decode_sha256(encoded)
+    {
+        return Ok(hash);
+    }
     let mut found: Option<[u8; SHA256_LEN]> = None;
     for entry in value.split(|&b| b == b',') {
         let entry = entry.trim_ascii();
@@ -62,6 +70,18 @@ pub fn parse_digest(value: &[u8]) -> Result<[u8; SHA256_LEN], Error> {
         found = Some(hash);
     }
     found.ok_or(Error::DigestMismatch)
+}
+
+/// `SHA-256=`, matched without regard to case.
+const SHA256_PREFIX: &[u8] = b"sha-256=";
+
+/// The hash that `encoded`, the canonical padded base64 of 32 bytes, stands for.
+fn decode_sha256(encoded: &[u8]) -> Option<[u8; SHA256_LEN]> {
+    let mut out = [0u8; SHA256_LEN + 3];
+    match STANDARD.decode_slice(encoded, &mut out) {
+        Ok(SHA256_LEN) => out[..SHA256_LEN].try_into().ok(),
+        _ => None,
+    }
 }
 
 /// The `Digest` header value Drone sends for a body: `SHA-256=` and the base64 SHA-256.
@@ -99,6 +119,28 @@ mod tests {
         let hash = parse_digest(HELLO_DIGEST.as_bytes()).unwrap();
         check_body(&hash, HELLO).unwrap();
         assert_eq!(check_body(&hash, b"{}"), Err(Error::DigestMismatch));
+    }
+
+    #[test]
+    fn single_entry_shortcut_agrees_with_the_list_parser() {
+        // A leading space does not match the shortcut: it sends the same value down the general
+        // path, whose result the shortcut must reproduce, errors included.
+        for value in [
+            HELLO_DIGEST,
+            "sha-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=",
+            "SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE",
+            "SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPF=",
+            "SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE= ",
+            "SHA-256=AAAA",
+            "SHA-256=",
+            "SHA-256=x,SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=",
+        ] {
+            assert_eq!(
+                parse_digest(value.as_bytes()),
+                parse_digest(format!(" {value}").as_bytes()),
+                "{value}"
+            );
+        }
     }
 
     #[test]
