@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use hmac::{Hmac, Mac};
-use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, DATE, HOST, HeaderName, HeaderValue};
+use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, DATE, HOST, HeaderName};
 use http::{HeaderMap, Method, Uri};
 use sha2::Sha256;
 
@@ -33,6 +33,8 @@ pub struct HeaderList<'a> {
     names: Cow<'a, str>,
     /// Where each name ends in `names` (the next one starts one byte later). Unused slots are 0.
     ends: [u32; MAX_HEADER_LIST_ENTRIES],
+    /// What each name is, decided once here rather than for every request that signs the list.
+    fields: [Field; MAX_HEADER_LIST_ENTRIES],
     len: usize,
 }
 
@@ -90,19 +92,31 @@ impl<'a> HeaderList<'a> {
         } else {
             Cow::Borrowed(list)
         };
-        Ok(HeaderList { names, ends, len })
+        let mut list = HeaderList {
+            names,
+            ends,
+            fields: [Field::Other; MAX_HEADER_LIST_ENTRIES],
+            len,
+        };
+        for i in 0..len {
+            list.fields[i] = Field::of(list.name(i));
+        }
+        Ok(list)
     }
 
     /// The names, lower-cased, in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        (0..self.len).map(|i| {
-            let start = match i {
-                0 => 0,
-                _ => self.ends[i - 1] as usize + 1,
-            };
-            // ASCII only, so every offset is a character boundary.
-            &self.names[start..self.ends[i] as usize]
-        })
+        (0..self.len).map(|i| self.name(i))
+    }
+
+    /// Name `i` (below `len`).
+    fn name(&self, i: usize) -> &str {
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] as usize + 1,
+        };
+        // ASCII only, so every offset is a character boundary.
+        &self.names[start..self.ends[i] as usize]
     }
 
     /// Whether `name` (lower-case) is in the list.
@@ -217,53 +231,68 @@ fn trim_ows(mut v: &[u8]) -> &[u8] {
 /// The `Digest` header.
 static DIGEST: HeaderName = HeaderName::from_static("digest");
 
-/// The headers a verifier reads besides signing them.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Known {
+/// What a listed name stands for: the headers a verifier reads besides signing them and the
+/// headers Drone signs, which are looked up as constants (no name to parse for each request).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Field {
+    /// `(request-target)`.
+    RequestTarget,
+    /// Any other `(pseudo-header)`: not supported.
+    Pseudo,
     Accept,
+    AcceptEncoding,
+    ContentType,
     Date,
     Digest,
+    Host,
+    /// A header looked up by its name.
     Other,
 }
 
-/// Every value of header `name` (lower-case), and which of the [`Known`] headers it is. Drone's
-/// names are looked up as constants, which saves parsing the name again for each request.
-fn values_of<'a>(
-    headers: &'a HeaderMap,
-    name: &str,
-) -> (http::header::ValueIter<'a, HeaderValue>, Known) {
-    let (all, known) = match name {
-        "accept" => (headers.get_all(ACCEPT), Known::Accept),
-        "accept-encoding" => (headers.get_all(ACCEPT_ENCODING), Known::Other),
-        "content-type" => (headers.get_all(CONTENT_TYPE), Known::Other),
-        "date" => (headers.get_all(DATE), Known::Date),
-        "digest" => (headers.get_all(&DIGEST), Known::Digest),
-        "host" => (headers.get_all(HOST), Known::Other),
-        _ => (headers.get_all(name), Known::Other),
-    };
-    (all.iter(), known)
+impl Field {
+    /// The field a lower-case listed name stands for.
+    fn of(name: &str) -> Field {
+        match name {
+            REQUEST_TARGET => Field::RequestTarget,
+            _ if name.starts_with('(') => Field::Pseudo,
+            "accept" => Field::Accept,
+            "accept-encoding" => Field::AcceptEncoding,
+            "content-type" => Field::ContentType,
+            "date" => Field::Date,
+            "digest" => Field::Digest,
+            "host" => Field::Host,
+            _ => Field::Other,
+        }
+    }
 }
 
-/// Finds the single value of header `name` (lower-case) for the signing string: the value,
-/// trimmed of optional whitespace, or `b""` for `(request-target)` (a header value is never empty).
+/// Finds the single value of the listed header `name`, which stands for `field`, for the
+/// signing string: the value, trimmed of optional whitespace, or `b""` for `(request-target)` (a
+/// header value is never empty).
 ///
 /// `host` falls back to the URI's authority (HTTP/2 has no `Host` field).
 fn resolve<'a>(
+    field: Field,
     name: &str,
     uri: &'a Uri,
     headers: &'a HeaderMap,
-) -> Result<(&'a [u8], Known), Error> {
-    if name == REQUEST_TARGET {
-        return Ok((b"", Known::Other));
-    }
-    if name.starts_with('(') {
-        return Err(Error::Policy("pseudo-header not supported"));
-    }
-    let (mut values, known) = values_of(headers, name);
+) -> Result<&'a [u8], Error> {
+    let all = match field {
+        Field::RequestTarget => return Ok(b""),
+        Field::Pseudo => return Err(Error::Policy("pseudo-header not supported")),
+        Field::Accept => headers.get_all(ACCEPT),
+        Field::AcceptEncoding => headers.get_all(ACCEPT_ENCODING),
+        Field::ContentType => headers.get_all(CONTENT_TYPE),
+        Field::Date => headers.get_all(DATE),
+        Field::Digest => headers.get_all(&DIGEST),
+        Field::Host => headers.get_all(HOST),
+        Field::Other => headers.get_all(name),
+    };
+    let mut values = all.iter();
     let value = match (values.next(), values.next()) {
         (Some(v), None) => trim_ows(v.as_bytes()),
         (Some(_), Some(_)) => return Err(Error::Malformed("a signed header appears twice")),
-        (None, _) if name == "host" => match uri.authority() {
+        (None, _) if field == Field::Host => match uri.authority() {
             Some(authority) => authority.as_str().as_bytes(),
             None => return Err(Error::HeaderAbsent(name.to_owned())),
         },
@@ -279,7 +308,7 @@ fn resolve<'a>(
     if !visible {
         return Err(Error::Malformed("a signed header has non-visible bytes"));
     }
-    Ok((value, known))
+    Ok(value)
 }
 
 /// A header list resolved against a request: everything its signing string is made of.
@@ -315,14 +344,15 @@ impl<'a> Resolved<'a> {
             digest: None,
         };
         // A parsed list has at most MAX_HEADER_LIST_ENTRIES names, so `zip` sees every one.
-        for (slot, name) in resolved.values.iter_mut().zip(list.iter()) {
-            let (value, known) = resolve(name, uri, headers)?;
+        let names = list.iter().zip(&list.fields);
+        for (slot, (name, &field)) in resolved.values.iter_mut().zip(names) {
+            let value = resolve(field, name, uri, headers)?;
             *slot = value;
-            match known {
-                Known::Accept => resolved.accept = Some(value),
-                Known::Date => resolved.date = Some(value),
-                Known::Digest => resolved.digest = Some(value),
-                Known::Other => {}
+            match field {
+                Field::Accept => resolved.accept = Some(value),
+                Field::Date => resolved.date = Some(value),
+                Field::Digest => resolved.digest = Some(value),
+                _ => {}
             }
         }
         Ok(resolved)
@@ -339,7 +369,9 @@ impl<'a> Resolved<'a> {
             sink.byte(b' ');
             if value.is_empty() {
                 // `(request-target)`: lower-case method and the request URI as received.
-                sink.put(self.method.as_str().to_ascii_lowercase().as_bytes());
+                for b in self.method.as_str().bytes() {
+                    sink.byte(b.to_ascii_lowercase());
+                }
                 sink.byte(b' ');
                 let target = self.uri.path_and_query().map_or("/", |pq| pq.as_str());
                 sink.put(target.as_bytes());
@@ -445,6 +477,42 @@ mod tests {
         assert!(matches!(HeaderList::parse(""), Err(Error::Policy(_))));
         let long = vec!["a"; MAX_HEADER_LIST_ENTRIES + 1].join(" ");
         assert!(matches!(HeaderList::parse(&long), Err(Error::Malformed(_))));
+    }
+
+    #[test]
+    fn each_name_is_classified_once_after_lower_casing() {
+        let list =
+            HeaderList::parse("(request-target) (created) Accept DATE digest Host x-date").unwrap();
+        assert_eq!(
+            list.fields[..list.len()],
+            [
+                Field::RequestTarget,
+                Field::Pseudo,
+                Field::Accept,
+                Field::Date,
+                Field::Digest,
+                Field::Host,
+                Field::Other,
+            ]
+        );
+        assert!(list.fields[list.len()..].iter().all(|f| *f == Field::Other));
+        // A name looked up by a constant and one looked up by its text resolve alike.
+        let h = req(&[("date", "d"), ("x-date", "x"), ("accept", "a")]);
+        let uri = Uri::from_static("/");
+        let list = HeaderList::parse("DATE X-Date accept").unwrap();
+        assert_eq!(
+            signing_string(&Method::POST, &uri, &h, &list).unwrap(),
+            "date: d\nx-date: x\naccept: a"
+        );
+    }
+
+    #[test]
+    fn request_target_lower_cases_any_method() {
+        let uri = Uri::from_static("/p");
+        let list = HeaderList::parse("(request-target)").unwrap();
+        let method = Method::from_bytes(b"MkCol").unwrap();
+        let s = signing_string(&method, &uri, &HeaderMap::new(), &list).unwrap();
+        assert_eq!(s, "(request-target): mkcol /p");
     }
 
     #[test]

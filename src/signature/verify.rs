@@ -63,8 +63,9 @@ pub struct Verifier {
     keys: Keyring,
     policy: Policy,
     /// Drone's header lists that meet the policy, parsed once: a request that signs one of them
-    /// (every request Drone sends) skips parsing its list and checking its coverage.
-    known_lists: Vec<HeaderList<'static>>,
+    /// (every request Drone sends) skips parsing its list and checking its coverage, and its
+    /// [`Verified`] borrows the static text of the list.
+    known_lists: Vec<(&'static str, HeaderList<'static>)>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -81,8 +82,8 @@ impl Verifier {
     pub fn new(keys: impl Into<Keyring>, policy: Policy) -> Verifier {
         let known_lists = [EXTENSION_HEADER_LIST, WEBHOOK_HEADER_LIST]
             .into_iter()
-            .filter_map(|list| HeaderList::parse(list).ok())
-            .filter(|list| policy.check_coverage(list).is_ok())
+            .filter_map(|text| Some((text, HeaderList::parse(text).ok()?)))
+            .filter(|(_, list)| policy.check_coverage(list).is_ok())
             .collect();
         Verifier {
             keys: keys.into(),
@@ -133,12 +134,12 @@ impl Verifier {
             .as_deref()
             .ok_or(Error::Policy("no headers parameter"))?;
         let parsed;
-        let list = match self.known_lists.iter().find(|known| known.as_str() == list) {
-            Some(known) => known,
+        let (list, signed_headers) = match self.known_lists.iter().find(|(text, _)| *text == list) {
+            Some((text, known)) => (known, Some(*text)),
             None => {
                 parsed = HeaderList::parse(list)?;
                 self.policy.check_coverage(&parsed)?;
-                &parsed
+                (&parsed, None)
             }
         };
         // 5. Resolve the listed headers; Digest syntax; signed media type.
@@ -172,10 +173,8 @@ impl Verifier {
             digest,
             verified: Verified {
                 key_id: interned(&params.key_id, &[DRONE_KEY_ID]),
-                signed_headers: interned(
-                    list.as_str(),
-                    &[EXTENSION_HEADER_LIST, WEBHOOK_HEADER_LIST],
-                ),
+                signed_headers: signed_headers
+                    .map_or_else(|| Cow::Owned(list.as_str().to_owned()), Cow::Borrowed),
                 date,
                 mac,
             },
