@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::ExtensionKind;
 
-use super::{Error, HeaderList, MAX_HEADER_LIST_ENTRIES, REQUEST_TARGET};
+use super::{Error, HeaderList, MAX_HEADER_LIST_ENTRIES};
 
 /// The default clock-skew window: 300 seconds either way.
 pub const DEFAULT_MAX_SKEW: Duration = Duration::from_secs(300);
@@ -217,10 +217,7 @@ impl Policy {
         {
             return Err(Error::Policy("a header is listed twice"));
         }
-        if names
-            .iter()
-            .any(|n| n.starts_with('(') && *n != REQUEST_TARGET)
-        {
+        if list.has_unsupported_pseudo_header() {
             return Err(Error::Policy(
                 "pseudo-headers other than (request-target) are not allowed with hmac-sha256",
             ));

@@ -119,6 +119,11 @@ impl<'a> HeaderList<'a> {
         &self.names[start..self.ends[i] as usize]
     }
 
+    /// Whether a `(pseudo-header)` other than `(request-target)` is listed.
+    pub(crate) fn has_unsupported_pseudo_header(&self) -> bool {
+        self.fields[..self.len].contains(&Field::Pseudo)
+    }
+
     /// Whether `name` (lower-case) is in the list.
     pub fn contains(&self, name: &str) -> bool {
         self.iter().any(|e| e == name)
