@@ -100,5 +100,9 @@ pub mod webhook;
 
 pub use kind::ExtensionKind;
 
+/// The attribute every kind trait is implemented with (`#[drone_extension::async_trait]`),
+/// re-exported so that an extension needs no `async-trait` dependency of its own.
+pub use async_trait::async_trait;
+
 /// A boxed error, as returned by extension traits and used across the tower ecosystem.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
