@@ -49,8 +49,9 @@
 //!
 //! The [`signature`] module holds the verifier and the signer, [`layer`] the tower layer,
 //! [`models`] the JSON types, [`client`] (feature `client`, on by default) a client that calls
-//! extensions exactly as Drone does, and [`aesgcm`] (feature `aesgcm`) drone-go's response
-//! encryption.
+//! extensions exactly as Drone does, [`server`] (feature `server`, on by default; HTTPS with
+//! feature `tls`) a hardened server to run an extension on, and [`aesgcm`] (feature `aesgcm`)
+//! drone-go's response encryption.
 //!
 //! # Extension kinds
 //!
@@ -93,6 +94,9 @@ pub mod layer;
 pub mod models;
 pub mod registry;
 pub mod secret;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub mod server;
 pub mod service;
 pub mod signature;
 pub mod validate;

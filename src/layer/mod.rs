@@ -77,10 +77,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The body deadlines use tokio's timer: run the service inside a tokio runtime. Put a
-//! concurrency limit (`tower::limit::ConcurrencyLimitLayer`) in front of the layer to bound how
-//! many bodies are read at once, and let hyper's `header_read_timeout` close connections whose
-//! headers trickle.
+//! The body deadlines use tokio's timer: run the service inside a tokio runtime. The layer sees
+//! a request only once its head has arrived: serve it with `server::Server` (feature `server`),
+//! which bounds the connections and the requests in flight (and so how many bodies are read at
+//! once) and closes connections whose head trickles, never comes, or that sit idle. A bare hyper
+//! connection or `axum::serve` has no timer, so hyper's `header_read_timeout` is off there.
 
 mod body;
 mod future;
