@@ -86,6 +86,7 @@ pub mod client;
 pub mod config;
 pub mod convert;
 pub mod environ;
+pub mod glob;
 pub mod global_secrets;
 pub mod json;
 pub mod kind;
