@@ -91,6 +91,7 @@ pub mod global_secrets;
 pub mod json;
 pub mod kind;
 pub mod layer;
+mod log;
 pub mod models;
 pub mod registry;
 pub mod secret;
