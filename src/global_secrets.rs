@@ -118,16 +118,9 @@ impl<P: SecretProvider> Endpoint for GlobalSecretsEndpoint<P> {
     }
 }
 
-/// Go's `filepath.Match`: case-sensitive, and `*`/`?` do not match `/`.
-const GO_MATCH: glob::MatchOptions = glob::MatchOptions {
-    case_sensitive: true,
-    require_literal_separator: true,
-    require_literal_leading_dot: false,
-};
-
-/// Whether any of `patterns` matches `value` (Go `filepath.Match` syntax: `*`, `?`, `[…]`, where
-/// `*` and `?` do not match `/`); an empty list matches everything. An invalid pattern matches
-/// nothing.
+/// Whether any of `patterns` matches `value` with Go's `filepath.Match` (see [`crate::glob`]:
+/// `*`, `?`, `[…]`, `\` escapes, where `*` and `?` do not match `/`); an empty list matches
+/// everything. A malformed pattern matches nothing.
 ///
 /// ```
 /// use drone_extension::global_secrets::matches;
@@ -139,11 +132,9 @@ const GO_MATCH: glob::MatchOptions = glob::MatchOptions {
 /// ```
 pub fn matches(patterns: &[String], value: &str) -> bool {
     patterns.is_empty()
-        || patterns.iter().any(|p| {
-            glob::Pattern::new(p)
-                .map(|p| p.matches_with(value, GO_MATCH))
-                .unwrap_or(false)
-        })
+        || patterns
+            .iter()
+            .any(|p| crate::glob::matches(p, value).unwrap_or(false))
 }
 
 /// The secrets whose `event` patterns match the build event (an empty list matches every event).

@@ -82,9 +82,24 @@
 //! which bounds the connections and the requests in flight (and so how many bodies are read at
 //! once) and closes connections whose head trickles, never comes, or that sit idle. A bare hyper
 //! connection or `axum::serve` has no timer, so hyper's `header_read_timeout` is off there.
+//!
+//! # Bounded by default
+//!
+//! Two bounds are always on, whatever the configuration:
+//!
+//! * **One slot per captured request.** `Content-Length` is not signed, so a request whose
+//!   exact signature is still sending its body is refused at once, before its own body is
+//!   read ([`Rejection::DuplicateInProgress`], 409): a captured request re-sent with a trickled
+//!   body holds one slot, not one per copy. Drone's own identical concurrent requests (registry
+//!   and environ, once per stage) send their small bodies at once and are unaffected.
+//! * **A process-wide budget of buffered body bytes** ([`BodyBudget`], 64 MiB shared by every
+//!   layer unless configured): a request waits up to 5 s for room for its declared length, then
+//!   gets 503 with `Retry-After: 1` ([`Rejection::Busy`]).
 
 mod body;
+mod budget;
 mod future;
+mod in_flight;
 #[allow(clippy::module_inception)]
 mod layer;
 mod rejection;
@@ -93,6 +108,7 @@ mod service;
 
 pub(crate) use body::read_body;
 pub use body::{ResponseBody, VerifiedBody};
+pub use budget::{BodyBudget, DEFAULT_BODY_BUDGET, DEFAULT_BUDGET_WAIT};
 pub use future::ResponseFuture;
 pub use layer::{
     DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, VerifySignatureLayer,

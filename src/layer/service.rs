@@ -12,9 +12,11 @@ use http_body_util::Full;
 use tower_service::Service;
 
 use super::body::read_body;
+use super::in_flight::{InFlight, Refused};
 use super::layer::Config;
-use super::{Rejection, ResponseBody, ResponseFuture, VerifiedBody};
+use super::{BodyBudget, Rejection, ResponseBody, ResponseFuture, VerifiedBody};
 use crate::BoxError;
+use crate::log::Escaped;
 
 /// Verifies Drone's signature on every request before calling the inner service.
 ///
@@ -24,11 +26,16 @@ use crate::BoxError;
 /// 1. the signature header, its parameters, the algorithm and key, the policy, the `Date` window
 ///    and the HMAC over the signed headers, all before any body byte is read;
 /// 2. a declared `Content-Length` above the limit is answered 413 at once;
-/// 3. the body is read through the length limit, with a total deadline and an idle timeout;
-/// 4. the body is checked against the signed `Digest`;
-/// 5. the replay guard, if one is configured;
-/// 6. the inner service is called with the exact verified bytes as its body
-///    ([`VerifiedBody`]) and a [`Verified`](crate::signature::Verified) request extension.
+/// 3. a request whose exact signature is still sending its body is answered 409 at once; this
+///    one's signature is registered until its own body is received and checked;
+/// 4. room for the declared length (or the limit) is taken from the [`BodyBudget`], waiting at
+///    most the budget wait, else 503;
+/// 5. the body is read through the length limit, with a total deadline and an idle timeout;
+/// 6. the body is checked against the signed `Digest`;
+/// 7. the replay guard, if one is configured;
+/// 8. the inner service is called with the exact verified bytes as its body
+///    ([`VerifiedBody`]) and a [`Verified`](crate::signature::Verified) request extension; the
+///    room in the budget is given back when its response future completes.
 ///
 /// Every failure is a response (see [`Rejection`]), never a service error, so the service's error
 /// type is the inner service's (`Infallible` in axum).
@@ -118,8 +125,24 @@ where
             Ok(ok) => ok,
             Err(rejection) => return ResponseFuture::new(std::future::ready(reject(rejection))),
         };
+        // One slot per signature while its body arrives; dropped with the future at the latest.
+        let receiving = match InFlight::enter(&config.in_flight, pending.verified().mac()) {
+            Ok(guard) => guard,
+            Err(refused) => {
+                let rejection = match refused {
+                    Refused::Duplicate => Rejection::DuplicateInProgress,
+                    Refused::Full => Rejection::Busy("too many requests are receiving their body"),
+                };
+                return ResponseFuture::new(std::future::ready(reject(rejection)));
+            }
+        };
 
         ResponseFuture::new(async move {
+            let budget: &BodyBudget = &config.budget;
+            let wanted = declared.unwrap_or(config.body_limit);
+            let Some(permit) = budget.acquire(wanted, config.budget_wait).await else {
+                return reject(Rejection::Busy("the body budget stayed full"));
+            };
             let bytes = match read_body(
                 body,
                 config.body_limit,
@@ -132,7 +155,10 @@ where
                 Ok(bytes) => bytes,
                 Err(rejection) => return reject(rejection),
             };
-            let verified = match pending.verify_body(&bytes) {
+            let verified = pending.verify_body(&bytes);
+            // Received and checked: an identical request may now be served.
+            drop(receiving);
+            let verified = match verified {
                 Ok(verified) => verified,
                 Err(e) => return reject(Rejection::Signature(e)),
             };
@@ -146,16 +172,16 @@ where
                 }
             }
             tracing::debug!(
-                key_id = verified.key_id(),
+                key_id = %Escaped(verified.key_id()),
                 body_len = bytes.len(),
                 "signature verified"
             );
             let mut request = Request::from_parts(parts, Full::new(bytes));
             request.extensions_mut().insert(verified);
-            inner
-                .call(request)
-                .await
-                .map(|response| response.map(ResponseBody::inner))
+            let response = inner.call(request).await;
+            // The verified bytes and what the service decoded from them live until here.
+            drop(permit);
+            response.map(|response| response.map(ResponseBody::inner))
         })
     }
 }
