@@ -14,7 +14,7 @@
 //! | anything else | itself, byte for byte (case-sensitive) |
 //!
 //! A malformed pattern (an unclosed or empty class, a range with a missing end, a trailing `\`)
-//! never matches: [`Pattern::new`] refuses it with a [`PatternError`], and [`matches`] returns
+//! never matches: [`Pattern::new`] refuses it with a [`PatternError`], and [`matches()`] returns
 //! the error, where Go returns `ErrBadPattern`.
 //!
 //! ```
@@ -220,11 +220,8 @@ fn scan_chunk(pattern: &[u8]) -> (bool, &[u8], &[u8]) {
     let mut i = 0;
     while i < pattern.len() {
         match pattern[i] {
-            b'\\' => {
-                if i + 1 < pattern.len() {
-                    i += 1;
-                }
-            }
+            // An escaped character is skipped (a trailing backslash is left to `match_chunk`).
+            b'\\' if i + 1 < pattern.len() => i += 1,
             b'[' => in_range = true,
             b']' => in_range = false,
             b'*' if !in_range => break,
@@ -397,7 +394,9 @@ mod tests {
         // Skipping into the middle of a character decodes U+FFFD, as Go's DecodeRune does.
         assert_eq!(matches("*[\u{fffd}]", "é"), Ok(true));
         // Malformed patterns are errors whatever the name, even after a mismatch.
-        for bad in ["[", "a[", "[]", "[^]", "[a-", "[a-]", "[-a]", "\\", "x*[", "*x\\"] {
+        for bad in [
+            "[", "a[", "[]", "[^]", "[a-", "[a-]", "[-a]", "\\", "x*[", "*x\\",
+        ] {
             assert!(matches(bad, "zzz").is_err(), "{bad}");
             assert!(matches(bad, "").is_err(), "{bad}");
             assert!(Pattern::new(bad).is_err(), "{bad}");

@@ -60,7 +60,7 @@
 //!             (request.event, &request.repo, &request.build)
 //!         {
 //!             if build.status == "failure" {
-//!                 tracing::warn!(repo = %repo.slug, number = build.number, "build failed");
+//!                 tracing::warn!(repo = ?repo.slug, number = build.number, "build failed");
 //!             }
 //!         }
 //!         Ok(())

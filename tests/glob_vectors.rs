@@ -43,9 +43,8 @@ fn every_go_vector() {
             Err(_) => case.bad_pattern,
         };
         // global_secrets::matches (Drone's filters): a bad pattern never matches.
-        let via_filter =
-            global_secrets::matches(std::slice::from_ref(&case.pattern), &case.name)
-                == case.matched;
+        let via_filter = global_secrets::matches(std::slice::from_ref(&case.pattern), &case.name)
+            == case.matched;
         if !(agrees && via_pattern && via_filter) {
             failures.push(format!(
                 "{:?} vs {:?}: got {got:?}, Go says match={} bad={}",

@@ -108,7 +108,10 @@ async fn until(flag: &AtomicBool) {
 
 async fn text(response: Response<impl Body<Data = Bytes, Error = Infallible>>) -> (u16, Bytes) {
     let status = response.status().as_u16();
-    (status, response.into_body().collect().await.unwrap().to_bytes())
+    (
+        status,
+        response.into_body().collect().await.unwrap().to_bytes(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -129,12 +132,19 @@ async fn a_duplicate_of_a_request_still_receiving_is_refused_without_reading_it(
     // Byte-identical copies are refused at once, their bodies untouched.
     for _ in 0..3 {
         let (_tx, polled, copy) = channel_body();
-        let response = service.clone().oneshot(request(&headers, copy)).await.unwrap();
+        let response = service
+            .clone()
+            .oneshot(request(&headers, copy))
+            .await
+            .unwrap();
         assert_eq!(
             text(response).await,
             (409, Bytes::from_static(b"Duplicate request in progress\n"))
         );
-        assert!(!polled.load(Ordering::SeqCst), "the duplicate's body was read");
+        assert!(
+            !polled.load(Ordering::SeqCst),
+            "the duplicate's body was read"
+        );
     }
 
     // A different request (another body, so another signature) is not affected.
@@ -315,9 +325,10 @@ async fn the_room_is_held_until_the_response_and_given_back_after() {
         })
     };
     let body = vec![b'c'; 10 * 1024];
-    let call = layer
-        .layer(inner)
-        .oneshot(request(&signed(kind::ADMISSION_V1, &body), Full::new(Bytes::from(body))));
+    let call = layer.layer(inner).oneshot(request(
+        &signed(kind::ADMISSION_V1, &body),
+        Full::new(Bytes::from(body)),
+    ));
     let task = tokio::spawn(call);
     entered.notified().await;
     // The inner service is working on the 10 KiB body: its room is taken.
@@ -362,7 +373,11 @@ async fn the_webhook_route_refuses_requests_signed_for_other_kinds() {
             .iter()
             .flat_map(|kind| kind.media_types().iter().copied())
             .filter(|media_type| *media_type != WEBHOOK_V1)
-            .chain(["application/json", "*/*", "application/vnd.drone.webhook.v2+json"]);
+            .chain([
+                "application/json",
+                "*/*",
+                "application/vnd.drone.webhook.v2+json",
+            ]);
         let mut refused = 0;
         for media_type in other_types {
             let response = service
@@ -496,7 +511,10 @@ async fn an_explicit_string_limit_still_applies() {
     })
     .unwrap();
     let service = Shout.into_service().max_string_len(32 * 1024);
-    let mut request = request(&signed(kind::CONVERT_V1, &body), Full::new(Bytes::from(body)));
+    let mut request = request(
+        &signed(kind::CONVERT_V1, &body),
+        Full::new(Bytes::from(body)),
+    );
     *request.method_mut() = http::Method::POST;
     let response = service.oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);

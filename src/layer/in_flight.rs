@@ -45,7 +45,10 @@ pub(crate) struct InFlightGuard {
 
 impl InFlight {
     /// Registers `mac`, unless it is registered already or the set is full.
-    pub(crate) fn enter(set: &Arc<InFlight>, mac: &[u8; MAC_LEN]) -> Result<InFlightGuard, Refused> {
+    pub(crate) fn enter(
+        set: &Arc<InFlight>,
+        mac: &[u8; MAC_LEN],
+    ) -> Result<InFlightGuard, Refused> {
         let mut macs = set.macs.lock().unwrap_or_else(PoisonError::into_inner);
         if macs.contains(mac) {
             return Err(Refused::Duplicate);
@@ -62,7 +65,10 @@ impl InFlight {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.macs.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.macs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 }
 

@@ -516,7 +516,9 @@ mod tests {
         assert!(p.check_media_type(None).is_err());
         let webhook = Policy::for_kind(ExtensionKind::Webhook);
         webhook.check_media_type(None).unwrap();
-        webhook.check_media_type(Some(WEBHOOK_V1.as_bytes())).unwrap();
+        webhook
+            .check_media_type(Some(WEBHOOK_V1.as_bytes()))
+            .unwrap();
         let err = webhook
             .check_media_type(Some(b"application/vnd.drone.secret.v1+json"))
             .unwrap_err();
