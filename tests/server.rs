@@ -357,6 +357,39 @@ async fn at_max_connections_a_new_client_evicts_the_connection_idle_the_longest(
 }
 
 #[tokio::test]
+async fn idle_connections_past_the_bound_are_closed_oldest_first() {
+    bounded(async {
+        let server = Server::new()
+            .max_connections(8)
+            .header_read_timeout(Duration::from_secs(10))
+            .drain_timeout(Duration::from_secs(1));
+        let running = start(server).await;
+        let mut idle = Vec::new();
+        for _ in 0..24 {
+            idle.push(TcpStream::connect(running.addr).await.unwrap());
+            sleep(Duration::from_millis(10)).await; // accepted in order
+        }
+        sleep(Duration::from_millis(200)).await;
+        let mut closed = Vec::new();
+        for (i, stream) in idle.iter_mut().enumerate() {
+            let read = timeout(Duration::from_millis(100), read_until_closed(stream)).await;
+            if read.is_ok() {
+                closed.push(i);
+            }
+        }
+        // The server holds 8 of the 24: the 16 oldest were closed, the 8 newest are open.
+        assert_eq!(closed, (0..16).collect::<Vec<_>>());
+        assert!(
+            get_once(running.addr, "/")
+                .await
+                .starts_with("HTTP/1.1 200")
+        );
+        running.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn at_max_connections_with_every_connection_busy_a_new_one_is_closed() {
     bounded(async {
         let server = test_server().max_connections(2);
