@@ -58,7 +58,16 @@ async fn main() -> Result<(), BoxError> {
         "/healthz",
         get(move || {
             let status = readiness.status();
-            async move { (status, if status.is_success() { "OK" } else { "draining" }) }
+            async move {
+                (
+                    status,
+                    if status.is_success() {
+                        "OK"
+                    } else {
+                        "draining"
+                    },
+                )
+            }
         }),
     );
 

@@ -63,7 +63,10 @@ impl Running {
         if let Some(stop) = self.stop.take() {
             stop.send(()).ok();
         }
-        self.serving.await.expect("serve panicked").expect("serve failed");
+        self.serving
+            .await
+            .expect("serve panicked")
+            .expect("serve failed");
         start.elapsed()
     }
 }
@@ -123,7 +126,12 @@ async fn read_response(stream: &mut TcpStream) -> String {
     let mut byte = [0u8; 1];
     while !received.ends_with(b"\r\n\r\n") {
         let n = stream.read(&mut byte).await.expect("read");
-        assert_eq!(n, 1, "closed mid-response: {:?}", String::from_utf8_lossy(&received));
+        assert_eq!(
+            n,
+            1,
+            "closed mid-response: {:?}",
+            String::from_utf8_lossy(&received)
+        );
         received.push(byte[0]);
     }
     let head = String::from_utf8(received).unwrap();
@@ -164,7 +172,10 @@ async fn a_connection_that_sends_nothing_is_closed_at_the_header_deadline() {
         let received = read_until_closed(&mut stream).await;
         let elapsed = start.elapsed();
         assert!(received.is_empty());
-        assert!(elapsed >= Duration::from_millis(900), "closed early: {elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_millis(900),
+            "closed early: {elapsed:?}"
+        );
         assert!(elapsed < Duration::from_secs(3), "closed late: {elapsed:?}");
         running.shutdown().await;
     })
@@ -212,8 +223,12 @@ async fn a_never_ending_header_section_is_closed() {
         let running = start(test_server()).await;
         let head = std::iter::once(b"GET / HTTP/1.1\r\nHost: test\r\n".to_vec());
         let endless = std::iter::repeat_with(|| b"X-Padding: aaaaaaaa\r\n".to_vec());
-        let (elapsed, received) =
-            trickle(running.addr, head.chain(endless).take(200), Duration::from_millis(50)).await;
+        let (elapsed, received) = trickle(
+            running.addr,
+            head.chain(endless).take(200),
+            Duration::from_millis(50),
+        )
+        .await;
         assert!(!received.starts_with(b"HTTP/1.1 200"));
         assert!(elapsed < Duration::from_secs(3), "closed late: {elapsed:?}");
         running.shutdown().await;
@@ -230,7 +245,10 @@ async fn slowloris_is_closed_at_the_header_deadline() {
         let (elapsed, received) = trickle(running.addr, bytes, Duration::from_millis(300)).await;
         // The whole head would take 13 s at this pace.
         assert!(!received.starts_with(b"HTTP/1.1 200"));
-        assert!(elapsed >= Duration::from_millis(900), "closed early: {elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_millis(900),
+            "closed early: {elapsed:?}"
+        );
         assert!(elapsed < Duration::from_secs(3), "closed late: {elapsed:?}");
         running.shutdown().await;
     })
@@ -243,13 +261,19 @@ async fn a_kept_alive_connection_is_closed_after_the_keep_alive_timeout() {
         let server = test_server().keep_alive_timeout(Duration::from_millis(1500));
         let running = start(server).await;
         let mut stream = TcpStream::connect(running.addr).await.unwrap();
-        stream.write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n").await.unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .unwrap();
         assert!(read_response(&mut stream).await.starts_with("HTTP/1.1 200"));
         let start = Instant::now();
         assert!(read_until_closed(&mut stream).await.is_empty());
         let elapsed = start.elapsed();
         // Past the 1 s header deadline: idle between requests is the keep-alive timeout's.
-        assert!(elapsed >= Duration::from_millis(1400), "closed early: {elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_millis(1400),
+            "closed early: {elapsed:?}"
+        );
         assert!(elapsed < Duration::from_secs(4), "closed late: {elapsed:?}");
         running.shutdown().await;
     })
@@ -305,7 +329,10 @@ async fn at_max_connections_a_new_client_evicts_the_connection_idle_the_longest(
         let mut idle = Vec::new();
         for _ in 0..4 {
             let mut stream = TcpStream::connect(running.addr).await.unwrap();
-            stream.write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n").await.unwrap();
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+                .await
+                .unwrap();
             assert!(read_response(&mut stream).await.starts_with("HTTP/1.1 200"));
             idle.push(stream);
         }
@@ -330,6 +357,39 @@ async fn at_max_connections_a_new_client_evicts_the_connection_idle_the_longest(
 }
 
 #[tokio::test]
+async fn idle_connections_past_the_bound_are_closed_oldest_first() {
+    bounded(async {
+        let server = Server::new()
+            .max_connections(8)
+            .header_read_timeout(Duration::from_secs(10))
+            .drain_timeout(Duration::from_secs(1));
+        let running = start(server).await;
+        let mut idle = Vec::new();
+        for _ in 0..24 {
+            idle.push(TcpStream::connect(running.addr).await.unwrap());
+            sleep(Duration::from_millis(10)).await; // accepted in order
+        }
+        sleep(Duration::from_millis(200)).await;
+        let mut closed = Vec::new();
+        for (i, stream) in idle.iter_mut().enumerate() {
+            let read = timeout(Duration::from_millis(100), read_until_closed(stream)).await;
+            if read.is_ok() {
+                closed.push(i);
+            }
+        }
+        // The server holds 8 of the 24: the 16 oldest were closed, the 8 newest are open.
+        assert_eq!(closed, (0..16).collect::<Vec<_>>());
+        assert!(
+            get_once(running.addr, "/")
+                .await
+                .starts_with("HTTP/1.1 200")
+        );
+        running.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn at_max_connections_with_every_connection_busy_a_new_one_is_closed() {
     bounded(async {
         let server = test_server().max_connections(2);
@@ -341,7 +401,11 @@ async fn at_max_connections_with_every_connection_busy_a_new_one_is_closed() {
         assert!(refused.is_empty(), "{refused}");
         assert!(a.await.unwrap().starts_with("HTTP/1.1 200"));
         assert!(b.await.unwrap().starts_with("HTTP/1.1 200"));
-        assert!(get_once(running.addr, "/").await.starts_with("HTTP/1.1 200"));
+        assert!(
+            get_once(running.addr, "/")
+                .await
+                .starts_with("HTTP/1.1 200")
+        );
         running.shutdown().await;
     })
     .await;
@@ -360,13 +424,23 @@ async fn in_flight_overload_gets_503_with_retry_after_after_the_wait() {
         let start = Instant::now();
         let refused = get_once(running.addr, "/").await;
         let waited = start.elapsed();
-        assert!(refused.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{refused}");
+        assert!(
+            refused.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+            "{refused}"
+        );
         assert!(refused.contains("\r\nretry-after: 1\r\n"), "{refused}");
         assert!(refused.ends_with("Service Unavailable\n"), "{refused}");
-        assert!(waited >= Duration::from_millis(280), "refused before the wait: {waited:?}");
+        assert!(
+            waited >= Duration::from_millis(280),
+            "refused before the wait: {waited:?}"
+        );
         assert!(slow.await.unwrap().starts_with("HTTP/1.1 200"));
         // The slot is free again.
-        assert!(get_once(running.addr, "/").await.starts_with("HTTP/1.1 200"));
+        assert!(
+            get_once(running.addr, "/")
+                .await
+                .starts_with("HTTP/1.1 200")
+        );
         running.shutdown().await;
     })
     .await;
@@ -384,7 +458,9 @@ async fn shutdown_with_a_half_sent_header_returns_at_once() {
         let mut half = TcpStream::connect(running.addr).await.unwrap();
         half.write_all(b"GET / HTTP/1.1\r\nHost: te").await.unwrap();
         let mut kept = TcpStream::connect(running.addr).await.unwrap();
-        kept.write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n").await.unwrap();
+        kept.write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .unwrap();
         assert!(read_response(&mut kept).await.starts_with("HTTP/1.1 200"));
         kept.write_all(b"GET / HTTP/1.1\r\nHo").await.unwrap();
         sleep(Duration::from_millis(200)).await;
@@ -412,7 +488,10 @@ async fn shutdown_lets_a_request_in_progress_finish() {
         let response = slow.await.unwrap();
         assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
         assert!(response.ends_with("slept"), "{response}");
-        assert!(took >= Duration::from_millis(500), "returned before the request ended: {took:?}");
+        assert!(
+            took >= Duration::from_millis(500),
+            "returned before the request ended: {took:?}"
+        );
         assert!(took < Duration::from_secs(4), "returned late: {took:?}");
     })
     .await;
@@ -426,9 +505,15 @@ async fn shutdown_cuts_a_request_still_running_at_the_drain_timeout() {
         let slow = tokio::spawn(async move { get_once(addr, "/sleep/10000").await });
         sleep(Duration::from_millis(300)).await;
         let took = running.shutdown().await;
-        assert!(took >= Duration::from_millis(450), "returned early: {took:?}");
+        assert!(
+            took >= Duration::from_millis(450),
+            "returned early: {took:?}"
+        );
         assert!(took < Duration::from_secs(3), "returned late: {took:?}");
-        let response = timeout(Duration::from_secs(2), slow).await.expect("still open").unwrap();
+        let response = timeout(Duration::from_secs(2), slow)
+            .await
+            .expect("still open")
+            .unwrap();
         assert!(response.is_empty(), "{response}");
     })
     .await;
@@ -508,16 +593,23 @@ fn tls_errors_name_the_file_and_never_print_the_key() {
     let missing = TlsConfig::from_pem_files("/nonexistent/cert.pem", "/nonexistent/key.pem")
         .unwrap_err()
         .to_string();
-    assert!(missing.starts_with("cannot read /nonexistent/cert.pem: "), "{missing}");
+    assert!(
+        missing.starts_with("cannot read /nonexistent/cert.pem: "),
+        "{missing}"
+    );
     let secret = b"-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcw==!!\n";
     let generated = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let cert_pem = pem("CERTIFICATE", generated.cert.der());
-    let error = TlsConfig::from_pem(&cert_pem, secret).unwrap_err().to_string();
+    let error = TlsConfig::from_pem(&cert_pem, secret)
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         error,
         "the private key: no valid PEM private key (PKCS#8, PKCS#1 or SEC1)"
     );
-    let error = TlsConfig::from_pem(b"not a certificate", secret).unwrap_err().to_string();
+    let error = TlsConfig::from_pem(b"not a certificate", secret)
+        .unwrap_err()
+        .to_string();
     assert_eq!(error, "the certificate chain: no valid PEM certificate");
 }
 
@@ -549,7 +641,12 @@ async fn h2c_prior_knowledge_is_served_only_when_opted_in() {
         on.shutdown().await;
 
         let off = start_with(test_server(), service).await;
-        assert!(timeout(Duration::from_secs(3), h2_get(off.addr)).await.unwrap().is_err());
+        assert!(
+            timeout(Duration::from_secs(3), h2_get(off.addr))
+                .await
+                .unwrap()
+                .is_err()
+        );
         off.shutdown().await;
     })
     .await;

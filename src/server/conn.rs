@@ -288,7 +288,10 @@ impl Connection {
                 "header read timeout (first request)",
             ))
         } else if let Some(head_since) = state.head_since {
-            Some((head_since + limits.header_read_timeout, "header read timeout"))
+            Some((
+                head_since + limits.header_read_timeout,
+                "header read timeout",
+            ))
         } else {
             Some((
                 state.idle_since + limits.keep_alive_timeout,
@@ -327,10 +330,10 @@ pub(crate) async fn accept_failed(error: io::Error) {
 
 /// Logs a connection task that did not end normally.
 pub(crate) fn log_join(joined: Result<(), tokio::task::JoinError>) {
-    if let Err(error) = joined {
-        if error.is_panic() {
-            tracing::error!("a connection task panicked");
-        }
+    if let Err(error) = joined
+        && error.is_panic()
+    {
+        tracing::error!("a connection task panicked");
     }
 }
 
@@ -425,11 +428,11 @@ pub(crate) async fn run<S, B>(
             () = connection.wake.notified() => {}
             () = context.readiness.draining(), if !draining => {}
             () = &mut sleep, if deadline.is_some() => {
-                if let Some((at, why)) = connection.deadline(&context.limits) {
-                    if Instant::now() >= at {
-                        tracing::debug!(%peer, "{why}: closing");
-                        return;
-                    }
+                if let Some((at, why)) = connection.deadline(&context.limits)
+                    && Instant::now() >= at
+                {
+                    tracing::debug!(%peer, "{why}: closing");
+                    return;
                 }
             }
         }

@@ -28,6 +28,9 @@
 //!   within [`Server::drain_timeout`] (20 s), then closes the rest and returns.
 //! - **HTTP/1.1 only** unless [`Server::http2`] opts in to HTTP/2.
 //!
+//! Once its head has arrived, a request is the service's: the server puts no deadline on its
+//! body or its handling. The verifying layer ([`crate::layer`]) bounds the body's size and time.
+//!
 //! Refusals, evictions and timeouts are logged with `tracing` (`debug` for routine closes, `warn`
 //! for overload), with the peer address and never with bytes the client sent.
 //!

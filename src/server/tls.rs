@@ -168,7 +168,9 @@ pub enum TlsError {
 impl fmt::Display for TlsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TlsError::Read { path, source } => write!(f, "cannot read {}: {source}", path.display()),
+            TlsError::Read { path, source } => {
+                write!(f, "cannot read {}: {source}", path.display())
+            }
             TlsError::InvalidCertificate { origin } => {
                 write!(f, "{origin}: no valid PEM certificate")
             }
