@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use drone_extension::BoxError;
 use drone_extension::admission::{Admission, AdmissionEvent, AdmissionRequest, Admitter};
 use drone_extension::config::{ConfigProvider, ConfigRequest};
 use drone_extension::convert::{ConvertRequest, Converter};
@@ -13,7 +14,6 @@ use drone_extension::registry::{RegistryProvider, RegistryRequest};
 use drone_extension::secret::{SecretFinder, SecretRequest};
 use drone_extension::validate::{ValidateRequest, Validation, Validator};
 use drone_extension::webhook::{WebhookReceiver, WebhookRequest};
-use drone_extension::BoxError;
 
 use super::policy::Policy;
 

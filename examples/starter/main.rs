@@ -194,11 +194,15 @@ fn app(
         let s = starter.clone();
         let path = kind.path();
         let route = match kind {
-            ExtensionKind::Admission => Router::new().route_service(path, Admitter::into_service(s)),
+            ExtensionKind::Admission => {
+                Router::new().route_service(path, Admitter::into_service(s))
+            }
             ExtensionKind::GlobalSecrets => {
                 Router::new().route_service(path, SecretProvider::into_service(s))
             }
-            ExtensionKind::Secret => Router::new().route_service(path, SecretFinder::into_service(s)),
+            ExtensionKind::Secret => {
+                Router::new().route_service(path, SecretFinder::into_service(s))
+            }
             ExtensionKind::Registry => {
                 Router::new().route_service(path, RegistryProvider::into_service(s))
             }
@@ -209,7 +213,9 @@ fn app(
                 Router::new().route_service(path, ConfigProvider::into_service(s))
             }
             ExtensionKind::Convert => Router::new().route_service(path, Converter::into_service(s)),
-            ExtensionKind::Validate => Router::new().route_service(path, Validator::into_service(s)),
+            ExtensionKind::Validate => {
+                Router::new().route_service(path, Validator::into_service(s))
+            }
             ExtensionKind::Webhook => {
                 Router::new().route_service(path, WebhookReceiver::into_service(s))
             }
@@ -276,8 +282,7 @@ async fn run() -> Result<(), BoxError> {
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    // The actual address (DRONE_BIND may ask for port 0): tests and operators read this line.
-    tracing::info!(addr = %listener.local_addr()?, "listening");
+    // The server logs `listening addr=…` with the actual address (DRONE_BIND may ask for port 0).
     server.serve(listener, app).await?;
     tracing::info!("stopped");
     Ok(())

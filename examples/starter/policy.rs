@@ -327,7 +327,7 @@ fn redact(message: &str) -> String {
     for c in message.chars() {
         match quote {
             Some(q) if c == q => {
-                out.push_str("…");
+                out.push('…');
                 out.push(c);
                 quote = None;
             }
@@ -360,8 +360,11 @@ mod tests {
             assert!(!e.contains("s3cr3t"), "{e}");
             assert!(e.contains("line "), "{e}");
         }
-        let e = parse("[[environ]]\nname = \"A\"\nvalue = \"x\"\nmask = \"s3cr3t\"\n", "t")
-            .unwrap_err();
+        let e = parse(
+            "[[environ]]\nname = \"A\"\nvalue = \"x\"\nmask = \"s3cr3t\"\n",
+            "t",
+        )
+        .unwrap_err();
         assert!(e.contains("line 4") && e.contains("key `mask`"), "{e}");
     }
 
@@ -369,7 +372,10 @@ mod tests {
     fn a_malformed_pattern_names_its_rule() {
         let text = "[[secrets]]\nname = \"token\"\nvalue = \"v\"\nrepos = [\"octo[cat/*\"]\n";
         let e = parse(text, "t").unwrap_err();
-        assert!(e.contains("secrets[0] \"token\"") && e.contains("repos"), "{e}");
+        assert!(
+            e.contains("secrets[0] \"token\"") && e.contains("repos"),
+            "{e}"
+        );
         assert!(!e.contains("\"v\""), "{e}");
     }
 
