@@ -405,11 +405,7 @@ impl Client {
     /// is not interpreted.
     pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<RawResponse, ClientError> {
         let call = async {
-            let response = self
-                .http
-                .request(request)
-                .await
-                .map_err(transport_error)?;
+            let response = self.http.request(request).await.map_err(transport_error)?;
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, MAX_RESPONSE_LEN)
                 .collect()

@@ -8,12 +8,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use base64::Engine;
-use drone_extension::secret::{SecretFinder, SecretRequest};
+use base64::engine::general_purpose::STANDARD as BASE64;
 use drone_extension::layer::VerifySignatureLayer;
 use drone_extension::models::Secret;
+use drone_extension::secret::{SecretFinder, SecretRequest};
 use drone_extension::signature::SharedSecret;
 use drone_extension::{BoxError, ExtensionKind};
-use base64::engine::general_purpose::STANDARD as BASE64;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
