@@ -100,6 +100,12 @@ pub struct GlobalSecretsEndpoint<P>(pub P);
 /// The tower service of a [`SecretProvider`].
 pub type GlobalSecretsService<P> = ExtensionService<GlobalSecretsEndpoint<P>>;
 
+/// `provider` as a tower service: the same as [`SecretProvider::into_service`], without the ambiguity of a
+/// method call when a type implements several kind traits.
+pub fn service<P: SecretProvider>(provider: P) -> GlobalSecretsService<P> {
+    ExtensionService::new(GlobalSecretsEndpoint(provider))
+}
+
 #[async_trait]
 impl<P: SecretProvider> Endpoint for GlobalSecretsEndpoint<P> {
     const KIND: ExtensionKind = ExtensionKind::GlobalSecrets;

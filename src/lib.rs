@@ -91,13 +91,23 @@ pub mod json;
 pub mod kind;
 pub mod layer;
 pub mod models;
+pub mod prelude;
 pub mod registry;
+pub mod router;
 pub mod secret;
 pub mod service;
 pub mod signature;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod testing;
 pub mod validate;
 pub mod webhook;
 
+#[cfg(feature = "client")]
+mod answer;
+mod forward;
+
+pub use async_trait::async_trait;
 pub use kind::ExtensionKind;
 
 /// A boxed error, as returned by extension traits and used across the tower ecosystem.
