@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 
 use crate::ExtensionKind;
 use crate::client::{ClientError, RawResponse};
-use crate::signature::Signer;
 use crate::models::{Config, LegacySecret, Registry, Secret, User, Variable};
+use crate::signature::Signer;
 use crate::validate::Validation;
 
 /// Drone's reading of each kind's answer: the same rules whether the answer came over HTTP
@@ -210,10 +210,7 @@ mod tests {
         assert!(matches!(raw(204, "").config(), Ok(None)));
         assert_eq!(raw(498, "").validation(), Validation::Skip);
         assert_eq!(raw(499, "").validation(), Validation::Block);
-        assert_eq!(
-            raw(400, "no").validation(),
-            Validation::Reject("no".into())
-        );
+        assert_eq!(raw(400, "no").validation(), Validation::Reject("no".into()));
         assert_eq!(raw(204, "").validation(), Validation::Pass);
     }
 }

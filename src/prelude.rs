@@ -1,7 +1,7 @@
 //! Everything a server needs, in one import: `use drone_extension::prelude::*;`.
 //!
 //! The trait of every extension kind with its request and answer types, the verifying layer,
-//! [`SharedSecret`], [`ExtensionKind`], [`BoxError`], the [`async_trait`] attribute the traits are
+//! [`SharedSecret`], [`ExtensionKind`], [`BoxError`], the [`async_trait`](macro@async_trait) attribute the traits are
 //! implemented with, and the [`router`](crate::router) that serves several kinds at once. With it,
 //! `drone-extension`, `axum` and `tokio` are the whole dependency list of an extension server.
 //!

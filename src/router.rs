@@ -174,8 +174,11 @@ impl<E: Endpoint> Route for VerifiedService<E> {
 /// documentation](self) for an example.
 #[derive(Clone, Default)]
 pub struct ExtensionRouter {
-    routes: Arc<HashMap<&'static str, (ExtensionKind, Arc<dyn Route>)>>,
+    routes: Arc<Routes>,
 }
+
+/// The kinds served, by path.
+type Routes = HashMap<&'static str, (ExtensionKind, Arc<dyn Route>)>;
 
 impl fmt::Debug for ExtensionRouter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

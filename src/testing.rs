@@ -131,7 +131,9 @@ where
     B::Error: Into<BoxError>,
 {
     let transport = |e: S::Error| ClientError::Transport(e.into());
-    poll_fn(|cx| service.poll_ready(cx)).await.map_err(transport)?;
+    poll_fn(|cx| service.poll_ready(cx))
+        .await
+        .map_err(transport)?;
     let response = service.call(request).await.map_err(transport)?;
     let (parts, body) = response.into_parts();
     let body = Limited::new(body, MAX_RESPONSE_LEN)

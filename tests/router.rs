@@ -157,7 +157,9 @@ fn assert_answer(kind: ExtensionKind, answer: drone_extension::client::RawRespon
         ExtensionKind::Secret => assert_eq!(answer.secret().unwrap().unwrap().data, "found"),
         ExtensionKind::Registry => assert_eq!(answer.registries().unwrap()[0].password, "hunter2"),
         ExtensionKind::Environ => assert_eq!(answer.variables().unwrap()[0].data, "staging"),
-        ExtensionKind::Config => assert_eq!(answer.config().unwrap().unwrap().data, "kind: pipeline\n"),
+        ExtensionKind::Config => {
+            assert_eq!(answer.config().unwrap().unwrap().data, "kind: pipeline\n")
+        }
         ExtensionKind::Convert => {
             assert_eq!(answer.config().unwrap().unwrap().data, "kind: converted\n")
         }
@@ -187,7 +189,10 @@ async fn every_kind_is_served_on_its_path_and_verified() -> Result<(), BoxError>
             if other == ExtensionKind::Webhook {
                 // The webhook policy accepts any signed `Accept` (the server's sender signs
                 // none): such a request is refused by decoding, not yet by the layer.
-                assert!(answer.status.is_client_error(), "{kind} signed, sent to {other}");
+                assert!(
+                    answer.status.is_client_error(),
+                    "{kind} signed, sent to {other}"
+                );
             } else {
                 assert_eq!(answer.status, 401, "{kind} signed, sent to {other}");
             }
@@ -199,13 +204,15 @@ async fn every_kind_is_served_on_its_path_and_verified() -> Result<(), BoxError>
 #[tokio::test]
 async fn unknown_paths_are_404_and_other_methods_405() -> Result<(), BoxError> {
     let router = ExtensionRouter::new().secret(key(), Everything);
-    let mut request = testing::signed_request(ExtensionKind::Secret, &key(), &body(ExtensionKind::Secret))?;
+    let mut request =
+        testing::signed_request(ExtensionKind::Secret, &key(), &body(ExtensionKind::Secret))?;
     *request.uri_mut() = "/admission".parse()?;
     let answer = testing::send(router.clone(), request).await?;
     assert_eq!(answer.status, 404);
     assert_eq!(answer.body, "404 page not found\n");
 
-    let mut request = testing::signed_request(ExtensionKind::Secret, &key(), &body(ExtensionKind::Secret))?;
+    let mut request =
+        testing::signed_request(ExtensionKind::Secret, &key(), &body(ExtensionKind::Secret))?;
     *request.method_mut() = http::Method::GET;
     let answer = testing::send(router, request).await?;
     assert_eq!(answer.status, 405);
@@ -233,18 +240,29 @@ async fn the_router_nests_and_falls_back_in_axum() -> Result<(), BoxError> {
 }
 
 #[tokio::test]
-async fn verified_services_on_chosen_paths_are_each_verified_for_their_kind() -> Result<(), BoxError> {
+async fn verified_services_on_chosen_paths_are_each_verified_for_their_kind() -> Result<(), BoxError>
+{
     // The obvious code: one route_service per kind, no route_layer.
     let app: Router = Router::new()
-        .route_service("/s", verified_service(key(), drone_extension::secret::service(Everything)))
+        .route_service(
+            "/s",
+            verified_service(key(), drone_extension::secret::service(Everything)),
+        )
         .route_service(
             "/g",
             verified_service(key(), drone_extension::global_secrets::service(Everything)),
         );
-    for (path, kind) in [("/s", ExtensionKind::Secret), ("/g", ExtensionKind::GlobalSecrets)] {
+    for (path, kind) in [
+        ("/s", ExtensionKind::Secret),
+        ("/g", ExtensionKind::GlobalSecrets),
+    ] {
         let mut request = testing::signed_request(kind, &key(), &body(kind))?;
         *request.uri_mut() = path.parse()?;
-        assert_eq!(testing::send(app.clone(), request).await?.status, 200, "{path}");
+        assert_eq!(
+            testing::send(app.clone(), request).await?.status,
+            200,
+            "{path}"
+        );
     }
     Ok(())
 }
@@ -255,7 +273,10 @@ struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("not poisoned").extend_from_slice(bytes);
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .extend_from_slice(bytes);
         Ok(bytes.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -283,8 +304,14 @@ async fn the_route_layer_trap_is_named_at_the_first_request() -> Result<(), BoxE
     let app: Router = Router::new()
         .route_service("/secret", drone_extension::secret::service(Everything))
         .route_layer(VerifySignatureLayer::for_kind(ExtensionKind::Secret, key()))
-        .route_service("/global-secrets", drone_extension::global_secrets::service(Everything))
-        .route_layer(VerifySignatureLayer::for_kind(ExtensionKind::GlobalSecrets, key()));
+        .route_service(
+            "/global-secrets",
+            drone_extension::global_secrets::service(Everything),
+        )
+        .route_layer(VerifySignatureLayer::for_kind(
+            ExtensionKind::GlobalSecrets,
+            key(),
+        ));
 
     let request = body(ExtensionKind::GlobalSecrets);
     let answer = testing::call(app.clone(), ExtensionKind::GlobalSecrets, &key(), &request).await?;
@@ -293,13 +320,19 @@ async fn the_route_layer_trap_is_named_at_the_first_request() -> Result<(), BoxE
 
     let request = body(ExtensionKind::Secret);
     let answer = testing::call(app, ExtensionKind::Secret, &key(), &request).await?;
-    assert_eq!(answer.status, 401, "an earlier route is behind the later layer");
+    assert_eq!(
+        answer.status, 401,
+        "an earlier route is behind the later layer"
+    );
     let text = log.text();
     let line = text
         .lines()
         .find(|line| line.contains("request rejected"))
         .unwrap_or_else(|| panic!("no refusal logged:\n{text}"));
-    assert!(line.contains("is a layer of another route stacked on this one?"), "{line}");
+    assert!(
+        line.contains("is a layer of another route stacked on this one?"),
+        "{line}"
+    );
     assert!(line.contains("media type"), "{line}");
     assert!(line.contains("route_layer"), "{line}");
     Ok(())

@@ -40,7 +40,10 @@ async fn runners_get_the_secrets_of_the_file() -> Result<(), BoxError> {
     let (app, key) = server("secret")?;
     let kind = ExtensionKind::Secret;
     let answer = testing::call(app.clone(), kind, &key, &secret_request("password")).await?;
-    assert_eq!(answer.secret()?.map(|s| s.data), Some("correct horse".into()));
+    assert_eq!(
+        answer.secret()?.map(|s| s.data),
+        Some("correct horse".into())
+    );
 
     let answer = testing::call(app.clone(), kind, &key, &secret_request("token")).await?;
     assert_eq!(answer.status, 204);
