@@ -32,7 +32,7 @@
 //!
 //! struct OnlyOctocats;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl Admitter for OnlyOctocats {
 //!     async fn admit(&self, request: AdmissionRequest) -> Result<Admission, BoxError> {
 //!         Ok(match request.user.login.as_str() {

@@ -3,15 +3,18 @@
 
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use http::header::HeaderValue;
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
 
-use crate::ExtensionKind;
-use crate::client::{ClientError, RawResponse};
+use crate::client::{ClientError, MAX_RESPONSE_LEN, RawResponse};
 use crate::models::{Config, LegacySecret, Registry, Secret, User, Variable};
 use crate::signature::Signer;
 use crate::validate::Validation;
+use crate::{BoxError, ExtensionKind};
 
 /// Drone's reading of each kind's answer: the same rules whether the answer came over HTTP
 /// ([`Client`](crate::client::Client)) or from a service in process
@@ -99,6 +102,25 @@ impl RawResponse {
     }
 }
 
+/// Reads a whole answer, up to [`MAX_RESPONSE_LEN`], as received.
+pub(crate) async fn read<B>(response: Response<B>) -> Result<RawResponse, ClientError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = response.into_parts();
+    let body = Limited::new(body, MAX_RESPONSE_LEN)
+        .collect()
+        .await
+        .map_err(ClientError::Transport)?
+        .to_bytes();
+    Ok(RawResponse {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
+}
+
 /// The `X-Drone-Event` of a webhook: the `event` member of its JSON body (empty when absent).
 pub(crate) fn webhook_event(body: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(body)
@@ -159,8 +181,6 @@ fn decode_or_default<T: DeserializeOwned + Default>(raw: RawResponse) -> Result<
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
 
     fn raw(status: u16, body: &'static str) -> RawResponse {

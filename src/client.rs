@@ -41,7 +41,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, HeaderValue};
 use http::{HeaderMap, Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -277,17 +277,7 @@ impl Client {
                 .request(request)
                 .await
                 .map_err(|e| ClientError::Transport(e.into()))?;
-            let (parts, body) = response.into_parts();
-            let body = Limited::new(body, MAX_RESPONSE_LEN)
-                .collect()
-                .await
-                .map_err(ClientError::Transport)?
-                .to_bytes();
-            Ok::<_, ClientError>(RawResponse {
-                status: parts.status,
-                headers: parts.headers,
-                body,
-            })
+            crate::answer::read(response).await
         };
         let mut raw = tokio::time::timeout(self.timeout, call)
             .await

@@ -50,7 +50,7 @@
 //! /// One pipeline for every repository of an organisation.
 //! struct OrganisationDefault;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl ConfigProvider for OrganisationDefault {
 //!     async fn find(&self, request: ConfigRequest) -> Result<Option<Config>, BoxError> {
 //!         if request.repo.namespace != "octocat" {

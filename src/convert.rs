@@ -42,7 +42,7 @@
 //! /// Expands `${REPO}` in `.drone.tmpl.yml` files.
 //! struct Templates;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl Converter for Templates {
 //!     async fn convert(&self, request: ConvertRequest) -> Result<Option<Config>, BoxError> {
 //!         if !request.repo.config_path.ends_with(".tmpl.yml") {

@@ -42,7 +42,7 @@
 //!
 //! struct Static;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl EnvironProvider for Static {
 //!     async fn variables(&self, request: EnvironRequest) -> Result<Vec<Variable>, BoxError> {
 //!         let mut variables = vec![Variable {

@@ -37,7 +37,7 @@
 //!
 //! struct Static(Vec<LegacySecret>);
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl SecretProvider for Static {
 //!     async fn secrets(&self, request: GlobalSecretsRequest) -> Result<Vec<LegacySecret>, BoxError> {
 //!         // Only what this build's event may use.

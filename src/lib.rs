@@ -14,7 +14,7 @@
 //!
 //! struct NoMallory;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl Admitter for NoMallory {
 //!     async fn admit(&self, request: AdmissionRequest) -> Result<Admission, BoxError> {
 //!         Ok(if request.user.login == "mallory" {
@@ -46,6 +46,13 @@
 //! assert_eq!(response.status(), 200); // {"login":"octocat","admin":true,…}
 //! # Ok(()) }
 //! ```
+//!
+//! `use drone_extension::prelude::*` brings the kind traits, their request and answer types, the
+//! layer, [`SharedSecret`](signature::SharedSecret) and [`async_trait`](macro@async_trait) into
+//! scope: `drone-extension`, `axum` and `tokio` are the whole dependency list of a server. The
+//! [`router`] serves several kinds in one server, each behind its own verifying layer, and
+//! [`testing`] (feature `client`) signs requests, drives a service in process and reads its answer
+//! as Drone does.
 //!
 //! The [`signature`] module holds the verifier and the signer, [`layer`] the tower layer,
 //! [`models`] the JSON types, [`client`] (feature `client`, on by default) a client that calls

@@ -35,7 +35,7 @@
 //!
 //! struct DockerHub;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl RegistryProvider for DockerHub {
 //!     async fn registries(&self, request: RegistryRequest) -> Result<Vec<Registry>, BoxError> {
 //!         if request.repo.namespace != "octocat" || request.build.is_fork(&request.repo) {

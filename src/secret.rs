@@ -56,7 +56,7 @@
 //!
 //! struct DockerCredentials;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl SecretFinder for DockerCredentials {
 //!     async fn find(&self, request: SecretRequest) -> Result<Option<Secret>, BoxError> {
 //!         // Pull requests from forks get nothing.

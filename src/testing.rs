@@ -45,11 +45,11 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{Method, Request, Response};
 use http_body::Body;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use serde::Serialize;
 use tower_service::Service;
 
-use crate::client::{ClientError, MAX_RESPONSE_LEN, RawResponse};
+use crate::client::{ClientError, RawResponse};
 use crate::signature::{SIGNATURE, SharedSecret, Signer};
 use crate::{BoxError, ExtensionKind};
 
@@ -112,8 +112,8 @@ pub fn unsigned_request<T: Serialize + ?Sized>(
 
 /// Sends `request` to `service` (a verified kind service, an
 /// [`ExtensionRouter`](crate::router::ExtensionRouter), an axum `Router`, …) in process and reads
-/// the whole answer, up to [`MAX_RESPONSE_LEN`]; interpret it with the typed readers of
-/// [`RawResponse`].
+/// the whole answer, up to [`MAX_RESPONSE_LEN`](crate::client::MAX_RESPONSE_LEN); interpret it
+/// with the typed readers of [`RawResponse`].
 ///
 /// The answer is returned as received: an `aesgcm`-encoded body is not decrypted.
 ///
@@ -135,17 +135,7 @@ where
         .await
         .map_err(transport)?;
     let response = service.call(request).await.map_err(transport)?;
-    let (parts, body) = response.into_parts();
-    let body = Limited::new(body, MAX_RESPONSE_LEN)
-        .collect()
-        .await
-        .map_err(ClientError::Transport)?
-        .to_bytes();
-    Ok(RawResponse {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-    })
+    crate::answer::read(response).await
 }
 
 /// [`signed_request`] then [`send`]: Drone's call of `kind` with `body`, answered by `service`.

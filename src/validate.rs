@@ -37,7 +37,7 @@
 //!
 //! struct InternalImagesOnly;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl Validator for InternalImagesOnly {
 //!     async fn validate(&self, request: ValidateRequest) -> Result<Validation, BoxError> {
 //!         let data = &request.config.data;

@@ -53,7 +53,7 @@
 //!
 //! struct FailedBuilds;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl WebhookReceiver for FailedBuilds {
 //!     async fn receive(&self, request: WebhookRequest) -> Result<(), BoxError> {
 //!         if let (WebhookEvent::Build, Some(repo), Some(build)) =
