@@ -46,13 +46,12 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, HeaderValue};
 use http::{HeaderMap, Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper_util::client::legacy::Client as HttpClient;
 #[cfg(not(feature = "tls"))]
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::admission::AdmissionRequest;
 use crate::config::ConfigRequest;
@@ -406,17 +405,7 @@ impl Client {
     pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<RawResponse, ClientError> {
         let call = async {
             let response = self.http.request(request).await.map_err(transport_error)?;
-            let (parts, body) = response.into_parts();
-            let body = Limited::new(body, MAX_RESPONSE_LEN)
-                .collect()
-                .await
-                .map_err(ClientError::Transport)?
-                .to_bytes();
-            Ok::<_, ClientError>(RawResponse {
-                status: parts.status,
-                headers: parts.headers,
-                body,
-            })
+            crate::answer::read(response).await
         };
         let mut raw = tokio::time::timeout(self.timeout, call)
             .await
@@ -461,10 +450,7 @@ impl Client {
         let now = SystemTime::now();
         let request = match kind {
             ExtensionKind::Webhook => {
-                let event = serde_json::from_slice::<serde_json::Value>(&body)
-                    .ok()
-                    .and_then(|v| v.get("event").and_then(|e| e.as_str()).map(str::to_owned))
-                    .unwrap_or_default();
+                let event = crate::answer::webhook_event(&body);
                 self.webhook_request(&event, body, now)?
             }
             _ => self.extension_request(kind.media_type(), body, now)?,
@@ -480,8 +466,9 @@ impl Client {
     /// A refusal is `ClientError::Status { code: 403, message }`; other failures as
     /// [`call`](Client::call).
     pub async fn admit(&self, request: &AdmissionRequest) -> Result<User, ClientError> {
-        let raw = self.call(ExtensionKind::Admission, request).await?;
-        decode_or_default(raw)
+        self.call(ExtensionKind::Admission, request)
+            .await?
+            .admission()
     }
 
     /// The Drone 0.8 global secrets for a build.
@@ -493,8 +480,9 @@ impl Client {
         &self,
         request: &GlobalSecretsRequest,
     ) -> Result<Vec<LegacySecret>, ClientError> {
-        let raw = self.call(ExtensionKind::GlobalSecrets, request).await?;
-        decode_or_default::<Option<Vec<LegacySecret>>>(raw).map(Option::unwrap_or_default)
+        self.call(ExtensionKind::GlobalSecrets, request)
+            .await?
+            .global_secrets()
     }
 
     /// One secret: `None` for `204`, `null` or an empty `data` (what runners treat as not found).
@@ -506,9 +494,7 @@ impl Client {
         &self,
         request: &SecretRequest,
     ) -> Result<Option<Secret>, ClientError> {
-        let raw = self.call(ExtensionKind::Secret, request).await?;
-        let secret: Option<Secret> = decode_or_default(raw)?;
-        Ok(secret.filter(|s| !s.data.is_empty()))
+        self.call(ExtensionKind::Secret, request).await?.secret()
     }
 
     /// Registry credentials (`204` or `null`: none).
@@ -520,8 +506,9 @@ impl Client {
         &self,
         request: &RegistryRequest,
     ) -> Result<Vec<Registry>, ClientError> {
-        let raw = self.call(ExtensionKind::Registry, request).await?;
-        decode_or_default::<Option<Vec<Registry>>>(raw).map(Option::unwrap_or_default)
+        self.call(ExtensionKind::Registry, request)
+            .await?
+            .registries()
     }
 
     /// Environment variables, asked for with the v2 media type as runners do.
@@ -530,8 +517,9 @@ impl Client {
     ///
     /// As [`call`](Client::call), and for a status above 299.
     pub async fn variables(&self, request: &EnvironRequest) -> Result<Vec<Variable>, ClientError> {
-        let raw = self.call(ExtensionKind::Environ, request).await?;
-        decode_or_default::<Option<Vec<Variable>>>(raw).map(Option::unwrap_or_default)
+        self.call(ExtensionKind::Environ, request)
+            .await?
+            .variables()
     }
 
     /// A pipeline configuration: `None` for `204` or an empty `data` (Drone then uses the
@@ -541,9 +529,7 @@ impl Client {
     ///
     /// As [`call`](Client::call), and for a status above 299 (Drone creates no build).
     pub async fn config(&self, request: &ConfigRequest) -> Result<Option<Config>, ClientError> {
-        let raw = self.call(ExtensionKind::Config, request).await?;
-        let config: Option<Config> = decode_or_default(raw)?;
-        Ok(config.filter(|c| !c.data.is_empty()))
+        self.call(ExtensionKind::Config, request).await?.config()
     }
 
     /// A converted configuration: `None` for `204` or an empty `data` (unchanged).
@@ -552,9 +538,7 @@ impl Client {
     ///
     /// As [`call`](Client::call), and for a status above 299 (Drone creates the build in error).
     pub async fn convert(&self, request: &ConvertRequest) -> Result<Option<Config>, ClientError> {
-        let raw = self.call(ExtensionKind::Convert, request).await?;
-        let config: Option<Config> = decode_or_default(raw)?;
-        Ok(config.filter(|c| !c.data.is_empty()))
+        self.call(ExtensionKind::Convert, request).await?.config()
     }
 
     /// A validation: any 2xx is [`Validation::Pass`], `498` [`Validation::Skip`], `499`
@@ -565,13 +549,10 @@ impl Client {
     ///
     /// As [`call`](Client::call).
     pub async fn validate(&self, request: &ValidateRequest) -> Result<Validation, ClientError> {
-        let raw = self.call(ExtensionKind::Validate, request).await?;
-        Ok(match raw.status.as_u16() {
-            200..=299 => Validation::Pass,
-            498 => Validation::Skip,
-            499 => Validation::Block,
-            _ => Validation::Reject(status_message(&raw)),
-        })
+        Ok(self
+            .call(ExtensionKind::Validate, request)
+            .await?
+            .validation())
     }
 
     /// Delivers a webhook as the Drone server does, and returns the status (which Drone ignores).
@@ -580,7 +561,7 @@ impl Client {
     ///
     /// Transport errors and timeouts only.
     pub async fn webhook(&self, request: &WebhookRequest) -> Result<StatusCode, ClientError> {
-        Ok(self.call(ExtensionKind::Webhook, request).await?.status)
+        Ok(self.call(ExtensionKind::Webhook, request).await?.webhook())
     }
 }
 
@@ -593,74 +574,9 @@ fn transport_error(error: hyper_util::client::legacy::Error) -> ClientError {
     ClientError::Transport(error.into())
 }
 
-/// Drone's message for a status above 299: the body, or the reason phrase when it is empty.
-fn status_message(raw: &RawResponse) -> String {
-    if raw.body.is_empty() {
-        raw.status.canonical_reason().unwrap_or("").to_owned()
-    } else {
-        String::from_utf8_lossy(&raw.body).into_owned()
-    }
-}
-
-/// drone-go's `client.Do`: > 299 is an error, 204 the zero value, an empty 200 an error.
-fn decode_or_default<T: DeserializeOwned + Default>(raw: RawResponse) -> Result<T, ClientError> {
-    if raw.status.as_u16() > 299 {
-        return Err(ClientError::Status {
-            code: raw.status.as_u16(),
-            message: status_message(&raw),
-        });
-    }
-    if raw.status == StatusCode::NO_CONTENT {
-        return Ok(T::default());
-    }
-    if raw.body.is_empty() {
-        return Err(ClientError::EmptyBody);
-    }
-    serde_json::from_slice(&raw.body).map_err(ClientError::Decode)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn raw(status: u16, body: &'static str) -> RawResponse {
-        RawResponse {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: Bytes::from_static(body.as_bytes()),
-        }
-    }
-
-    #[test]
-    fn drone_interpretation_of_statuses() {
-        assert!(matches!(
-            decode_or_default::<Option<Secret>>(raw(204, "")),
-            Ok(None)
-        ));
-        assert!(matches!(
-            decode_or_default::<Option<Secret>>(raw(200, "null")),
-            Ok(None)
-        ));
-        assert!(matches!(
-            decode_or_default::<Option<Secret>>(raw(200, "")),
-            Err(ClientError::EmptyBody)
-        ));
-        match decode_or_default::<User>(raw(403, "nope\n")) {
-            Err(ClientError::Status { code: 403, message }) => assert_eq!(message, "nope\n"),
-            other => panic!("{other:?}"),
-        }
-        match decode_or_default::<User>(raw(302, "")) {
-            Err(ClientError::Status { code: 302, message }) => assert_eq!(message, "Found"),
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            decode_or_default::<User>(raw(200, "{")),
-            Err(ClientError::Decode(_))
-        ));
-        let user: User =
-            decode_or_default(raw(200, r#"{"login":"octocat","admin":true}"#)).unwrap();
-        assert!(user.admin);
-    }
 
     #[test]
     fn endpoints_must_be_absolute_http_or_https() {

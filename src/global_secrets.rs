@@ -37,7 +37,7 @@
 //!
 //! struct Static(Vec<LegacySecret>);
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl SecretProvider for Static {
 //!     async fn secrets(&self, request: GlobalSecretsRequest) -> Result<Vec<LegacySecret>, BoxError> {
 //!         // Only what this build's event may use.
@@ -99,6 +99,12 @@ pub struct GlobalSecretsEndpoint<P>(pub P);
 
 /// The tower service of a [`SecretProvider`].
 pub type GlobalSecretsService<P> = ExtensionService<GlobalSecretsEndpoint<P>>;
+
+/// `provider` as a tower service: the same as [`SecretProvider::into_service`], without the ambiguity of a
+/// method call when a type implements several kind traits.
+pub fn service<P: SecretProvider>(provider: P) -> GlobalSecretsService<P> {
+    ExtensionService::new(GlobalSecretsEndpoint(provider))
+}
 
 #[async_trait]
 impl<P: SecretProvider> Endpoint for GlobalSecretsEndpoint<P> {

@@ -14,7 +14,7 @@
 //!
 //! struct NoMallory;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl Admitter for NoMallory {
 //!     async fn admit(&self, request: AdmissionRequest) -> Result<Admission, BoxError> {
 //!         Ok(if request.user.login == "mallory" {
@@ -46,6 +46,13 @@
 //! assert_eq!(response.status(), 200); // {"login":"octocat","admin":true,…}
 //! # Ok(()) }
 //! ```
+//!
+//! `use drone_extension::prelude::*` brings the kind traits, their request and answer types, the
+//! layer, [`SharedSecret`](signature::SharedSecret) and [`async_trait`](macro@async_trait) into
+//! scope: `drone-extension`, `axum` and `tokio` are the whole dependency list of a server. The
+//! [`router`] serves several kinds in one server, each behind its own verifying layer, and
+//! [`testing`] (feature `client`) signs requests, drives a service in process and reads its answer
+//! as Drone does.
 //!
 //! The [`signature`] module holds the verifier and the signer, [`layer`] the tower layer,
 //! [`models`] the JSON types, [`client`] (feature `client`, on by default) a client that calls
@@ -94,15 +101,24 @@ pub mod kind;
 pub mod layer;
 mod log;
 pub mod models;
+pub mod prelude;
 pub mod registry;
+pub mod router;
 pub mod secret;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod server;
 pub mod service;
 pub mod signature;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod testing;
 pub mod validate;
 pub mod webhook;
+
+#[cfg(feature = "client")]
+mod answer;
+mod forward;
 
 pub use kind::ExtensionKind;
 

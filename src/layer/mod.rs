@@ -48,6 +48,17 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Several kinds in one router
+//!
+//! `route_layer` wraps **every route added before it**. Chaining
+//! `.route_service("/secret", …).route_layer(for_kind(Secret, …))` and then
+//! `.route_service("/admission", …).route_layer(for_kind(Admission, …))` puts `/secret` behind
+//! both layers: the admission layer refuses every secret request (401, logged as "signed for
+//! another kind; is a layer of another route stacked on this one?"). Give each kind its own
+//! layered service instead, with [`router::verified_service`](crate::router::verified_service)
+//! and `route_service`, or serve all kinds with an
+//! [`ExtensionRouter`](crate::router::ExtensionRouter).
+//!
 //! # With hyper
 //!
 //! ```

@@ -142,6 +142,14 @@ impl Rejection {
                 "request rejected: check that this extension's secret equals the caller's \
                  DRONE_*_PLUGIN_SECRET (server) or DRONE_*_PLUGIN_TOKEN (runner)"
             ),
+            Rejection::Signature(Error::Policy(why)) if why.contains("media type is not") => {
+                tracing::warn!(
+                    status = self.status().as_u16(),
+                    reason = %self,
+                    "request rejected: signed for another kind; is a layer of another route \
+                     stacked on this one? (axum's `route_layer` wraps every route added before it)"
+                )
+            }
             Rejection::Signature(Error::Stale(_)) => tracing::warn!(
                 status,
                 check,

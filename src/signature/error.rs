@@ -6,8 +6,8 @@ use http::StatusCode;
 
 /// Why a request's signature was refused.
 ///
-/// Each variant is one outcome class of `security.md` §3 (and of the vector file
-/// `signature-vectors.json`). [`status`](Error::status) gives the HTTP status to answer with and
+/// Each variant is one outcome class of a refused signature (the classes of the crate's test
+/// vectors, `tests/fixtures/signature-vectors.json`). [`status`](Error::status) gives the HTTP status to answer with and
 /// [`public_reason`](Error::public_reason) a short text that is safe to send to the caller. The
 /// [`Display`](fmt::Display) form carries the precise reason and is meant for logs only: it may name
 /// headers and parameters, but never contains a secret or a MAC.
@@ -82,8 +82,8 @@ impl Error {
         }
     }
 
-    /// The outcome class, as named in `signature-vectors.json` (`missing`, `malformed`,
-    /// `algorithm`, `key`, `policy`, `header-absent`, `stale`, `signature`, `digest`).
+    /// The outcome class, as named in the test vectors (`missing`, `malformed`, `algorithm`, `key`,
+    /// `policy`, `header-absent`, `stale`, `signature`, `digest`).
     pub fn class(&self) -> &'static str {
         match self {
             Error::Missing => "missing",
