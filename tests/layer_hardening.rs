@@ -118,6 +118,64 @@ async fn text(response: Response<impl Body<Data = Bytes, Error = Infallible>>) -
 // One captured request, one slot.
 
 #[tokio::test]
+async fn identical_requests_overlapping_within_the_grace_are_all_served() {
+    let layer = VerifySignatureLayer::for_kind(ExtensionKind::Admission, secret());
+    let service = layer.layer(echo());
+    let body = br#"{"event":"login","user":{"login":"octocat"}}"#;
+    let headers = signed(kind::ADMISSION_V1, body);
+
+    // Two stages of one build: the first body is late by 50 ms (a busy runtime), the second
+    // identical request arrives meanwhile with its body at once.
+    let (first_tx, first_polled, first_body) = channel_body();
+    let first = tokio::spawn(service.clone().oneshot(request(&headers, first_body)));
+    until(&first_polled).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second = service
+        .clone()
+        .oneshot(request(&headers, Full::new(Bytes::from_static(body))))
+        .await
+        .unwrap();
+    assert_eq!(text(second).await, (200, Bytes::from_static(body)));
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    first_tx.send(Bytes::from_static(body)).await.unwrap();
+    drop(first_tx);
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(text(first).await, (200, Bytes::from_static(body)));
+}
+
+#[tokio::test]
+async fn copies_stalling_together_hold_a_slot_for_the_grace_only() {
+    let layer = VerifySignatureLayer::for_kind(ExtensionKind::Admission, secret());
+    let service = layer.layer(echo());
+    let body = br#"{"event":"login","user":{"login":"octocat"}}"#;
+    let headers = signed(kind::ADMISSION_V1, body);
+
+    // Two copies start before either registered; both stall.
+    let (_first_tx, first_polled, first_body) = channel_body();
+    let first = tokio::spawn(service.clone().oneshot(request(&headers, first_body)));
+    let (_second_tx, second_polled, second_body) = channel_body();
+    let started = tokio::time::Instant::now();
+    let second = tokio::spawn(service.clone().oneshot(request(&headers, second_body)));
+    until(&first_polled).await;
+    until(&second_polled).await;
+
+    // One of them registers when the grace runs out; the other is refused then, not at the
+    // body deadline.
+    let (mut first, mut second) = (first, second);
+    let (refused, other) = tokio::select! {
+        r = &mut first => (r, second),
+        r = &mut second => (r, first),
+    };
+    assert_eq!(text(refused.unwrap().unwrap()).await.0, 409);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "refused only after {:?}",
+        started.elapsed()
+    );
+    other.abort();
+}
+
+#[tokio::test]
 async fn a_duplicate_of_a_request_still_receiving_is_refused_without_reading_it() {
     let layer = VerifySignatureLayer::for_kind(ExtensionKind::Admission, secret());
     let service = layer.layer(echo());
@@ -128,6 +186,8 @@ async fn a_duplicate_of_a_request_still_receiving_is_refused_without_reading_it(
     let (first_tx, first_polled, first_body) = channel_body();
     let first = tokio::spawn(service.clone().oneshot(request(&headers, first_body)));
     until(&first_polled).await;
+    // Past the grace (100 ms) the stalled body registers its signature.
+    tokio::time::sleep(Duration::from_millis(150)).await;
 
     // Byte-identical copies are refused at once, their bodies untouched.
     for _ in 0..3 {

@@ -98,11 +98,13 @@
 //!
 //! Two bounds are always on, whatever the configuration:
 //!
-//! * **One slot per captured request.** `Content-Length` is not signed, so a request whose
-//!   exact signature is still sending its body is refused at once, before its own body is
+//! * **One slot per captured request.** `Content-Length` is not signed, so a request whose body
+//!   has not arrived within 100 ms registers its exact signature until the body is received,
+//!   and a request carrying a registered signature is refused at once, before its own body is
 //!   read ([`Rejection::DuplicateInProgress`], 409): a captured request re-sent with a trickled
 //!   body holds one slot, not one per copy. Drone's own identical concurrent requests (registry
-//!   and environ, once per stage) send their small bodies at once and are unaffected.
+//!   and environ, once per stage) send their small bodies at once, never register, and are
+//!   never refused.
 //! * **A process-wide budget of buffered body bytes** ([`BodyBudget`], 64 MiB shared by every
 //!   layer unless configured): a request waits up to 5 s for room for its declared length, then
 //!   gets 503 with `Retry-After: 1` ([`Rejection::Busy`]).

@@ -12,7 +12,7 @@ use http_body_util::Full;
 use tower_service::Service;
 
 use super::body::read_body;
-use super::in_flight::{InFlight, Refused};
+use super::in_flight::{InFlight, RECEIVING_GRACE, Refused};
 use super::layer::Config;
 use super::{BodyBudget, Rejection, ResponseBody, ResponseFuture, VerifiedBody};
 use crate::BoxError;
@@ -26,8 +26,9 @@ use crate::log::Escaped;
 /// 1. the signature header, its parameters, the algorithm and key, the policy, the `Date` window
 ///    and the HMAC over the signed headers, all before any body byte is read;
 /// 2. a declared `Content-Length` above the limit is answered 413 at once;
-/// 3. a request whose exact signature is still sending its body is answered 409 at once; this
-///    one's signature is registered until its own body is received and checked;
+/// 3. a request whose exact signature is registered as still sending its body is answered 409
+///    at once (a request registers its own signature when its body has not arrived within
+///    100 ms, until that body is received and checked: see the [layer docs](super));
 /// 4. room for the declared length (or the limit) is taken from the [`BodyBudget`], waiting at
 ///    most the budget wait, else 503;
 /// 5. the body is read through the length limit, with a total deadline and an idle timeout;
@@ -125,17 +126,12 @@ where
             Ok(ok) => ok,
             Err(rejection) => return ResponseFuture::new(std::future::ready(reject(rejection))),
         };
-        // One slot per signature while its body arrives; dropped with the future at the latest.
-        let receiving = match InFlight::enter(&config.in_flight, pending.verified().mac()) {
-            Ok(guard) => guard,
-            Err(refused) => {
-                let rejection = match refused {
-                    Refused::Duplicate => Rejection::DuplicateInProgress,
-                    Refused::Full => Rejection::Busy("too many requests are receiving their body"),
-                };
-                return ResponseFuture::new(std::future::ready(reject(rejection)));
-            }
-        };
+        // One slot per signature while its body arrives: a copy of a request still receiving
+        // its body is refused before any of its own body is read.
+        let mac = *pending.verified().mac();
+        if config.in_flight.contains(&mac) {
+            return ResponseFuture::new(std::future::ready(reject(Rejection::DuplicateInProgress)));
+        }
 
         ResponseFuture::new(async move {
             let budget: &BodyBudget = &config.budget;
@@ -143,15 +139,33 @@ where
             let Some(permit) = budget.acquire(wanted, config.budget_wait).await else {
                 return reject(Rejection::Busy("the body budget stayed full"));
             };
-            let bytes = match read_body(
+            let reading = read_body(
                 body,
                 config.body_limit,
                 declared,
                 config.body_deadline,
                 config.idle_timeout,
-            )
-            .await
-            {
+            );
+            let mut reading = std::pin::pin!(reading);
+            // A body that has not arrived within the grace registers its signature (dropped with
+            // the future at the latest), so that its copies are refused while it trickles.
+            let mut receiving = None;
+            let read = match tokio::time::timeout(RECEIVING_GRACE, reading.as_mut()).await {
+                Ok(read) => read,
+                Err(_) => match InFlight::enter(&config.in_flight, &mac) {
+                    Ok(guard) => {
+                        receiving = Some(guard);
+                        reading.await
+                    }
+                    Err(Refused::Duplicate) => return reject(Rejection::DuplicateInProgress),
+                    Err(Refused::Full) => {
+                        return reject(Rejection::Busy(
+                            "too many requests are receiving their body",
+                        ));
+                    }
+                },
+            };
+            let bytes = match read {
                 Ok(bytes) => bytes,
                 Err(rejection) => return reject(rejection),
             };
