@@ -142,14 +142,6 @@ impl Rejection {
                 "request rejected: check that this extension's secret equals the caller's \
                  DRONE_*_PLUGIN_SECRET (server) or DRONE_*_PLUGIN_TOKEN (runner)"
             ),
-            Rejection::Signature(Error::Policy(why)) if why.contains("media type is not") => {
-                tracing::warn!(
-                    status = self.status().as_u16(),
-                    reason = %self,
-                    "request rejected: signed for another kind; is a layer of another route \
-                     stacked on this one? (axum's `route_layer` wraps every route added before it)"
-                )
-            }
             Rejection::Signature(Error::Stale(_)) => tracing::warn!(
                 status,
                 check,
@@ -160,8 +152,9 @@ impl Rejection {
                 status,
                 check,
                 reason = %reason,
-                "request rejected: it was signed for another endpoint (check the caller's \
-                 endpoint URL, or give each extension kind its own secret)"
+                "request rejected: signed for another kind; is a layer of another route stacked \
+                 on this one? (axum's `route_layer` wraps every route added before it; else \
+                 check the caller's endpoint URL, or give each extension kind its own secret)"
             ),
             _ => tracing::warn!(status, check, reason = %reason, "request rejected"),
         }
