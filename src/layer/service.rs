@@ -139,6 +139,12 @@ where
             let Some(permit) = budget.acquire(wanted, config.budget_wait).await else {
                 return reject(Rejection::Busy("the body budget stayed full"));
             };
+            // A copy may have registered while this one waited for room: then this one goes at
+            // once, instead of holding room for the grace (copies of a captured head sent
+            // together would otherwise queue every other request behind them).
+            if config.in_flight.contains(&mac) {
+                return reject(Rejection::DuplicateInProgress);
+            }
             let reading = read_body(
                 body,
                 config.body_limit,
