@@ -5,9 +5,10 @@
 #   DURATION=30s CONNECTIONS=64 bash benches/load.sh
 #
 # Needs wrk (`apt-get install wrk`) and python3. The same route and handler (`/global-secrets`,
-# the Drone 0.8 global secrets endpoint) is measured twice: signed (behind the layer, the default)
-# and unsigned (DRONE_GLOBAL_SECRETS_UNSIGNED=true), so the difference is the layer's cost:
-# parsing, policy, Date, HMAC and the Digest over the body. Requests are pre-signed once, before
+# the Drone 0.8 global secrets endpoint) is measured three times: signed (behind the layer) and
+# unsigned (DRONE_GLOBAL_SECRETS_UNSIGNED=true), both with RUST_LOG=warn, so the difference is the
+# layer's cost: parsing, policy, Date, HMAC and the Digest over the body; then signed with the
+# default per-request log line on (RUST_LOG=info, written to a file), the cost of logging. Requests are pre-signed once, before
 # the run, with the current Date (valid for the 300 s window), exactly as Drone signs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +70,8 @@ run() { # name port env...
 }
 run signed 3901
 run unsigned 3902 DRONE_GLOBAL_SECRETS_UNSIGNED=true
+# The default: one info line per request, written to a file by the starter's background writer.
+run logged 3903 RUST_LOG=info
 
 # Sanity: the pre-signed request is accepted, the unsigned one refused by the signed server.
 check() { wrk -t1 -c1 -d1s -s "$1" "$2" | grep -E 'Non-2xx' && { echo "unexpected non-2xx for $1 on $2" >&2; exit 1; } || true; }
@@ -76,9 +79,11 @@ check "$WORK/signed.lua" http://127.0.0.1:3901/global-secrets
 check "$WORK/unsigned.lua" http://127.0.0.1:3902/global-secrets
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
-for name in signed unsigned; do
-  port=$([ $name = signed ] && echo 3901 || echo 3902)
+for name in signed unsigned logged; do
+  case $name in signed) port=3901 ;; unsigned) port=3902 ;; logged) port=3903 ;; esac
+  script=$WORK/$([ $name = unsigned ] && echo unsigned || echo signed).lua
   echo "== $name (wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency)"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/$name.lua" \
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" \
     "http://127.0.0.1:$port/global-secrets" | grep -E 'Requests/sec|^ +50%|^ +99%|Non-2xx|requests in'
 done
+echo "log lines written by the logged run: $(grep -c 'global-secrets' "$WORK/logged.log" || true)"

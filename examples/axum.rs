@@ -7,8 +7,10 @@
 //! ```
 //!
 //! `DRONE_SECRET` is the secret configured in Drone, `DRONE_BIND` the listen address (default
-//! `0.0.0.0:3000`). Ctrl-C (or SIGTERM) stops accepting connections and lets the requests in
-//! flight finish.
+//! `0.0.0.0:3000`). The router is served by the crate's hardened `server::Server`: header and
+//! idle deadlines, connection and in-flight bounds. Ctrl-C (or SIGTERM) stops accepting
+//! connections, turns `/healthz` to 503, closes idle connections and lets the requests in flight
+//! finish (20 s at most).
 
 mod shared;
 
@@ -17,9 +19,9 @@ use axum::routing::get;
 use drone_extension::admission::Admitter;
 use drone_extension::global_secrets::SecretProvider;
 use drone_extension::layer::VerifySignatureLayer;
+use drone_extension::server::Server;
 use drone_extension::{BoxError, ExtensionKind};
 use shared::Policy;
-use tower::limit::ConcurrencyLimitLayer;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
@@ -46,18 +48,32 @@ async fn main() -> Result<(), BoxError> {
         ));
     // The extension services read the verified body themselves; axum's `DefaultBodyLimit` only
     // concerns extractors (a `Bytes` or `Json` handler behind a layer would need it raised).
-    let app = admission
-        .merge(global_secrets)
-        .route("/healthz", get(|| async { "OK" }))
-        // Bounds how many requests, and so bodies being read, are handled at once.
-        .layer(ConcurrencyLimitLayer::new(512));
+    //
+    // The server's defaults bound connections (512) and requests in flight (256, and so bodies
+    // being read); SIGINT or SIGTERM starts the graceful shutdown. `/healthz` answers from the
+    // server's readiness: 503 once the shutdown starts, so a load balancer stops sending.
+    let server = Server::new();
+    let readiness = server.readiness();
+    let app = admission.merge(global_secrets).route(
+        "/healthz",
+        get(move || {
+            let status = readiness.status();
+            async move {
+                (
+                    status,
+                    if status.is_success() {
+                        "OK"
+                    } else {
+                        "draining"
+                    },
+                )
+            }
+        }),
+    );
 
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    tracing::info!(addr = %listener.local_addr()?, "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shared::shutdown_signal())
-        .await?;
+    server.serve(listener, app).await?; // logs `listening addr=…`
     Ok(())
 }

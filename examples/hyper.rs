@@ -1,13 +1,15 @@
 //! The extension of `examples/axum.rs` (an admission policy and a Drone 0.8 global secrets
-//! provider, in `examples/shared/mod.rs`) on a plain hyper 1 server, with a path router written
-//! by hand and an unsigned `GET /healthz`.
+//! provider, in `examples/shared/mod.rs`) without axum: a path router written by hand as a
+//! `tower::service_fn` over hyper's `Request<Incoming>`, an unsigned `GET /healthz`, served by the
+//! crate's hardened `server::Server` (hyper-util underneath, with its timer on).
 //!
 //! ```sh
 //! DRONE_SECRET=$(openssl rand -hex 16) cargo run --example hyper
 //! ```
 //!
 //! `DRONE_SECRET` is the secret configured in Drone, `DRONE_BIND` the listen address (default
-//! `0.0.0.0:3000`). Ctrl-C (or SIGTERM) stops accepting and waits up to 30 s for open connections.
+//! `0.0.0.0:3000`). Ctrl-C (or SIGTERM) stops accepting, turns `/healthz` to 503, closes idle
+//! connections and waits up to 30 s for the requests in flight.
 
 mod shared;
 
@@ -18,15 +20,13 @@ use bytes::Bytes;
 use drone_extension::admission::{AdmissionService, Admitter};
 use drone_extension::global_secrets::{GlobalSecretsService, SecretProvider};
 use drone_extension::layer::{VerifySignature, VerifySignatureLayer};
+use drone_extension::server::{Readiness, Server};
 use drone_extension::{BoxError, ExtensionKind};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use shared::Policy;
-use tower::{Layer, ServiceBuilder, ServiceExt};
+use tower::{Layer, ServiceExt};
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
 
@@ -36,6 +36,7 @@ type Body = UnsyncBoxBody<Bytes, Infallible>;
 struct Routes {
     admission: VerifySignature<AdmissionService<Policy>>,
     global_secrets: VerifySignature<GlobalSecretsService<Policy>>,
+    readiness: Readiness,
 }
 
 impl Routes {
@@ -44,6 +45,10 @@ impl Routes {
         Ok(match request.uri().path() {
             "/admission" => self.admission.oneshot(request).await?.map(Body::new),
             "/global-secrets" => self.global_secrets.oneshot(request).await?.map(Body::new),
+            // 503 once the shutdown starts, so a load balancer stops sending.
+            "/healthz" if get && self.readiness.is_draining() => {
+                text(StatusCode::SERVICE_UNAVAILABLE, "draining")
+            }
             "/healthz" if get => text(StatusCode::OK, "OK"),
             _ => text(StatusCode::NOT_FOUND, "Not Found"),
         })
@@ -60,54 +65,23 @@ fn text(status: StatusCode, text: &'static str) -> Response<Body> {
 async fn main() -> Result<(), BoxError> {
     shared::init_tracing();
     let (secret, bind) = shared::settings()?;
+    // Every default is safe (header and idle deadlines, 512 connections, 256 requests in
+    // flight, SIGINT or SIGTERM); this one only lengthens the drain.
+    let server = Server::new().drain_timeout(Duration::from_secs(30));
     let routes = Routes {
         admission: VerifySignatureLayer::for_kind(ExtensionKind::Admission, secret.clone())
             .layer(Admitter::into_service(Policy)),
         global_secrets: VerifySignatureLayer::for_kind(ExtensionKind::GlobalSecrets, secret)
             .layer(SecretProvider::into_service(Policy)),
+        readiness: server.readiness(),
     };
-    // Clones share the limit, so it bounds requests (and bodies being read) over all connections.
-    let service = ServiceBuilder::new()
-        .concurrency_limit(512)
-        .service_fn(move |request| routes.clone().route(request));
-    let mut http = hyper::server::conn::http1::Builder::new();
-    // Closes connections whose headers trickle in (slowloris); the timeout needs the timer.
-    http.timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30));
+    // Any `Clone` tower service of `Request<Incoming>` can be served: the server bounds the
+    // requests in flight over all connections (and so the bodies being read) itself.
+    let service = tower::service_fn(move |request| routes.clone().route(request));
 
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    tracing::info!(addr = %listener.local_addr()?, "listening");
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shared::shutdown_signal());
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
-                Err(e) => {
-                    // Out of file descriptors, for example: back off and carry on.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let service = TowerToHyperService::new(service.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "connection closed with an error");
-            }
-        });
-    }
-    drop(listener); // stop accepting, then let open connections finish their requests
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(Duration::from_secs(30)) => {
-            tracing::warn!("connections still open after 30 s; exiting anyway");
-        }
-    }
+    server.serve(listener, service).await?; // logs `listening addr=…`
     Ok(())
 }

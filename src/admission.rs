@@ -32,7 +32,7 @@
 //!
 //! struct OnlyOctocats;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl Admitter for OnlyOctocats {
 //!     async fn admit(&self, request: AdmissionRequest) -> Result<Admission, BoxError> {
 //!         Ok(match request.user.login.as_str() {
@@ -56,17 +56,18 @@ use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
 use crate::{BoxError, ExtensionKind};
 
 /// Why the server calls: a first login or a returning user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AdmissionEvent {
-    /// A returning user (`user.id` is set).
+    /// A returning user (`user.id` is set). The default.
+    #[default]
     Login,
     /// A new user (`user.id` is 0, `email` is empty).
     Register,
 }
 
 /// The admission request. Unknown `event` values and a missing `event` or `user` are refused (400).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdmissionRequest {
     /// `login` or `register`.
     pub event: AdmissionEvent,
@@ -132,6 +133,12 @@ pub struct AdmissionEndpoint<A>(pub A);
 
 /// The tower service of an [`Admitter`].
 pub type AdmissionService<A> = ExtensionService<AdmissionEndpoint<A>>;
+
+/// `admitter` as a tower service: the same as [`Admitter::into_service`], without the ambiguity of a
+/// method call when a type implements several kind traits.
+pub fn service<A: Admitter>(admitter: A) -> AdmissionService<A> {
+    ExtensionService::new(AdmissionEndpoint(admitter))
+}
 
 /// The status and body of an admission answer for a user.
 pub(crate) fn reply(admission: Admission, mut user: User) -> Reply {

@@ -50,7 +50,7 @@
 //! /// One pipeline for every repository of an organisation.
 //! struct OrganisationDefault;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl ConfigProvider for OrganisationDefault {
 //!     async fn find(&self, request: ConfigRequest) -> Result<Option<Config>, BoxError> {
 //!         if request.repo.namespace != "octocat" {
@@ -75,7 +75,7 @@ use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
 use crate::{BoxError, ExtensionKind};
 
 /// The config request. `build` and `repo` are required (400 without them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigRequest {
     /// The build about to be created (`id` and `number` 0, `status` `pending`).
     pub build: Build,
@@ -115,6 +115,12 @@ pub struct ConfigEndpoint<P>(pub P);
 
 /// The tower service of a [`ConfigProvider`].
 pub type ConfigService<P> = ExtensionService<ConfigEndpoint<P>>;
+
+/// `provider` as a tower service: the same as [`ConfigProvider::into_service`], without the ambiguity of a
+/// method call when a type implements several kind traits.
+pub fn service<P: ConfigProvider>(provider: P) -> ConfigService<P> {
+    ExtensionService::new(ConfigEndpoint(provider))
+}
 
 #[async_trait]
 impl<P: ConfigProvider> Endpoint for ConfigEndpoint<P> {

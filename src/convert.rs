@@ -42,7 +42,7 @@
 //! /// Expands `${REPO}` in `.drone.tmpl.yml` files.
 //! struct Templates;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl Converter for Templates {
 //!     async fn convert(&self, request: ConvertRequest) -> Result<Option<Config>, BoxError> {
 //!         if !request.repo.config_path.ends_with(".tmpl.yml") {
@@ -67,7 +67,7 @@ use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
 use crate::{BoxError, ExtensionKind};
 
 /// The convert request. `build`, `config` and `repo` are required (400 without them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConvertRequest {
     /// The build about to be created (`id` and `number` 0, `status` `pending`).
     pub build: Build,
@@ -110,6 +110,12 @@ pub struct ConvertEndpoint<C>(pub C);
 
 /// The tower service of a [`Converter`].
 pub type ConvertService<C> = ExtensionService<ConvertEndpoint<C>>;
+
+/// `converter` as a tower service: the same as [`Converter::into_service`], without the ambiguity of a
+/// method call when a type implements several kind traits.
+pub fn service<C: Converter>(converter: C) -> ConvertService<C> {
+    ExtensionService::new(ConvertEndpoint(converter))
+}
 
 #[async_trait]
 impl<C: Converter> Endpoint for ConvertEndpoint<C> {

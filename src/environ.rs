@@ -42,7 +42,7 @@
 //!
 //! struct Static;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl EnvironProvider for Static {
 //!     async fn variables(&self, request: EnvironRequest) -> Result<Vec<Variable>, BoxError> {
 //!         let mut variables = vec![Variable {
@@ -78,7 +78,7 @@ use crate::{BoxError, ExtensionKind};
 /// The environ request: the repository and build of the stage about to run.
 ///
 /// `repo` and `build` are required (400 without them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironRequest {
     /// The repository, as the runner received it: **includes [`Repo::secret`]**, never log it.
     pub repo: Repo,
@@ -111,6 +111,12 @@ pub struct EnvironEndpoint<P>(pub P);
 
 /// The tower service of an [`EnvironProvider`].
 pub type EnvironService<P> = ExtensionService<EnvironEndpoint<P>>;
+
+/// `provider` as a tower service: the same as [`EnvironProvider::into_service`], without the ambiguity of a
+/// method call when a type implements several kind traits.
+pub fn service<P: EnvironProvider>(provider: P) -> EnvironService<P> {
+    ExtensionService::new(EnvironEndpoint(provider))
+}
 
 #[async_trait]
 impl<P: EnvironProvider> Endpoint for EnvironEndpoint<P> {

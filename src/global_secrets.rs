@@ -37,7 +37,7 @@
 //!
 //! struct Static(Vec<LegacySecret>);
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl SecretProvider for Static {
 //!     async fn secrets(&self, request: GlobalSecretsRequest) -> Result<Vec<LegacySecret>, BoxError> {
 //!         // Only what this build's event may use.
@@ -100,6 +100,12 @@ pub struct GlobalSecretsEndpoint<P>(pub P);
 /// The tower service of a [`SecretProvider`].
 pub type GlobalSecretsService<P> = ExtensionService<GlobalSecretsEndpoint<P>>;
 
+/// `provider` as a tower service: the same as [`SecretProvider::into_service`], without the ambiguity of a
+/// method call when a type implements several kind traits.
+pub fn service<P: SecretProvider>(provider: P) -> GlobalSecretsService<P> {
+    ExtensionService::new(GlobalSecretsEndpoint(provider))
+}
+
 #[async_trait]
 impl<P: SecretProvider> Endpoint for GlobalSecretsEndpoint<P> {
     const KIND: ExtensionKind = ExtensionKind::GlobalSecrets;
@@ -118,16 +124,9 @@ impl<P: SecretProvider> Endpoint for GlobalSecretsEndpoint<P> {
     }
 }
 
-/// Go's `filepath.Match`: case-sensitive, and `*`/`?` do not match `/`.
-const GO_MATCH: glob::MatchOptions = glob::MatchOptions {
-    case_sensitive: true,
-    require_literal_separator: true,
-    require_literal_leading_dot: false,
-};
-
-/// Whether any of `patterns` matches `value` (Go `filepath.Match` syntax: `*`, `?`, `[…]`, where
-/// `*` and `?` do not match `/`); an empty list matches everything. An invalid pattern matches
-/// nothing.
+/// Whether any of `patterns` matches `value` with Go's `filepath.Match` (see [`crate::glob`]:
+/// `*`, `?`, `[…]`, `\` escapes, where `*` and `?` do not match `/`); an empty list matches
+/// everything. A malformed pattern matches nothing.
 ///
 /// ```
 /// use drone_extension::global_secrets::matches;
@@ -139,11 +138,9 @@ const GO_MATCH: glob::MatchOptions = glob::MatchOptions {
 /// ```
 pub fn matches(patterns: &[String], value: &str) -> bool {
     patterns.is_empty()
-        || patterns.iter().any(|p| {
-            glob::Pattern::new(p)
-                .map(|p| p.matches_with(value, GO_MATCH))
-                .unwrap_or(false)
-        })
+        || patterns
+            .iter()
+            .any(|p| crate::glob::matches(p, value).unwrap_or(false))
 }
 
 /// The secrets whose `event` patterns match the build event (an empty list matches every event).

@@ -14,7 +14,7 @@
 //!
 //! struct NoMallory;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl Admitter for NoMallory {
 //!     async fn admit(&self, request: AdmissionRequest) -> Result<Admission, BoxError> {
 //!         Ok(if request.user.login == "mallory" {
@@ -47,10 +47,18 @@
 //! # Ok(()) }
 //! ```
 //!
+//! `use drone_extension::prelude::*` brings the kind traits, their request and answer types, the
+//! layer, [`SharedSecret`](signature::SharedSecret) and [`async_trait`](macro@async_trait) into
+//! scope: `drone-extension`, `axum` and `tokio` are the whole dependency list of a server. The
+//! [`router`] serves several kinds in one server, each behind its own verifying layer, and
+//! [`testing`] (feature `client`) signs requests, drives a service in process and reads its answer
+//! as Drone does.
+//!
 //! The [`signature`] module holds the verifier and the signer, [`layer`] the tower layer,
 //! [`models`] the JSON types, [`client`] (feature `client`, on by default) a client that calls
-//! extensions exactly as Drone does, and [`aesgcm`] (feature `aesgcm`) drone-go's response
-//! encryption.
+//! extensions exactly as Drone does, [`server`] (feature `server`, on by default; HTTPS with
+//! feature `tls`) a hardened server to run an extension on, and [`aesgcm`] (feature `aesgcm`)
+//! drone-go's response encryption.
 //!
 //! # Extension kinds
 //!
@@ -86,19 +94,37 @@ pub mod client;
 pub mod config;
 pub mod convert;
 pub mod environ;
+pub mod glob;
 pub mod global_secrets;
 pub mod json;
 pub mod kind;
 pub mod layer;
+mod log;
 pub mod models;
+pub mod prelude;
 pub mod registry;
+pub mod router;
 pub mod secret;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub mod server;
 pub mod service;
 pub mod signature;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod testing;
 pub mod validate;
 pub mod webhook;
 
+#[cfg(feature = "client")]
+mod answer;
+mod forward;
+
 pub use kind::ExtensionKind;
+
+/// The attribute every kind trait is implemented with (`#[drone_extension::async_trait]`),
+/// re-exported so that an extension needs no `async-trait` dependency of its own.
+pub use async_trait::async_trait;
 
 /// A boxed error, as returned by extension traits and used across the tower ecosystem.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -35,7 +35,7 @@
 //!
 //! struct DockerHub;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl RegistryProvider for DockerHub {
 //!     async fn registries(&self, request: RegistryRequest) -> Result<Vec<Registry>, BoxError> {
 //!         if request.repo.namespace != "octocat" || request.build.is_fork(&request.repo) {
@@ -64,7 +64,7 @@ use crate::{BoxError, ExtensionKind};
 /// The registry request: the repository and build whose images are about to be pulled.
 ///
 /// `repo` and `build` are required (400 without them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistryRequest {
     /// The repository, as the runner received it: **includes [`Repo::secret`]**, never log it.
     pub repo: Repo,
@@ -97,6 +97,12 @@ pub struct RegistryEndpoint<P>(pub P);
 
 /// The tower service of a [`RegistryProvider`].
 pub type RegistryService<P> = ExtensionService<RegistryEndpoint<P>>;
+
+/// `provider` as a tower service: the same as [`RegistryProvider::into_service`], without the ambiguity of a
+/// method call when a type implements several kind traits.
+pub fn service<P: RegistryProvider>(provider: P) -> RegistryService<P> {
+    ExtensionService::new(RegistryEndpoint(provider))
+}
 
 #[async_trait]
 impl<P: RegistryProvider> Endpoint for RegistryEndpoint<P> {

@@ -56,7 +56,7 @@
 //!
 //! struct DockerCredentials;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl SecretFinder for DockerCredentials {
 //!     async fn find(&self, request: SecretRequest) -> Result<Option<Secret>, BoxError> {
 //!         // Pull requests from forks get nothing.
@@ -94,7 +94,7 @@ use crate::{BoxError, ExtensionKind};
 ///
 /// `name` is required (400 without it). `path`, `repo` and `build` default when missing or
 /// `null`, as in Go: a minimal `{"path":"…","name":"…"}` decodes with a zero repository and build.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretRequest {
     /// The `get.path` of the secret resource, e.g. `secret/data/docker`; may be empty.
     #[serde(default, deserialize_with = "null_default")]
@@ -134,6 +134,12 @@ pub struct SecretEndpoint<F>(pub F);
 
 /// The tower service of a [`SecretFinder`].
 pub type SecretService<F> = ExtensionService<SecretEndpoint<F>>;
+
+/// `finder` as a tower service: the same as [`SecretFinder::into_service`], without the ambiguity of a
+/// method call when a type implements several kind traits.
+pub fn service<F: SecretFinder>(finder: F) -> SecretService<F> {
+    ExtensionService::new(SecretEndpoint(finder))
+}
 
 #[async_trait]
 impl<F: SecretFinder> Endpoint for SecretEndpoint<F> {

@@ -9,7 +9,7 @@
 //! | the method is `POST` | 405, `Allow: POST` |
 //! | `Content-Type` is `application/json` | 415 |
 //! | the body is read under the limit (4 MiB), a 30 s deadline and a 10 s idle timeout | 413, 408, 400 |
-//! | no JSON string is longer than the string limit (1 MiB) | 400 `Invalid Input` |
+//! | no JSON string is longer than the string limit (by default the body limit: no extra limit) | 400 `Invalid Input` |
 //! | the body decodes into the kind's request type | 400 `Invalid Input` |
 //! | the trait is called and its answer encoded with the status Drone expects | 500 on an error of the implementation |
 //!
@@ -41,10 +41,17 @@ use serde::de::DeserializeOwned;
 use tower_service::Service;
 
 use crate::layer::{DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT};
+use crate::log::Escaped;
 use crate::{BoxError, ExtensionKind};
 
-/// The longest JSON string accepted in a request by default: 1 MiB.
-pub const DEFAULT_MAX_STRING_LEN: usize = 1024 * 1024;
+/// The longest JSON string accepted in a request by default: the default body limit, 4 MiB.
+///
+/// The string limit follows the body limit unless set
+/// ([`ExtensionService::max_string_len`]): the config, convert and validate kinds carry a whole
+/// pipeline configuration in one string, so any smaller default would refuse, with
+/// `400 Invalid Input`, configurations the body limit admits, before a converter could convert
+/// them or a validator could block them. The body limit already bounds every string.
+pub const DEFAULT_MAX_STRING_LEN: usize = DEFAULT_BODY_LIMIT;
 
 /// The response type of every extension service.
 pub type ExtensionResponse = Response<Full<Bytes>>;
@@ -133,7 +140,7 @@ impl Reply {
 
     /// `500` with a generic body; the cause is logged at error level.
     pub fn internal_error(cause: BoxError) -> Reply {
-        tracing::error!(error = %cause, "extension failed");
+        tracing::error!(error = %Escaped(&cause), "extension failed");
         Reply::text(
             "error",
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -237,7 +244,7 @@ impl RequestContext {
                 reply
             }
             Err(e) => {
-                tracing::error!(error = %e, "aesgcm encryption failed");
+                tracing::error!(error = %Escaped(&e), "aesgcm encryption failed");
                 Reply::text("error", StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
             }
         }
@@ -247,7 +254,8 @@ impl RequestContext {
 #[derive(Clone)]
 struct Settings {
     body_limit: usize,
-    max_string_len: usize,
+    /// `None`: the body limit.
+    max_string_len: Option<usize>,
     #[cfg(feature = "aesgcm")]
     aesgcm_key: Option<crate::signature::SharedSecret>,
 }
@@ -297,7 +305,7 @@ impl<E: Endpoint> ExtensionService<E> {
             endpoint: Arc::new(endpoint),
             settings: Arc::new(Settings {
                 body_limit: DEFAULT_BODY_LIMIT,
-                max_string_len: DEFAULT_MAX_STRING_LEN,
+                max_string_len: None,
                 #[cfg(feature = "aesgcm")]
                 aesgcm_key: None,
             }),
@@ -311,10 +319,11 @@ impl<E: Endpoint> ExtensionService<E> {
         self
     }
 
-    /// The longest JSON string accepted anywhere in a request (default 1 MiB): a larger one is
-    /// answered 400 before decoding.
+    /// The longest JSON string accepted anywhere in a request: a larger one is answered
+    /// 400 `Invalid Input` before decoding. By default it is the body limit (see
+    /// [`DEFAULT_MAX_STRING_LEN`]), which every string already fits.
     pub fn max_string_len(mut self, bytes: usize) -> Self {
-        Arc::make_mut(&mut self.settings).max_string_len = bytes;
+        Arc::make_mut(&mut self.settings).max_string_len = Some(bytes);
         self
     }
 
@@ -371,7 +380,7 @@ fn is_json(parts: &Parts) -> bool {
 }
 
 fn invalid_input(kind: ExtensionKind, why: &dyn fmt::Display) -> Reply {
-    tracing::warn!(kind = kind.name(), reason = %why, "invalid request body");
+    tracing::warn!(kind = kind.name(), reason = %Escaped(why), "invalid request body");
     Reply::text("invalid", StatusCode::BAD_REQUEST, "Invalid Input")
 }
 
@@ -422,7 +431,8 @@ where
                 return (Reply::new("invalid", rejection.into_response()), None);
             }
         };
-        if has_long_string(&bytes, self.settings.max_string_len) {
+        let max_string_len = self.settings.max_string_len.unwrap_or(limit);
+        if max_string_len < bytes.len() && has_long_string(&bytes, max_string_len) {
             let why = "a JSON string exceeds the length limit";
             return (invalid_input(E::KIND, &why), None);
         }
@@ -471,7 +481,7 @@ where
             let (reply, subject) = this.handle(request).await;
             tracing::info!(
                 kind,
-                subject = subject.as_deref().unwrap_or("-"),
+                subject = %Escaped(subject.as_deref().unwrap_or("-")),
                 status = reply.response.status().as_u16(),
                 decision = reply.decision,
                 latency_us = started.elapsed().as_micros() as u64,

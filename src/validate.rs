@@ -37,7 +37,7 @@
 //!
 //! struct InternalImagesOnly;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl Validator for InternalImagesOnly {
 //!     async fn validate(&self, request: ValidateRequest) -> Result<Validation, BoxError> {
 //!         let data = &request.config.data;
@@ -71,7 +71,7 @@ const SKIP: u16 = 498;
 const BLOCK: u16 = 499;
 
 /// The validate request. `build`, `config` and `repo` are required (400 without them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidateRequest {
     /// The build about to be created (`id` and `number` 0, `status` `pending`).
     pub build: Build,
@@ -136,6 +136,12 @@ pub struct ValidateEndpoint<V>(pub V);
 
 /// The tower service of a [`Validator`].
 pub type ValidateService<V> = ExtensionService<ValidateEndpoint<V>>;
+
+/// `validator` as a tower service: the same as [`Validator::into_service`], without the ambiguity of a
+/// method call when a type implements several kind traits.
+pub fn service<V: Validator>(validator: V) -> ValidateService<V> {
+    ExtensionService::new(ValidateEndpoint(validator))
+}
 
 /// The status and body of a validation.
 fn reply(validation: Validation) -> Reply {

@@ -53,14 +53,14 @@
 //!
 //! struct FailedBuilds;
 //!
-//! #[async_trait::async_trait]
+//! #[drone_extension::async_trait]
 //! impl WebhookReceiver for FailedBuilds {
 //!     async fn receive(&self, request: WebhookRequest) -> Result<(), BoxError> {
 //!         if let (WebhookEvent::Build, Some(repo), Some(build)) =
 //!             (request.event, &request.repo, &request.build)
 //!         {
 //!             if build.status == "failure" {
-//!                 tracing::warn!(repo = %repo.slug, number = build.number, "build failed");
+//!                 tracing::warn!(repo = ?repo.slug, number = build.number, "build failed");
 //!             }
 //!         }
 //!         Ok(())
@@ -80,14 +80,15 @@ use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
 use crate::{BoxError, ExtensionKind};
 
 /// What a webhook is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WebhookEvent {
     /// A user was created or deleted.
     User,
     /// A repository was enabled, disabled or deleted.
     Repo,
-    /// A build was created or updated.
+    /// A build was created or updated. The default.
+    #[default]
     Build,
 }
 
@@ -104,7 +105,7 @@ impl WebhookEvent {
 
 /// A global webhook. `event` is required (400 without it, or with an unknown one); every other
 /// member defaults when missing or `null`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookRequest {
     /// What the webhook is about, from the signed body.
     pub event: WebhookEvent,
@@ -167,6 +168,12 @@ pub struct WebhookEndpoint<R>(pub R);
 
 /// The tower service of a [`WebhookReceiver`].
 pub type WebhookService<R> = ExtensionService<WebhookEndpoint<R>>;
+
+/// `receiver` as a tower service: the same as [`WebhookReceiver::into_service`], without the ambiguity of a
+/// method call when a type implements several kind traits.
+pub fn service<R: WebhookReceiver>(receiver: R) -> WebhookService<R> {
+    ExtensionService::new(WebhookEndpoint(receiver))
+}
 
 #[async_trait]
 impl<R: WebhookReceiver> Endpoint for WebhookEndpoint<R> {

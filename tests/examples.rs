@@ -3,6 +3,8 @@
 //! read from their `listening addr=…` log line), then driven with the crate's own client and
 //! with the probe.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
@@ -374,7 +376,14 @@ async fn the_probe_audit_passes_against_the_starter_for_every_kind() {
         let run = audit(kind, &starter.url(kind.path()), SECRET).await;
         assert!(run.status.success(), "audit {kind}: {run}");
         assert!(run.stdout.contains("passed"), "audit {kind}: {run}");
-        assert!(!run.stdout.contains("ACCEPTED"), "audit {kind}: {run}");
+        let checks = if kind == ExtensionKind::Webhook {
+            15
+        } else {
+            16
+        };
+        assert_eq!(verdicts(&run, "refused"), checks, "audit {kind}: {run}");
+        assert_eq!(verdicts(&run, "FORGERY"), 0, "audit {kind}: {run}");
+        assert_eq!(verdicts(&run, "hardening"), 0, "audit {kind}: {run}");
     }
 }
 
@@ -395,7 +404,19 @@ async fn the_probe_audit_fails_against_a_lax_server() {
     .await;
     assert_eq!(run.status.code(), Some(1), "{run}");
     assert!(run.stdout.contains("valid request"), "{run}");
-    assert!(run.stdout.contains("ACCEPTED"), "{run}");
+    // Every forgery but the oversize body, which the server may answer before or after the
+    // client has sent it all (a connection closed mid-body reads as refused).
+    assert!(verdicts(&run, "FORGERY ACCEPTED") >= 11, "{run}");
+    for row in [
+        "unsigned",
+        "wrong secret",
+        "body tampered",
+        "stale Date",
+        "digest mismatch",
+    ] {
+        assert_eq!(verdict(&run, row), "FORGERY ACCEPTED", "{row}: {run}");
+    }
+    assert_eq!(verdicts(&run, "hardening: accepted"), 4, "{run}");
     assert!(run.stdout.contains("FAILED"), "{run}");
     server.abort();
 }
@@ -446,7 +467,7 @@ async fn the_probe_send_prints_the_answer_and_fails_on_a_wrong_secret() {
 #[tokio::test]
 async fn the_probe_reports_bad_input_without_panicking() {
     let unreachable = "http://127.0.0.1:1/secret";
-    let cases: [&[&str]; 6] = [
+    let cases: [&[&str]; 8] = [
         &[
             "send",
             "secrets",
@@ -467,7 +488,7 @@ async fn the_probe_reports_bad_input_without_panicking() {
             "send",
             "secret",
             "--endpoint",
-            "https://example.com/",
+            "ftp://127.0.0.1:1/",
             "--secret",
             SECRET,
         ],
@@ -499,6 +520,17 @@ async fn the_probe_reports_bad_input_without_panicking() {
             "--timeout",
             "-1",
         ],
+        &[
+            "audit",
+            "secret",
+            "--endpoint",
+            "https://127.0.0.1:1/secret",
+            "--secret",
+            SECRET,
+            "--ca",
+            "/nonexistent/ca.pem",
+        ],
+        &["sample", "no-such-kind"],
     ];
     for args in cases {
         let run = probe(args).await;
@@ -598,3 +630,275 @@ async fn stops_on_ctrl_c(mut server: Server) {
 
 #[cfg(not(unix))]
 async fn stops_on_ctrl_c(_server: Server) {}
+
+// ---------------------------------------------------------------------------------------------
+// The probe's grading, its output, its samples, and https
+// ---------------------------------------------------------------------------------------------
+
+/// Serves `app` on 127.0.0.1 (plain http) until the task is aborted.
+async fn serve_http(app: axum::Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, task)
+}
+
+/// What Go's verifier does with ambiguous requests, before the crate's layer: keeps the first
+/// value of each repeated header, and ignores `Authorization` next to `Signature`.
+async fn first_values(mut request: axum::extract::Request) -> axum::extract::Request {
+    let mut first = http::HeaderMap::new();
+    for (name, value) in request.headers() {
+        if !first.contains_key(name) {
+            first.insert(name.clone(), value.clone());
+        }
+    }
+    if first.contains_key(&SIGNATURE) {
+        first.remove(http::header::AUTHORIZATION);
+    }
+    *request.headers_mut() = first;
+    request
+}
+
+/// As [`first_values`], and also takes `hmac-sha1` for `hmac-sha256`: a real downgrade.
+async fn first_values_and_any_algorithm(request: axum::extract::Request) -> axum::extract::Request {
+    let mut request = first_values(request).await;
+    let headers = request.headers_mut();
+    if let Some(signature) = headers.get(&SIGNATURE).and_then(|v| v.to_str().ok()) {
+        let rewritten = signature.replace("\"hmac-sha1\"", "\"hmac-sha256\"");
+        headers.insert(SIGNATURE.clone(), rewritten.parse().unwrap());
+    }
+    request
+}
+
+/// The verdict column of the audit table's row whose request starts with `request`.
+fn verdict<'a>(run: &'a Run, request: &str) -> &'a str {
+    let mut lines = run.stdout.lines();
+    let column = lines
+        .by_ref()
+        .find_map(|line| line.starts_with("request ").then(|| line.find("verdict"))?)
+        .unwrap_or_else(|| panic!("no table: {run}"));
+    let line = lines
+        .find(|line| line.starts_with(request))
+        .unwrap_or_else(|| panic!("no row {request:?}: {run}"));
+    line.get(column..).unwrap_or("").trim()
+}
+
+/// How many rows of the audit's table have a verdict starting with `prefix`.
+fn verdicts(run: &Run, prefix: &str) -> usize {
+    let mut lines = run.stdout.lines();
+    let Some(column) = lines
+        .by_ref()
+        .find_map(|line| line.starts_with("request ").then(|| line.find("verdict"))?)
+    else {
+        return 0;
+    };
+    lines
+        .take_while(|line| !line.is_empty())
+        .filter(|line| line.get(column..).is_some_and(|v| v.starts_with(prefix)))
+        .count()
+}
+
+#[tokio::test]
+async fn the_audit_warns_about_hardening_and_fails_on_it_only_when_strict() {
+    let app = support::secret_app().layer(axum::middleware::map_request(first_values));
+    let (addr, server) = serve_http(app).await;
+    let url = format!("http://{addr}/secret");
+
+    let run = audit(ExtensionKind::Secret, &url, SECRET).await;
+    assert_eq!(run.status.code(), Some(0), "{run}");
+    for row in [
+        "duplicate Signature header",
+        "duplicate Date header",
+        "duplicate Digest header",
+        "Signature + Authorization",
+    ] {
+        assert_eq!(
+            verdict(&run, row),
+            "hardening: accepted (warning)",
+            "{row}: {run}"
+        );
+    }
+    assert_eq!(verdicts(&run, "FORGERY"), 0, "{run}");
+    assert!(
+        run.stdout
+            .contains("warning: 4 hardening check(s) accepted"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("passed"), "{run}");
+    assert!(run.stdout.contains("status `-`"), "the legend: {run}");
+
+    let strict = probe(&[
+        "audit",
+        "secret",
+        "--endpoint",
+        &url,
+        "--secret",
+        SECRET,
+        "--strict",
+    ])
+    .await;
+    assert_eq!(strict.status.code(), Some(1), "{strict}");
+    assert!(strict.stdout.contains("FAILED (--strict)"), "{strict}");
+    assert!(!strict.stdout.contains("passed"), "{strict}");
+    server.abort();
+}
+
+#[tokio::test]
+async fn the_audit_fails_on_a_single_real_forgery() {
+    let app = support::secret_app().layer(axum::middleware::map_request(
+        first_values_and_any_algorithm,
+    ));
+    let (addr, server) = serve_http(app).await;
+    let run = audit(
+        ExtensionKind::Secret,
+        &format!("http://{addr}/secret"),
+        SECRET,
+    )
+    .await;
+    assert_eq!(run.status.code(), Some(1), "{run}");
+    assert_eq!(
+        verdict(&run, "algorithm hmac-sha1"),
+        "FORGERY ACCEPTED",
+        "{run}"
+    );
+    assert_eq!(
+        verdicts(&run, "FORGERY ACCEPTED"),
+        1,
+        "only the downgrade: {run}"
+    );
+    assert!(
+        run.stdout.contains("FAILED: 1 forged request(s) ACCEPTED"),
+        "{run}"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn the_probe_prints_samples_that_parse() {
+    for kind in ExtensionKind::ALL {
+        for pretty in [false, true] {
+            let mut args = vec!["sample", kind.name()];
+            if pretty {
+                args.push("--pretty");
+            }
+            let run = probe(&args).await;
+            assert_eq!(run.status.code(), Some(0), "{args:?}: {run}");
+            let json: serde_json::Value = serde_json::from_str(&run.stdout)
+                .unwrap_or_else(|e| panic!("{args:?}: {e}: {run}"));
+            assert!(json.is_object(), "{args:?}");
+            assert_eq!(run.stdout.lines().count() > 1, pretty, "{args:?}");
+        }
+    }
+    let run = probe(&["sample", "secret"]).await;
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["name"], "docker_password");
+    assert_eq!(json["path"], "secret/data/docker");
+    assert_eq!(json["repo"]["slug"], "octocat/hello-world");
+    assert_eq!(json["build"]["event"], "push");
+}
+
+#[tokio::test]
+async fn the_probe_send_shows_the_answer_byte_for_byte() {
+    // Keys out of order, odd spacing, an escape: what a re-encoding would change.
+    const BODY: &str =
+        "{\"name\":\"docker_password\",  \"data\" : \"a\\u0041\",\"zzz\":1,\"aaa\":[ ]}\n";
+    let app = axum::Router::new()
+        .fallback(|| async { ([(http::header::CONTENT_TYPE, "application/json")], BODY) });
+    let (addr, server) = serve_http(app).await;
+    let url = format!("http://{addr}/secret");
+    let output = tokio::process::Command::new(example("probe"))
+        .args(["send", "secret", "--endpoint", &url, "--secret", SECRET])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success());
+    let expected = format!("\n\n{BODY}\nDrone's reading: ");
+    let stdout = output.stdout;
+    assert!(
+        stdout
+            .windows(expected.len())
+            .any(|w| w == expected.as_bytes()),
+        "{}",
+        String::from_utf8_lossy(&stdout)
+    );
+
+    let run = probe(&[
+        "send",
+        "secret",
+        "--endpoint",
+        &url,
+        "--secret",
+        SECRET,
+        "--pretty",
+    ])
+    .await;
+    let pretty = "{\n  \"name\": \"docker_password\",\n  \"data\": \"a\\u0041\",\n  \"zzz\": 1,\n  \"aaa\": []\n}\n";
+    assert!(run.stdout.contains(pretty), "{run}");
+    server.abort();
+}
+
+#[tokio::test]
+async fn the_samples_get_what_the_starter_policy_file_hands_out() {
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/starter.toml");
+    let starter = Server::start("starter", &[("DRONE_CONFIG", policy.to_str().unwrap())]);
+    for (kind, expected) in [
+        (ExtensionKind::Secret, "correct-horse-battery-staple"),
+        (ExtensionKind::Registry, "index.docker.io"),
+        (ExtensionKind::Environ, "DEPLOY_ENV"),
+        (ExtensionKind::GlobalSecrets, "docker_password"),
+    ] {
+        let url = starter.url(kind.path());
+        let run = probe(&["send", kind.name(), "--endpoint", &url, "--secret", SECRET]).await;
+        assert_eq!(run.status.code(), Some(0), "{kind}: {run}");
+        assert!(run.stdout.contains("< 200 OK"), "{kind}: {run}");
+        assert!(run.stdout.contains(expected), "{kind}: {run}");
+    }
+}
+
+#[tokio::test]
+async fn the_audit_passes_over_https_with_the_ca_given() {
+    let pki = support::private_pki(&["127.0.0.1"]);
+    let (addr, server) = support::serve(support::secret_app(), &pki).await;
+    let url = format!("https://{addr}/secret");
+    let ca = std::env::temp_dir().join(format!("probe-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let ca_arg = ca.to_str().unwrap();
+
+    let run = probe(&[
+        "audit",
+        "secret",
+        "--endpoint",
+        &url,
+        "--secret",
+        SECRET,
+        "--ca",
+        ca_arg,
+    ])
+    .await;
+    let _ = std::fs::remove_file(&ca);
+    assert_eq!(run.status.code(), Some(0), "{run}");
+    assert!(run.stdout.contains("passed"), "{run}");
+
+    // Without the CA the certificate is not trusted; with --insecure it is not checked.
+    let run = probe(&["send", "secret", "--endpoint", &url, "--secret", SECRET]).await;
+    assert_eq!(run.status.code(), Some(2), "{run}");
+    assert!(run.stderr.contains("certificate not trusted"), "{run}");
+    assert!(run.stderr.contains("--ca"), "the hint: {run}");
+    let run = probe(&[
+        "send",
+        "secret",
+        "--endpoint",
+        &url,
+        "--secret",
+        SECRET,
+        "--insecure",
+    ])
+    .await;
+    assert_eq!(run.status.code(), Some(0), "{run}");
+    assert!(run.stderr.contains("warning: --insecure"), "{run}");
+    assert!(run.stdout.contains(support::PASSWORD), "{run}");
+    server.abort();
+}

@@ -679,15 +679,18 @@ async fn b56_bad_signature_with_huge_body_is_401_without_the_body() {
     }
 }
 
-/// B-57: 64 validly signed uploads trickling in do not keep a valid request from being served.
+/// B-57: 64 distinct validly signed uploads trickling in do not keep a valid request from being
+/// served. (Byte-identical copies of one upload are refused with 409 while the first is still
+/// arriving: `tests/layer_hardening.rs`.)
 #[tokio::test]
 async fn b57_slow_uploads_do_not_block_a_valid_request() {
     let run = |server| async move {
         let addr = start(server, admission_layer()).await;
-        let slow_body = vec![b's'; 1000];
-        let slow_headers = with_length(&signed(&slow_body), slow_body.len());
-        let slow: Vec<_> = (0..64)
-            .map(|_| {
+        let slow: Vec<_> = (0..64u8)
+            .map(|i| {
+                let mut slow_body = vec![b's'; 1000];
+                slow_body[0] = i; // a distinct body, so a distinct signature
+                let slow_headers = with_length(&signed(&slow_body), slow_body.len());
                 let pieces = trickle(&slow_body, Duration::from_millis(250));
                 let head = request_head("POST", "/", &slow_headers);
                 tokio::spawn(exchange(addr, head, pieces))

@@ -1150,7 +1150,7 @@ fn b49_request_for_another_extension() {
     let admission = common::policy("drone-extension:admission", case.now);
     assert!(matches!(
         assert_fails(verify_with(&case, secret(&case), admission), "policy", 401),
-        Error::Policy(_)
+        Error::MediaType { .. }
     ));
     let config = Policy::drone_extension(CONFIG_V1).clock({
         let now = case.now;

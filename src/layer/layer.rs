@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use tower_layer::Layer;
 
-use super::{ReplayGuard, VerifySignature};
+use super::in_flight::InFlight;
+use super::{BodyBudget, DEFAULT_BUDGET_WAIT, ReplayGuard, VerifySignature};
 use crate::ExtensionKind;
 use crate::signature::{Keyring, Policy, Verifier};
 
@@ -46,6 +47,10 @@ pub(crate) struct Config {
     pub(crate) body_deadline: Duration,
     pub(crate) idle_timeout: Duration,
     pub(crate) replay_guard: Option<Arc<dyn ReplayGuard>>,
+    pub(crate) budget: BodyBudget,
+    pub(crate) budget_wait: Duration,
+    /// Shared by the layer's clones and the services it makes.
+    pub(crate) in_flight: Arc<InFlight>,
 }
 
 impl std::fmt::Debug for Config {
@@ -56,13 +61,15 @@ impl std::fmt::Debug for Config {
             .field("body_deadline", &self.body_deadline)
             .field("idle_timeout", &self.idle_timeout)
             .field("replay_guard", &self.replay_guard.is_some())
-            .finish()
+            .field("budget", &self.budget)
+            .field("budget_wait", &self.budget_wait)
+            .finish_non_exhaustive()
     }
 }
 
 impl VerifySignatureLayer {
     /// A layer that verifies with `verifier`, and the default body limits (4 MiB, 30 s total,
-    /// 10 s idle) and no replay guard.
+    /// 10 s idle), the process-wide [`BodyBudget`] with a 5 s wait, and no replay guard.
     pub fn new(verifier: Verifier) -> VerifySignatureLayer {
         VerifySignatureLayer {
             config: Arc::new(Config {
@@ -71,6 +78,9 @@ impl VerifySignatureLayer {
                 body_deadline: DEFAULT_BODY_DEADLINE,
                 idle_timeout: DEFAULT_IDLE_TIMEOUT,
                 replay_guard: None,
+                budget: BodyBudget::shared_default(),
+                budget_wait: DEFAULT_BUDGET_WAIT,
+                in_flight: Arc::default(),
             }),
         }
     }
@@ -132,6 +142,20 @@ impl VerifySignatureLayer {
     /// (or a retry) would be refused. See [`ReplayGuard`].
     pub fn replay_guard(mut self, guard: impl ReplayGuard) -> VerifySignatureLayer {
         Arc::make_mut(&mut self.config).replay_guard = Some(Arc::new(guard));
+        self
+    }
+
+    /// Takes room for every body from `budget` instead of the process-wide default
+    /// ([`BodyBudget::shared_default`], 64 MiB). Share one budget between layers by cloning it.
+    pub fn body_budget(mut self, budget: BodyBudget) -> VerifySignatureLayer {
+        Arc::make_mut(&mut self.config).budget = budget;
+        self
+    }
+
+    /// How long a request waits for room in the [`BodyBudget`] (default 5 s) before it is
+    /// answered 503 with `Retry-After: 1`.
+    pub fn budget_wait(mut self, wait: Duration) -> VerifySignatureLayer {
+        Arc::make_mut(&mut self.config).budget_wait = wait;
         self
     }
 

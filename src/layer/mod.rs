@@ -48,6 +48,17 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Several kinds in one router
+//!
+//! `route_layer` wraps **every route added before it**. Chaining
+//! `.route_service("/secret", …).route_layer(for_kind(Secret, …))` and then
+//! `.route_service("/admission", …).route_layer(for_kind(Admission, …))` puts `/secret` behind
+//! both layers: the admission layer refuses every secret request (401, logged as "signed for
+//! another kind; is a layer of another route stacked on this one?"). Give each kind its own
+//! layered service instead, with [`router::verified_service`](crate::router::verified_service)
+//! and `route_service`, or serve all kinds with an
+//! [`ExtensionRouter`](crate::router::ExtensionRouter).
+//!
 //! # With hyper
 //!
 //! ```
@@ -77,13 +88,31 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The body deadlines use tokio's timer: run the service inside a tokio runtime. Put a
-//! concurrency limit (`tower::limit::ConcurrencyLimitLayer`) in front of the layer to bound how
-//! many bodies are read at once, and let hyper's `header_read_timeout` close connections whose
-//! headers trickle.
+//! The body deadlines use tokio's timer: run the service inside a tokio runtime. The layer sees
+//! a request only once its head has arrived: serve it with `server::Server` (feature `server`),
+//! which bounds the connections and the requests in flight (and so how many bodies are read at
+//! once) and closes connections whose head trickles, never comes, or that sit idle. A bare hyper
+//! connection or `axum::serve` has no timer, so hyper's `header_read_timeout` is off there.
+//!
+//! # Bounded by default
+//!
+//! Two bounds are always on, whatever the configuration:
+//!
+//! * **One slot per captured request.** `Content-Length` is not signed, so a request whose body
+//!   has not arrived within 100 ms registers its exact signature until the body is received,
+//!   and a request carrying a registered signature is refused at once, before its own body is
+//!   read ([`Rejection::DuplicateInProgress`], 409): a captured request re-sent with a trickled
+//!   body holds one slot, not one per copy. Drone's own identical concurrent requests (registry
+//!   and environ, once per stage) send their small bodies at once, never register, and are
+//!   never refused.
+//! * **A process-wide budget of buffered body bytes** ([`BodyBudget`], 64 MiB shared by every
+//!   layer unless configured): a request waits up to 5 s for room for its declared length, then
+//!   gets 503 with `Retry-After: 1` ([`Rejection::Busy`]).
 
 mod body;
+mod budget;
 mod future;
+mod in_flight;
 #[allow(clippy::module_inception)]
 mod layer;
 mod rejection;
@@ -92,6 +121,7 @@ mod service;
 
 pub(crate) use body::read_body;
 pub use body::{ResponseBody, VerifiedBody};
+pub use budget::{BodyBudget, DEFAULT_BODY_BUDGET, DEFAULT_BUDGET_WAIT};
 pub use future::ResponseFuture;
 pub use layer::{
     DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, VerifySignatureLayer,

@@ -3,11 +3,14 @@
 use std::fmt;
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS};
+use http::header::{
+    CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS,
+};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
 use crate::BoxError;
+use crate::log::Escaped;
 use crate::signature::Error;
 
 /// Why [`VerifySignature`](super::VerifySignature) refused a request.
@@ -24,6 +27,8 @@ use crate::signature::Error;
 /// | [`BodyUnreadable`](Rejection::BodyUnreadable) | 400 |
 /// | [`Replayed`](Rejection::Replayed) | 401 |
 /// | [`ReplayGuardFailed`](Rejection::ReplayGuardFailed) | 503 |
+/// | [`DuplicateInProgress`](Rejection::DuplicateInProgress) | 409 |
+/// | [`Busy`](Rejection::Busy) | 503, `Retry-After: 1` |
 ///
 /// 401 responses carry `WWW-Authenticate: Signature` (RFC 9110 §15.5.2).
 #[derive(Debug)]
@@ -41,6 +46,19 @@ pub enum Rejection {
     Replayed,
     /// The replay guard could not answer (for example its shared store is down). **503.**
     ReplayGuardFailed(BoxError),
+    /// A request with this exact signature is still sending its body. **409.**
+    ///
+    /// `Content-Length` is not signed: without this check one captured request, re-sent with a
+    /// trickled body, could hold a body slot per copy for the whole clock window. Drone sends
+    /// byte-identical signed requests concurrently (registry and environ, once per stage), but
+    /// its small bodies arrive at once, so a copy is refused only in the microseconds the first
+    /// one is being received. The check is always on and refuses before the body is read.
+    DuplicateInProgress,
+    /// No room to receive the body: the [`BodyBudget`](super::BodyBudget) stayed full for
+    /// the whole [`budget_wait`](super::VerifySignatureLayer::budget_wait), or 65,536 distinct
+    /// requests are receiving their bodies. The text says which, for the log. **503**, with
+    /// `Retry-After: 1`.
+    Busy(&'static str),
 }
 
 impl Rejection {
@@ -52,7 +70,8 @@ impl Rejection {
             Rejection::Timeout => StatusCode::REQUEST_TIMEOUT,
             Rejection::BodyUnreadable(_) => StatusCode::BAD_REQUEST,
             Rejection::Replayed => StatusCode::UNAUTHORIZED,
-            Rejection::ReplayGuardFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Rejection::ReplayGuardFailed(_) | Rejection::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Rejection::DuplicateInProgress => StatusCode::CONFLICT,
         }
     }
 
@@ -64,12 +83,14 @@ impl Rejection {
             Rejection::Timeout => "Request timeout",
             Rejection::BodyUnreadable(_) => "Invalid body",
             Rejection::Replayed => "Invalid signature",
-            Rejection::ReplayGuardFailed(_) => "Service unavailable",
+            Rejection::ReplayGuardFailed(_) | Rejection::Busy(_) => "Service unavailable",
+            Rejection::DuplicateInProgress => "Duplicate request in progress",
         }
     }
 
     /// The response: the status, `text/plain`, `nosniff`, and the public reason plus `\n` (the
-    /// shape of Go's `http.Error`, which Drone's own handlers answer with).
+    /// shape of Go's `http.Error`, which Drone's own handlers answer with); `Retry-After: 1` for
+    /// [`Busy`](Rejection::Busy).
     pub fn into_response(self) -> Response<Full<Bytes>> {
         let status = self.status();
         let mut response = Response::new(Full::new(Bytes::from(format!(
@@ -86,26 +107,56 @@ impl Rejection {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Signature"));
         }
+        if matches!(self, Rejection::Busy(_)) {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 
-    /// Logs the precise reason: what an operator needs to fix a misconfigured caller.
+    /// The one word naming the check that failed, for the log: the signature error's class
+    /// (`policy`, `stale`, …), or `body-limit`, `body-timeout`, `body-read`, `replay`,
+    /// `in-flight` or `budget`.
+    pub fn check(&self) -> &'static str {
+        match self {
+            Rejection::Signature(e) => e.class(),
+            Rejection::PayloadTooLarge => "body-limit",
+            Rejection::Timeout => "body-timeout",
+            Rejection::BodyUnreadable(_) => "body-read",
+            Rejection::Replayed | Rejection::ReplayGuardFailed(_) => "replay",
+            Rejection::DuplicateInProgress => "in-flight",
+            Rejection::Busy(_) => "budget",
+        }
+    }
+
+    /// Logs the precise reason: what an operator needs to fix a misconfigured caller. The reason
+    /// may quote the request, so it is logged with control characters escaped.
     pub(crate) fn log(&self) {
+        let status = self.status().as_u16();
+        let check = self.check();
+        let reason = Escaped(self);
         match self {
             Rejection::Signature(Error::Signature) => tracing::warn!(
-                status = self.status().as_u16(),
-                reason = %self,
+                status,
+                check,
+                reason = %reason,
                 "request rejected: check that this extension's secret equals the caller's \
                  DRONE_*_PLUGIN_SECRET (server) or DRONE_*_PLUGIN_TOKEN (runner)"
             ),
             Rejection::Signature(Error::Stale(_)) => tracing::warn!(
-                status = self.status().as_u16(),
-                reason = %self,
+                status,
+                check,
+                reason = %reason,
                 "request rejected: check the clocks of Drone and this extension (NTP)"
             ),
-            _ => {
-                tracing::warn!(status = self.status().as_u16(), reason = %self, "request rejected")
-            }
+            Rejection::Signature(Error::MediaType { .. }) => tracing::warn!(
+                status,
+                check,
+                reason = %reason,
+                "request rejected: signed for another kind; is a layer of another route stacked \
+                 on this one? (axum's `route_layer` wraps every route added before it; else \
+                 check the caller's endpoint URL, or give each extension kind its own secret)"
+            ),
+            _ => tracing::warn!(status, check, reason = %reason, "request rejected"),
         }
     }
 }
@@ -119,6 +170,11 @@ impl fmt::Display for Rejection {
             Rejection::BodyUnreadable(e) => write!(f, "request body could not be read: {e}"),
             Rejection::Replayed => f.write_str("signature replayed within the clock window"),
             Rejection::ReplayGuardFailed(e) => write!(f, "replay guard failed: {e}"),
+            Rejection::DuplicateInProgress => f.write_str(
+                "a request with this exact signature is still sending its body (a captured \
+                 request re-sent?)",
+            ),
+            Rejection::Busy(why) => write!(f, "no room to receive the body: {why}"),
         }
     }
 }
@@ -175,6 +231,16 @@ mod tests {
                 400,
                 "Invalid body\n",
             ),
+            (
+                Rejection::DuplicateInProgress,
+                409,
+                "Duplicate request in progress\n",
+            ),
+            (
+                Rejection::Busy("body budget full"),
+                503,
+                "Service unavailable\n",
+            ),
         ];
         for (rejection, status, body) in cases {
             let response = rejection.into_response();
@@ -190,5 +256,10 @@ mod tests {
             let bytes = response.into_body().collect().await.unwrap().to_bytes();
             assert_eq!(bytes, body);
         }
+        // Only Busy asks the caller to retry.
+        let busy = Rejection::Busy("body budget full").into_response();
+        assert_eq!(busy.headers()[RETRY_AFTER], "1");
+        let guard = Rejection::ReplayGuardFailed("down".into()).into_response();
+        assert!(!guard.headers().contains_key(RETRY_AFTER));
     }
 }

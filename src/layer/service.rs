@@ -12,9 +12,11 @@ use http_body_util::Full;
 use tower_service::Service;
 
 use super::body::read_body;
+use super::in_flight::{InFlight, RECEIVING_GRACE, Refused};
 use super::layer::Config;
-use super::{Rejection, ResponseBody, ResponseFuture, VerifiedBody};
+use super::{BodyBudget, Rejection, ResponseBody, ResponseFuture, VerifiedBody};
 use crate::BoxError;
+use crate::log::Escaped;
 
 /// Verifies Drone's signature on every request before calling the inner service.
 ///
@@ -24,11 +26,17 @@ use crate::BoxError;
 /// 1. the signature header, its parameters, the algorithm and key, the policy, the `Date` window
 ///    and the HMAC over the signed headers, all before any body byte is read;
 /// 2. a declared `Content-Length` above the limit is answered 413 at once;
-/// 3. the body is read through the length limit, with a total deadline and an idle timeout;
-/// 4. the body is checked against the signed `Digest`;
-/// 5. the replay guard, if one is configured;
-/// 6. the inner service is called with the exact verified bytes as its body
-///    ([`VerifiedBody`]) and a [`Verified`](crate::signature::Verified) request extension.
+/// 3. a request whose exact signature is registered as still sending its body is answered 409
+///    at once (a request registers its own signature when its body has not arrived within
+///    100 ms, until that body is received and checked: see the [layer docs](super));
+/// 4. room for the declared length (or the limit) is taken from the [`BodyBudget`], waiting at
+///    most the budget wait, else 503;
+/// 5. the body is read through the length limit, with a total deadline and an idle timeout;
+/// 6. the body is checked against the signed `Digest`;
+/// 7. the replay guard, if one is configured;
+/// 8. the inner service is called with the exact verified bytes as its body
+///    ([`VerifiedBody`]) and a [`Verified`](crate::signature::Verified) request extension; the
+///    room in the budget is given back when its response future completes.
 ///
 /// Every failure is a response (see [`Rejection`]), never a service error, so the service's error
 /// type is the inner service's (`Infallible` in axum).
@@ -118,21 +126,53 @@ where
             Ok(ok) => ok,
             Err(rejection) => return ResponseFuture::new(std::future::ready(reject(rejection))),
         };
+        // One slot per signature while its body arrives: a copy of a request still receiving
+        // its body is refused before any of its own body is read.
+        let mac = *pending.verified().mac();
+        if config.in_flight.contains(&mac) {
+            return ResponseFuture::new(std::future::ready(reject(Rejection::DuplicateInProgress)));
+        }
 
         ResponseFuture::new(async move {
-            let bytes = match read_body(
+            let budget: &BodyBudget = &config.budget;
+            let wanted = declared.unwrap_or(config.body_limit);
+            let Some(permit) = budget.acquire(wanted, config.budget_wait).await else {
+                return reject(Rejection::Busy("the body budget stayed full"));
+            };
+            let reading = read_body(
                 body,
                 config.body_limit,
                 declared,
                 config.body_deadline,
                 config.idle_timeout,
-            )
-            .await
-            {
+            );
+            let mut reading = std::pin::pin!(reading);
+            // A body that has not arrived within the grace registers its signature (dropped with
+            // the future at the latest), so that its copies are refused while it trickles.
+            let mut receiving = None;
+            let read = match tokio::time::timeout(RECEIVING_GRACE, reading.as_mut()).await {
+                Ok(read) => read,
+                Err(_) => match InFlight::enter(&config.in_flight, &mac) {
+                    Ok(guard) => {
+                        receiving = Some(guard);
+                        reading.await
+                    }
+                    Err(Refused::Duplicate) => return reject(Rejection::DuplicateInProgress),
+                    Err(Refused::Full) => {
+                        return reject(Rejection::Busy(
+                            "too many requests are receiving their body",
+                        ));
+                    }
+                },
+            };
+            let bytes = match read {
                 Ok(bytes) => bytes,
                 Err(rejection) => return reject(rejection),
             };
-            let verified = match pending.verify_body(&bytes) {
+            let verified = pending.verify_body(&bytes);
+            // Received and checked: an identical request may now be served.
+            drop(receiving);
+            let verified = match verified {
                 Ok(verified) => verified,
                 Err(e) => return reject(Rejection::Signature(e)),
             };
@@ -146,16 +186,16 @@ where
                 }
             }
             tracing::debug!(
-                key_id = verified.key_id(),
+                key_id = %Escaped(verified.key_id()),
                 body_len = bytes.len(),
                 "signature verified"
             );
             let mut request = Request::from_parts(parts, Full::new(bytes));
             request.extensions_mut().insert(verified);
-            inner
-                .call(request)
-                .await
-                .map(|response| response.map(ResponseBody::inner))
+            let response = inner.call(request).await;
+            // The verified bytes and what the service decoded from them live until here.
+            drop(permit);
+            response.map(|response| response.map(ResponseBody::inner))
         })
     }
 }

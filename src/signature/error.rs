@@ -6,8 +6,8 @@ use http::StatusCode;
 
 /// Why a request's signature was refused.
 ///
-/// Each variant is one outcome class of `security.md` §3 (and of the vector file
-/// `signature-vectors.json`). [`status`](Error::status) gives the HTTP status to answer with and
+/// Each variant is one outcome class of a refused signature (the classes of the crate's test
+/// vectors, `tests/fixtures/signature-vectors.json`). [`status`](Error::status) gives the HTTP status to answer with and
 /// [`public_reason`](Error::public_reason) a short text that is safe to send to the caller. The
 /// [`Display`](fmt::Display) form carries the precise reason and is meant for logs only: it may name
 /// headers and parameters, but never contains a secret or a MAC.
@@ -19,6 +19,7 @@ use http::StatusCode;
 /// | [`Algorithm`](Error::Algorithm) | `algorithm` | 401 |
 /// | [`Key`](Error::Key) | `key` | 401 |
 /// | [`Policy`](Error::Policy) | `policy` | 401 |
+/// | [`MediaType`](Error::MediaType) | `policy` | 401 |
 /// | [`HeaderAbsent`](Error::HeaderAbsent) | `header-absent` | 401 |
 /// | [`Stale`](Error::Stale) | `stale` | 401 |
 /// | [`Signature`](Error::Signature) | `signature` | 401 |
@@ -48,6 +49,14 @@ pub enum Error {
     Key,
     /// The signed header set or the signed media type does not meet the policy. **401.**
     Policy(&'static str),
+    /// The signed `Accept` is not a media type of this endpoint (a request signed for another
+    /// extension kind), or is not signed where the policy requires it. **401.**
+    MediaType {
+        /// The media types the endpoint accepts, joined with ` or `.
+        expected: String,
+        /// The signed `Accept` (its first 128 bytes, invalid UTF-8 replaced), if one was signed.
+        received: Option<String>,
+    },
     /// A header named in the `headers` parameter is missing or empty. **401.**
     HeaderAbsent(String),
     /// `Date` is unparseable or outside the clock window (or `created`/`expires` say so). **401.**
@@ -73,15 +82,15 @@ impl Error {
         }
     }
 
-    /// The outcome class, as named in `signature-vectors.json` (`missing`, `malformed`,
-    /// `algorithm`, `key`, `policy`, `header-absent`, `stale`, `signature`, `digest`).
+    /// The outcome class, as named in the test vectors (`missing`, `malformed`, `algorithm`, `key`,
+    /// `policy`, `header-absent`, `stale`, `signature`, `digest`).
     pub fn class(&self) -> &'static str {
         match self {
             Error::Missing => "missing",
             Error::Malformed(_) => "malformed",
             Error::Algorithm => "algorithm",
             Error::Key => "key",
-            Error::Policy(_) => "policy",
+            Error::Policy(_) | Error::MediaType { .. } => "policy",
             Error::HeaderAbsent(_) => "header-absent",
             Error::Stale(_) => "stale",
             Error::Signature => "signature",
@@ -109,6 +118,18 @@ impl fmt::Display for Error {
             Error::Algorithm => f.write_str("signature algorithm not allowed (only hmac-sha256)"),
             Error::Key => f.write_str("no configured key accepts this keyId"),
             Error::Policy(why) => write!(f, "signature policy not met: {why}"),
+            // Debug formatting quotes and escapes the request's value.
+            Error::MediaType { expected, received } => {
+                write!(
+                    f,
+                    "signature policy not met: signed media type (Accept) is not this \
+                     endpoint's: expected {expected:?}, received "
+                )?;
+                match received {
+                    Some(received) => write!(f, "{received:?}"),
+                    None => f.write_str("no signed Accept"),
+                }
+            }
             Error::HeaderAbsent(name) => {
                 write!(f, "signed header `{name}` is missing or empty")
             }
@@ -134,6 +155,10 @@ mod tests {
             Error::Algorithm,
             Error::Key,
             Error::Policy("x"),
+            Error::MediaType {
+                expected: "a".into(),
+                received: None,
+            },
             Error::HeaderAbsent("date".into()),
             Error::Stale("x"),
             Error::Signature,

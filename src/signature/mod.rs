@@ -25,7 +25,7 @@
 //! use drone_extension::kind::ADMISSION_V1;
 //! use drone_extension::signature::{Error, Policy, SharedSecret, Verifier};
 //!
-//! // protocol.md Example 1: an admission request exactly as Drone sends it.
+//! // An admission request exactly as Drone sends it (signed on 1 January 2020).
 //! let body = r#"{"event":"login","user":{"id":1,"login":"octocat","email":"octocat@github.com","avatar_url":"https://avatars.githubusercontent.com/u/583231?v=4","active":true,"admin":false,"machine":false,"syncing":false,"synced":1577836800,"created":1577836800,"updated":1577836800,"last_login":1577836800,"token":""},"token":{"access":"","refresh":""}}"#;
 //! let request = http::Request::post("/")
 //!     .header("Accept", ADMISSION_V1)

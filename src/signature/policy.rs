@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::ExtensionKind;
+use crate::kind::WEBHOOK_V1;
 
 use super::{Error, HeaderList, MAX_HEADER_LIST_ENTRIES};
 
@@ -68,7 +69,7 @@ impl Clock for SystemClock {
 ///   endpoint's media type. The media-type check stops a request signed for one extension from
 ///   being replayed to another extension that shares the secret.
 /// * [`drone_webhook`](Policy::drone_webhook): `date digest`, what the server's webhook sender
-///   signs; any `Accept`.
+///   signs; a signed `Accept`, if any, must be the webhook media type.
 ///
 /// Both allow a clock skew of [`DEFAULT_MAX_SKEW`] either way (inclusive) and fail closed on a
 /// `Date` that does not parse. Only `hmac-sha256` is accepted, whatever the policy.
@@ -86,6 +87,9 @@ impl Clock for SystemClock {
 pub struct Policy {
     required: Vec<String>,
     media_types: Option<Vec<String>>,
+    /// Whether `accept` may be left out of the signature (the bound media types then apply only
+    /// to a signed `Accept`).
+    accept_optional: bool,
     max_skew: Duration,
     clock: Arc<dyn Clock>,
 }
@@ -95,6 +99,7 @@ impl fmt::Debug for Policy {
         f.debug_struct("Policy")
             .field("required", &self.required)
             .field("media_types", &self.media_types)
+            .field("accept_optional", &self.accept_optional)
             .field("max_skew", &self.max_skew)
             .finish_non_exhaustive()
     }
@@ -106,16 +111,34 @@ impl Policy {
         Policy {
             required: DRONE_EXTENSION_HEADERS.map(String::from).to_vec(),
             media_types: Some(vec![media_type.to_owned()]),
+            accept_optional: false,
             max_skew: DEFAULT_MAX_SKEW,
             clock: Arc::new(SystemClock),
         }
     }
 
-    /// The preset for a global-webhook endpoint: `date digest`, any `Accept`.
+    /// The preset for a global-webhook endpoint: `date digest` must be signed.
+    ///
+    /// `Accept` need not be signed: the server's own webhook sender signs `date digest` only. When
+    /// it is signed, as drone-go's webhook client does, it must be
+    /// [`WEBHOOK_V1`](crate::kind::WEBHOOK_V1): a request signed for another extension kind is
+    /// refused even when one secret serves every route.
+    ///
+    /// ```
+    /// use drone_extension::signature::Policy;
+    ///
+    /// let policy = Policy::drone_webhook();
+    /// assert_eq!(policy.required_headers().collect::<Vec<_>>(), ["date", "digest"]);
+    /// assert_eq!(
+    ///     policy.allowed_media_types().unwrap().collect::<Vec<_>>(),
+    ///     ["application/vnd.drone.webhook.v1+json"],
+    /// );
+    /// ```
     pub fn drone_webhook() -> Policy {
         Policy {
             required: DRONE_WEBHOOK_HEADERS.map(String::from).to_vec(),
-            media_types: None,
+            media_types: Some(vec![WEBHOOK_V1.to_owned()]),
+            accept_optional: true,
             max_skew: DEFAULT_MAX_SKEW,
             clock: Arc::new(SystemClock),
         }
@@ -159,12 +182,26 @@ impl Policy {
         S: AsRef<str>,
     {
         self.media_types = Some(types.into_iter().map(|t| t.as_ref().to_owned()).collect());
+        self.accept_optional = false;
         self
+    }
+
+    /// Restricts a signed `Accept` to these media types, but lets a signature leave `Accept`
+    /// out (the [`drone_webhook`](Policy::drone_webhook) rule).
+    pub fn media_types_if_signed<I, S>(self, types: I) -> Policy
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut policy = self.media_types(types);
+        policy.accept_optional = true;
+        policy
     }
 
     /// Accepts any signed `Accept` (no media-type binding).
     pub fn any_media_type(mut self) -> Policy {
         self.media_types = None;
+        self.accept_optional = false;
         self
     }
 
@@ -185,7 +222,8 @@ impl Policy {
         self.required.iter().map(String::as_str)
     }
 
-    /// The allowed signed `Accept` values, if the policy binds them.
+    /// The allowed signed `Accept` values, if the policy binds them (for
+    /// [`drone_webhook`](Policy::drone_webhook), only when `Accept` is signed at all).
     pub fn allowed_media_types(&self) -> Option<impl Iterator<Item = &str> + '_> {
         self.media_types
             .as_ref()
@@ -225,7 +263,7 @@ impl Policy {
         if !self.required.iter().all(|r| names.contains(&r.as_str())) {
             return Err(Error::Policy("a required header is not signed"));
         }
-        if self.media_types.is_some() && !names.contains(&"accept") {
+        if self.media_types.is_some() && !self.accept_optional && !names.contains(&"accept") {
             return Err(Error::Policy("the media type (Accept) is not signed"));
         }
         Ok(())
@@ -235,8 +273,15 @@ impl Policy {
     pub(crate) fn check_media_type(&self, accept: Option<&[u8]>) -> Result<(), Error> {
         match (&self.media_types, accept) {
             (None, _) => Ok(()),
+            (Some(_), None) if self.accept_optional => Ok(()),
             (Some(types), Some(accept)) if types.iter().any(|t| t.as_bytes() == accept) => Ok(()),
-            _ => Err(Error::Policy("signed media type is not this endpoint's")),
+            (Some(types), accept) => Err(Error::MediaType {
+                expected: types.join(" or "),
+                received: accept.map(|a| {
+                    let shown = &a[..a.len().min(MAX_SHOWN_MEDIA_TYPE)];
+                    String::from_utf8_lossy(shown).into_owned()
+                }),
+            }),
         }
     }
 
@@ -299,6 +344,9 @@ impl Policy {
         Ok(date)
     }
 }
+
+/// The most bytes of a refused `Accept` that [`Error::MediaType`] keeps for the log.
+const MAX_SHOWN_MEDIA_TYPE: usize = 128;
 
 /// Length of an IMF-fixdate (`Wed, 01 Jan 2020 00:00:00 GMT`), the form Drone sends.
 const IMF_FIXDATE_LEN: usize = 29;
@@ -466,8 +514,36 @@ mod tests {
                 .is_err()
         );
         assert!(p.check_media_type(None).is_err());
-        Policy::for_kind(ExtensionKind::Webhook)
-            .check_media_type(None)
+        let webhook = Policy::for_kind(ExtensionKind::Webhook);
+        webhook.check_media_type(None).unwrap();
+        webhook
+            .check_media_type(Some(WEBHOOK_V1.as_bytes()))
             .unwrap();
+        let err = webhook
+            .check_media_type(Some(b"application/vnd.drone.secret.v1+json"))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Error::MediaType {
+                expected: WEBHOOK_V1.into(),
+                received: Some("application/vnd.drone.secret.v1+json".into()),
+            }
+        );
+        assert_eq!(err.class(), "policy");
+        // Coverage: the webhook needs no signed Accept, an extension does.
+        let list = HeaderList::parse("date digest").unwrap();
+        webhook.check_coverage(&list).unwrap();
+        assert!(p.check_coverage(&list).is_err());
+        // Any media type, and media_types() makes Accept required again.
+        Policy::drone_webhook()
+            .any_media_type()
+            .check_media_type(Some(b"x"))
+            .unwrap();
+        assert!(
+            Policy::drone_webhook()
+                .media_types([WEBHOOK_V1])
+                .check_coverage(&list)
+                .is_err()
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! The verifier: the checks of `security.md` §4, in order, cheap to expensive.
+//! The verifier: every check of a request's signature, in order, cheap to expensive.
 
 use std::borrow::Cow;
 use std::time::SystemTime;

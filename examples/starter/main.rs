@@ -1,0 +1,306 @@
+//! The starter: one process that serves every Drone extension kind, hardened for production.
+//! Copy it and change `extension.rs` to your own policy.
+//!
+//! ```sh
+//! cargo run --example starter
+//! DRONE_SECRET=$(openssl rand -hex 16) DRONE_CONFIG=examples/starter.toml cargo run --example starter
+//! ```
+//!
+//! Copied into a project of your own, it needs these dependencies (the versions this crate is
+//! tested with):
+//!
+//! ```toml
+//! [dependencies]
+//! drone-extension = "0.1"   # default features: client, server, tls
+//! axum = { version = "0.8", default-features = false, features = ["http1", "tokio"] }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread", "net", "signal"] }
+//! serde = { version = "1", features = ["derive"] }
+//! toml = "1"
+//! getrandom = "0.4"
+//! tracing = "0.1"
+//! tracing-subscriber = { version = "0.3", features = ["env-filter"] }
+//! tracing-appender = "0.2"
+//! ```
+//!
+//! # Configuration (environment, Drone's conventions)
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DRONE_BIND` | `0.0.0.0:3000` | listen address |
+//! | `DRONE_SECRET` | random, printed once | the shared secret; configure the same value in Drone |
+//! | `DRONE_<KIND>_SECRET` | `DRONE_SECRET` | a secret for one kind: `ADMISSION`, `GLOBAL_SECRETS`, `SECRET`, `REGISTRY`, `ENVIRON`, `CONFIG`, `CONVERT`, `VALIDATE`, `WEBHOOK` |
+//! | `DRONE_GLOBAL_SECRETS_UNSIGNED` | `false` | `true`: serve `/global-secrets` to a Drone 0.8 server that does not sign (logged as a warning: anyone who reaches the port can read the secrets) |
+//! | `DRONE_CONFIG` | embedded default | path to a TOML policy file |
+//! | `DRONE_TLS_CERT`, `DRONE_TLS_KEY` | unset | PEM certificate chain and private key: serve `https` |
+//! | `DRONE_HEADER_TIMEOUT` | `10` | seconds a client has to send a request head (and to say anything at all) |
+//! | `DRONE_KEEP_ALIVE_TIMEOUT` | server default | seconds an idle kept-alive connection stays open |
+//! | `DRONE_MAX_CONNECTIONS` | `512` | open connections; at the bound the oldest idle one is closed |
+//! | `DRONE_MAX_IN_FLIGHT` | `256` | requests handled at once, process-wide; more wait 1 s, then `503` |
+//! | `DRONE_BODY_BUDGET` | `67108864` | bytes of request bodies held at once, process-wide; more wait, then `503` |
+//! | `DRONE_DRAIN_TIMEOUT` | `20` | seconds in-flight requests get to finish after SIGTERM |
+//! | `DRONE_DEBUG` | `false` | debug logs (`RUST_LOG` overrides) |
+//!
+//! # Routes
+//!
+//! `GET /healthz` answers `200 OK` unsigned, `503` once the process is draining. `POST
+//! /admission`, `/global-secrets`, `/secret`, `/registry`, `/environ`, `/config`, `/convert`,
+//! `/validate` and `/webhook` each verify the signature for their own kind (the signed `Accept`
+//! must be the kind's media type; `/webhook` accepts the server's `date digest` signature and
+//! drone-go's full one, and refuses one made for another kind).
+//!
+//! # Policy file
+//!
+//! Without `DRONE_CONFIG` the embedded default admits every user (keeping their admin flag),
+//! hands out no secret, registry or variable, answers config and convert with 204 (Drone uses the
+//! repository's own file), passes every validation and logs webhooks. `examples/starter.toml`
+//! documents every setting. Secrets, registry credentials and variables never reach a build from
+//! a fork unless their rule says `pull_request = true`.
+
+mod extension;
+mod policy;
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use drone_extension::admission::Admitter;
+use drone_extension::config::ConfigProvider;
+use drone_extension::convert::Converter;
+use drone_extension::environ::EnvironProvider;
+use drone_extension::global_secrets::SecretProvider;
+use drone_extension::layer::{BodyBudget, VerifySignatureLayer};
+use drone_extension::registry::RegistryProvider;
+use drone_extension::secret::SecretFinder;
+use drone_extension::server::{Readiness, Server, TlsConfig};
+use drone_extension::signature::SharedSecret;
+use drone_extension::validate::Validator;
+use drone_extension::webhook::WebhookReceiver;
+use drone_extension::{BoxError, ExtensionKind};
+
+use extension::Starter;
+
+/// Reads `name`; unset and empty are the same.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn env_flag(name: &str) -> bool {
+    env(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+}
+
+/// A number from the environment, refused when it is not one.
+fn env_number(name: &str) -> Result<Option<u64>, BoxError> {
+    env(name)
+        .map(|v| {
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{name} must be a whole number, not {v:?}").into())
+        })
+        .transpose()
+}
+
+fn env_seconds(name: &str) -> Result<Option<Duration>, BoxError> {
+    Ok(env_number(name)?.map(Duration::from_secs))
+}
+
+/// `DRONE_SECRET`, or a random 32-character hex secret printed once.
+fn shared_secret() -> Result<SharedSecret, BoxError> {
+    if let Some(secret) = env("DRONE_SECRET") {
+        return Ok(SharedSecret::new(secret).map_err(|e| format!("DRONE_SECRET: {e}"))?);
+    }
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no random source: {e}"))?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    tracing::warn!("DRONE_SECRET is not set: generated one for this run only");
+    // Printed once, on stderr, so that Drone can be configured with it.
+    eprintln!("DRONE_SECRET={secret}");
+    Ok(SharedSecret::new(secret)?)
+}
+
+fn load_policy() -> Result<policy::Policy, BoxError> {
+    Ok(match env("DRONE_CONFIG") {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read DRONE_CONFIG={path}: {e}"))?;
+            policy::parse(&text, &path)?
+        }
+        None => policy::parse(policy::DEFAULT_POLICY, "(embedded default)")?,
+    })
+}
+
+/// The serving limits, from the environment; what is unset keeps the server's default.
+fn server() -> Result<Server, BoxError> {
+    let mut server = Server::new();
+    if let Some(t) = env_seconds("DRONE_HEADER_TIMEOUT")? {
+        server = server.header_read_timeout(t);
+    }
+    if let Some(t) = env_seconds("DRONE_KEEP_ALIVE_TIMEOUT")? {
+        server = server.keep_alive_timeout(t);
+    }
+    if let Some(n) = env_number("DRONE_MAX_CONNECTIONS")? {
+        server = server.max_connections(n.try_into()?);
+    }
+    if let Some(n) = env_number("DRONE_MAX_IN_FLIGHT")? {
+        server = server.max_in_flight(n.try_into()?);
+    }
+    if let Some(t) = env_seconds("DRONE_DRAIN_TIMEOUT")? {
+        server = server.drain_timeout(t);
+    }
+    match (env("DRONE_TLS_CERT"), env("DRONE_TLS_KEY")) {
+        (Some(cert), Some(key)) => server = server.tls(TlsConfig::from_pem_files(cert, key)?),
+        (None, None) => {}
+        _ => return Err("DRONE_TLS_CERT and DRONE_TLS_KEY go together".into()),
+    }
+    Ok(server)
+}
+
+/// Every kind on its own route, each behind a layer for its own kind.
+///
+/// Each route is built as a router of its own and merged: `route_layer` applies to every route
+/// added *before* it on the same router, so chaining `.route_service(..).route_layer(..)` for
+/// several kinds on one router would put earlier routes behind later kinds' layers.
+fn app(
+    policy: policy::Policy,
+    secret: &SharedSecret,
+    budget: Option<&BodyBudget>,
+    readiness: Readiness,
+) -> Result<Router, BoxError> {
+    let starter = Starter(Arc::new(policy));
+    let unsigned_global_secrets = env_flag("DRONE_GLOBAL_SECRETS_UNSIGNED");
+    let healthz = move || {
+        let readiness = readiness.clone();
+        async move {
+            match readiness.status() {
+                StatusCode::OK => (StatusCode::OK, "OK"),
+                status => (status, "draining"),
+            }
+        }
+    };
+    let mut app = Router::new().route("/healthz", get(healthz));
+    for kind in ExtensionKind::ALL {
+        let var = format!(
+            "DRONE_{}_SECRET",
+            kind.name().replace('-', "_").to_uppercase()
+        );
+        let secret = match env(&var) {
+            Some(own) => SharedSecret::new(own).map_err(|e| format!("{var}: {e}"))?,
+            None => secret.clone(),
+        };
+        let s = starter.clone();
+        let path = kind.path();
+        let route = match kind {
+            ExtensionKind::Admission => {
+                Router::new().route_service(path, Admitter::into_service(s))
+            }
+            ExtensionKind::GlobalSecrets => {
+                Router::new().route_service(path, SecretProvider::into_service(s))
+            }
+            ExtensionKind::Secret => {
+                Router::new().route_service(path, SecretFinder::into_service(s))
+            }
+            ExtensionKind::Registry => {
+                Router::new().route_service(path, RegistryProvider::into_service(s))
+            }
+            ExtensionKind::Environ => {
+                Router::new().route_service(path, EnvironProvider::into_service(s))
+            }
+            ExtensionKind::Config => {
+                Router::new().route_service(path, ConfigProvider::into_service(s))
+            }
+            ExtensionKind::Convert => Router::new().route_service(path, Converter::into_service(s)),
+            ExtensionKind::Validate => {
+                Router::new().route_service(path, Validator::into_service(s))
+            }
+            ExtensionKind::Webhook => {
+                Router::new().route_service(path, WebhookReceiver::into_service(s))
+            }
+            other => return Err(format!("no route for {other}").into()),
+        };
+        let route = if kind == ExtensionKind::GlobalSecrets && unsigned_global_secrets {
+            tracing::warn!(
+                "/global-secrets serves UNSIGNED requests (DRONE_GLOBAL_SECRETS_UNSIGNED): \
+                 anyone who can reach this port can read the global secrets"
+            );
+            route
+        } else {
+            let layer = VerifySignatureLayer::for_kind(kind, secret);
+            // Without DRONE_BODY_BUDGET every layer shares the crate's process-wide default.
+            route.route_layer(match budget {
+                Some(budget) => layer.body_budget(budget.clone()),
+                None => layer,
+            })
+        };
+        app = app.merge(route);
+    }
+    Ok(app)
+}
+
+/// Logs to stdout through a background writer, so that a slow terminal or pipe never stalls a
+/// request; colours only on a terminal. The guard flushes the writer when dropped.
+fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
+    let level = if env_flag("DRONE_DEBUG") {
+        "debug"
+    } else {
+        "info"
+    };
+    let ansi = std::io::stdout().is_terminal() && env("NO_COLOR").is_none();
+    // Lossless: under a flood the writer's queue fills and requests wait for it, rather than
+    // dropping refusal reasons an operator needs.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stdout());
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .with_ansi(ansi)
+        .with_writer(writer)
+        .init();
+    guard
+}
+
+async fn run() -> Result<(), BoxError> {
+    let policy = load_policy()?;
+    let secret = shared_secret()?;
+    let server = server()?;
+    let budget = match env_number("DRONE_BODY_BUDGET")? {
+        Some(bytes) => Some(BodyBudget::new(bytes.try_into()?)),
+        None => None,
+    };
+    let app = app(policy, &secret, budget.as_ref(), server.readiness())?;
+
+    let bind: SocketAddr = env("DRONE_BIND")
+        .unwrap_or_else(|| "0.0.0.0:3000".to_owned())
+        .parse()
+        .map_err(|e| format!("invalid DRONE_BIND: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    // The server logs `listening addr=…` with the actual address (DRONE_BIND may ask for port 0).
+    server.serve(listener, app).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let guard = init_tracing();
+    let result = run().await;
+    if let Err(e) = &result {
+        tracing::error!("{e}");
+    }
+    drop(guard); // flush the log before the message below and the exit
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("starter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
