@@ -163,6 +163,12 @@ fn tally(outcomes: &[Outcome]) -> BTreeMap<Outcome, usize> {
     counts
 }
 
+/// The last `n` lines of `log`.
+fn last_lines(log: &str, n: usize) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
 fn get(url: &str) -> Request<Full<Bytes>> {
     Request::get(url).body(Full::new(Bytes::new())).unwrap()
 }
@@ -573,7 +579,9 @@ async fn replays_of_one_captured_head_hold_one_slot() {
     let _alone = ONE_ATTACK_AT_A_TIME.lock().await;
     const REPLAYS: usize = 1000;
     const DECLARED: u64 = 4 * MIB;
-    let starter = Server::start("starter", &[]);
+    // Room for every replay's connection: what is counted is the layer's answer to each copy,
+    // not the connection bound's eviction of connections that have not sent their head yet.
+    let starter = Server::start("starter", &[("DRONE_MAX_CONNECTIONS", "2048")]);
     let body = serde_json::to_vec(&secret_request("docker_password", push())).unwrap();
     // One captured head (Content-Length is not signed: the attacker declares 4 MiB).
     let replay: Bytes = [
@@ -583,15 +591,18 @@ async fn replays_of_one_captured_head_hold_one_slot() {
     .concat()
     .into();
 
+    // Every replay connects first, then all send at once.
     let addr = starter.addr;
-    let storm = Instant::now();
-    let deadline = storm + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let go = Arc::new(tokio::sync::Barrier::new(REPLAYS + 1));
     let written = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
     for _ in 0..REPLAYS {
-        let (replay, written) = (replay.clone(), written.clone());
+        let (replay, go, written) = (replay.clone(), go.clone(), written.clone());
         tasks.spawn(async move {
-            let Ok(stream) = TcpStream::connect(addr).await else {
+            let stream = TcpStream::connect(addr).await;
+            go.wait().await;
+            let Ok(stream) = stream else {
                 written.fetch_add(1, Ordering::SeqCst);
                 return Outcome::Closed;
             };
@@ -604,14 +615,17 @@ async fn replays_of_one_captured_head_hold_one_slot() {
             outcome
         });
     }
+    go.wait().await;
+    let storm = Instant::now();
     while written.load(Ordering::SeqCst) < REPLAYS && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let sent_in = storm.elapsed();
 
-    // A fresh request (another body) while the replays stall.
+    // A fresh request (another body) while the replays stall; waited for longer than the 1 s
+    // it is allowed, to report how long it took.
     let fresh = Instant::now();
-    let answer = find_secret(&starter, "docker_username", Duration::from_secs(1)).await;
+    let answer = find_secret(&starter, "docker_username", Duration::from_secs(10)).await;
     let fresh_took = fresh.elapsed();
 
     let mut outcomes = Vec::with_capacity(REPLAYS);
@@ -624,10 +638,11 @@ async fn replays_of_one_captured_head_hold_one_slot() {
          {fresh_took:?}"
     );
     match answer {
-        Some(Ok(None)) => {}
+        Some(Ok(None)) if fresh_took <= Duration::from_secs(1) => {}
         other => panic!(
-            "a fresh signed request while {REPLAYS} replays stall: {other:?} ({counts:?})\n{}",
-            starter.log()
+            "a fresh signed request while {REPLAYS} replays stall: {other:?} after \
+             {fresh_took:?} ({counts:?})\n{}",
+            last_lines(&starter.log(), 20)
         ),
     }
     assert_eq!(
