@@ -346,8 +346,9 @@ async fn unfinished_heads(
     for _ in 0..connections {
         let head = head.clone();
         tasks.spawn(async move {
-            let connected = Instant::now();
             let stream = TcpStream::connect(addr).await.expect("connect");
+            // From the handshake's end (a SYN dropped by a full accept queue is retried 1 s later).
+            let connected = Instant::now();
             let (mut read, mut write) = stream.into_split();
             // Closed by the deadline, or the server holds it (the slack covers a loaded machine).
             let deadline = connected + Duration::from_secs(HEADER_TIMEOUT + 2);
