@@ -126,5 +126,10 @@ pub use kind::ExtensionKind;
 /// re-exported so that an extension needs no `async-trait` dependency of its own.
 pub use async_trait::async_trait;
 
+// The README's Rust blocks compile as doctests (`rust,no_run` ones are built, not run).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// A boxed error, as returned by extension traits and used across the tower ecosystem.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -37,6 +37,8 @@ pub use crate::models::{Config, LegacySecret, Registry, Secret, Variable};
 pub use crate::registry::{RegistryProvider, RegistryRequest};
 pub use crate::router::{ExtensionRouter, verified_service};
 pub use crate::secret::{SecretFinder, SecretRequest};
+#[cfg(feature = "server")]
+pub use crate::server::Server;
 pub use crate::signature::SharedSecret;
 pub use crate::validate::{ValidateRequest, Validation, Validator};
 pub use crate::webhook::{WebhookEvent, WebhookReceiver, WebhookRequest};

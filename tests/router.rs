@@ -276,60 +276,82 @@ impl Write for Captured {
 }
 
 impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).into_owned()
+    /// The lines logged so far inside spans named `span` (the fmt subscriber prefixes each line
+    /// with its spans), so that the other tests of this binary, which log concurrently, do not
+    /// interfere.
+    fn text(&self, span: &str) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("not poisoned"))
+            .lines()
+            .filter(|line| line.contains(span))
+            .map(|line| format!("{line}\n"))
+            .collect()
+    }
+
+    /// The process-wide log of this test binary. A global subscriber, because a thread-scoped
+    /// one races with the other tests over the callsites' cached interest.
+    fn global() -> &'static Captured {
+        static LOG: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+        LOG.get_or_init(|| {
+            let log = Captured::default();
+            let writer = log.clone();
+            tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .init();
+            log
+        })
     }
 }
 
 #[tokio::test]
 async fn the_route_layer_trap_is_named_at_the_first_request() -> Result<(), BoxError> {
-    let log = Captured::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    use tracing::Instrument;
+    let log = Captured::global();
+    let span = "route_layer_trap";
+    async move {
+        // The mis-wiring of the issue: the global-secrets layer also wraps `/secret`.
+        let app: Router = Router::new()
+            .route_service("/secret", drone_extension::secret::service(Everything))
+            .route_layer(VerifySignatureLayer::for_kind(ExtensionKind::Secret, key()))
+            .route_service(
+                "/global-secrets",
+                drone_extension::global_secrets::service(Everything),
+            )
+            .route_layer(VerifySignatureLayer::for_kind(
+                ExtensionKind::GlobalSecrets,
+                key(),
+            ));
 
-    // The mis-wiring of the issue: the global-secrets layer also wraps `/secret`.
-    let app: Router = Router::new()
-        .route_service("/secret", drone_extension::secret::service(Everything))
-        .route_layer(VerifySignatureLayer::for_kind(ExtensionKind::Secret, key()))
-        .route_service(
-            "/global-secrets",
-            drone_extension::global_secrets::service(Everything),
-        )
-        .route_layer(VerifySignatureLayer::for_kind(
-            ExtensionKind::GlobalSecrets,
-            key(),
-        ));
+        let request = body(ExtensionKind::GlobalSecrets);
+        let answer =
+            testing::call(app.clone(), ExtensionKind::GlobalSecrets, &key(), &request).await?;
+        assert_eq!(answer.status, 200, "the last route works");
+        assert!(!log.text(span).contains("stacked"), "{}", log.text(span));
 
-    let request = body(ExtensionKind::GlobalSecrets);
-    let answer = testing::call(app.clone(), ExtensionKind::GlobalSecrets, &key(), &request).await?;
-    assert_eq!(answer.status, 200, "the last route works");
-    assert!(!log.text().contains("stacked"), "{}", log.text());
-
-    let request = body(ExtensionKind::Secret);
-    let answer = testing::call(app, ExtensionKind::Secret, &key(), &request).await?;
-    assert_eq!(
-        answer.status, 401,
-        "an earlier route is behind the later layer"
-    );
-    let text = log.text();
-    let line = text
-        .lines()
-        .find(|line| line.contains("request rejected"))
-        .unwrap_or_else(|| panic!("no refusal logged:\n{text}"));
-    assert!(
-        line.contains("is a layer of another route stacked on this one?"),
-        "{line}"
-    );
-    assert!(line.contains("route_layer"), "{line}");
-    // Both media types are named: the one this route expects and the one signed.
-    assert!(
-        line.contains("expected \"application/json\"")
-            && line.contains(drone_extension::kind::SECRET_V1),
-        "{line}"
-    );
-    Ok(())
+        let request = body(ExtensionKind::Secret);
+        let answer = testing::call(app, ExtensionKind::Secret, &key(), &request).await?;
+        assert_eq!(
+            answer.status, 401,
+            "an earlier route is behind the later layer"
+        );
+        let text = log.text(span);
+        let line = text
+            .lines()
+            .find(|line| line.contains("request rejected"))
+            .unwrap_or_else(|| panic!("no refusal logged:\n{text}"));
+        assert!(
+            line.contains("is a layer of another route stacked on this one?"),
+            "{line}"
+        );
+        assert!(line.contains("route_layer"), "{line}");
+        // Both media types are named: the one this route expects and the one signed.
+        assert!(
+            line.contains("expected \"application/json\"")
+                && line.contains(drone_extension::kind::SECRET_V1),
+            "{line}"
+        );
+        Ok(())
+    }
+    .instrument(tracing::info_span!("route_layer_trap"))
+    .await
 }

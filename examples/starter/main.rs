@@ -250,10 +250,14 @@ fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
     };
     let ansi = std::io::stdout().is_terminal() && env("NO_COLOR").is_none();
     // Lossless: under a flood the writer's queue fills and requests wait for it, rather than
-    // dropping refusal reasons an operator needs.
+    // dropping refusal reasons an operator needs. The worker flushes whenever its queue is
+    // empty, so the buffer only batches the lines of a burst into one write.
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
-        .finish(std::io::stdout());
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stdout(),
+        ));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -15,6 +15,9 @@ async fn main() -> Result<(), BoxError> {
     let bind = std::env::var("DRONE_BIND").unwrap_or("127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(bind).await?;
     println!("listening addr={}", listener.local_addr()?);
-    axum::serve(listener, app(key, secrets, policy)).await?;
+    // Header and idle deadlines, connection and in-flight bounds, drain on SIGTERM.
+    drone_extension::server::Server::new()
+        .serve(listener, app(key, secrets, policy))
+        .await?;
     Ok(())
 }
