@@ -5,18 +5,15 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use drone_extension::ExtensionKind;
 use drone_extension::admission::{AdmissionEvent, AdmissionRequest};
-use drone_extension::client::{Client, ClientError};
+use drone_extension::client::ClientError;
 use drone_extension::config::ConfigRequest;
 use drone_extension::convert::ConvertRequest;
 use drone_extension::environ::EnvironRequest;
@@ -24,198 +21,16 @@ use drone_extension::global_secrets::GlobalSecretsRequest;
 use drone_extension::models::{Build, Config, LegacyBuild, LegacyRepo, Repo, User};
 use drone_extension::registry::RegistryRequest;
 use drone_extension::secret::SecretRequest;
-use drone_extension::signature::{SIGNATURE, SharedSecret};
+use drone_extension::signature::SIGNATURE;
 use drone_extension::validate::{ValidateRequest, Validation};
 use drone_extension::webhook::{WebhookEvent, WebhookRequest};
 use http::{Method, Request, StatusCode};
 use http_body_util::Full;
 
-/// The shared secret every server under test is started with (32 characters).
-const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";
-/// How long a server may take to log its address.
-const STARTUP: Duration = Duration::from_secs(20);
+#[path = "support/process.rs"]
+mod process;
 
-// ---------------------------------------------------------------------------------------------
-// The example binaries
-// ---------------------------------------------------------------------------------------------
-
-/// The executables of the examples, by name, built once per test run.
-fn example(name: &str) -> &'static Path {
-    static EXAMPLES: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
-    let examples = EXAMPLES.get_or_init(build_examples);
-    examples
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, path)| path.as_path())
-        .unwrap_or_else(|| panic!("cargo built no example named {name}"))
-}
-
-/// `cargo build --example …` with the test build's profile and features, so that nothing but the
-/// examples themselves is compiled again; the executables come from the JSON messages.
-fn build_examples() -> Vec<(String, PathBuf)> {
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("build")
-        .args(["--example", "starter", "--example", "probe"])
-        .args(["--example", "axum", "--example", "hyper"])
-        .arg("--message-format=json-render-diagnostics");
-    if cfg!(feature = "aesgcm") {
-        cargo.args(["--features", "aesgcm"]);
-    }
-    if !cfg!(debug_assertions) {
-        cargo.arg("--release");
-    }
-    let output = cargo.output().expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "cargo build --example failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let mut examples = Vec::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if message["reason"] == "compiler-artifact"
-            && message["target"]["kind"] == serde_json::json!(["example"])
-            && let (Some(name), Some(executable)) = (
-                message["target"]["name"].as_str(),
-                message["executable"].as_str(),
-            )
-        {
-            examples.push((name.to_owned(), PathBuf::from(executable)));
-        }
-    }
-    examples
-}
-
-// ---------------------------------------------------------------------------------------------
-// Servers as child processes
-// ---------------------------------------------------------------------------------------------
-
-/// A running example server; killed when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<String>>,
-    readers: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Server {
-    /// Starts an example with `DRONE_BIND=127.0.0.1:0`, `DRONE_SECRET` and `env`, and waits for
-    /// its `listening` line. Nothing is inherited from the caller's `DRONE_*` or `RUST_LOG`.
-    fn start(name: &str, env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(example(name));
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("DRONE_") {
-                command.env_remove(key);
-            }
-        }
-        command
-            .env_remove("RUST_LOG")
-            .env("NO_COLOR", "1")
-            .env("DRONE_BIND", "127.0.0.1:0")
-            .env("DRONE_SECRET", SECRET)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("the example starts");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (lines, listening) = mpsc::channel();
-        // Both streams are read to the end, so that a chatty server never blocks on a full pipe.
-        let stdout = child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>);
-        let stderr = child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>);
-        let mut readers = Vec::new();
-        for stream in [stdout, stderr].into_iter().flatten() {
-            let (log, lines) = (log.clone(), lines.clone());
-            readers.push(std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    log.lock().unwrap().push_str(&format!("{line}\n"));
-                    let _ = lines.send(line);
-                }
-            }));
-        }
-        drop(lines);
-        let deadline = Instant::now() + STARTUP;
-        let addr = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match listening.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(addr) = listening_addr(&line) {
-                        break addr;
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    let log = log.lock().unwrap();
-                    panic!("{name} did not log its address within {STARTUP:?}:\n{log}");
-                }
-            }
-        };
-        Server {
-            child,
-            addr,
-            log,
-            readers,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// A client signing with the shared secret, for `path`.
-    fn client(&self, path: &str) -> Client {
-        let secret = SharedSecret::new(SECRET).unwrap();
-        Client::new(&self.url(path), secret)
-            .unwrap()
-            .timeout(Duration::from_secs(10))
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The address of tracing's `… listening addr=127.0.0.1:PORT` line (colours or not).
-fn listening_addr(line: &str) -> Option<SocketAddr> {
-    let line = strip_ansi(line);
-    if !line.contains("listening") {
-        return None;
-    }
-    let (_, rest) = line.split_once("addr=")?;
-    rest.split_whitespace().next()?.parse().ok()
-}
-
-/// `line` without its ANSI escape sequences (`ESC [ … letter`).
-fn strip_ansi(line: &str) -> String {
-    let mut plain = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            chars.by_ref().find(|c| c.is_ascii_alphabetic());
-        } else {
-            plain.push(c);
-        }
-    }
-    plain
-}
+use process::{SECRET, Server, example, listening_addr};
 
 #[test]
 fn the_listening_line_is_read_with_or_without_colours() {
