@@ -20,7 +20,10 @@ use drone_extension::models::{Repo, User};
 use drone_extension::secret::SecretRequest;
 use drone_extension::signature::{SIGNATURE, SharedSecret};
 
-const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";
+#[path = "support/process.rs"]
+mod process;
+
+use process::SECRET;
 const STARTUP: Duration = Duration::from_secs(20);
 
 /// `cargo build -p drone-extension-user-test` with the test build's profile; the executable
@@ -194,5 +197,46 @@ async fn each_kind_of_the_user_crate_answers_drone_and_only_drone() {
     let body = serde_json::to_string(&login("octocat")).unwrap();
     assert_eq!(server.unsigned_status(kind, &body).await, 401);
 
+    let _ = std::fs::remove_file(file);
+}
+
+/// The probe audits each kind of the user crate as it audits any extension: the valid request
+/// gets through and every forgery is refused.
+#[tokio::test]
+async fn the_probe_audit_passes_for_each_kind_of_the_user_crate() {
+    let file = std::env::temp_dir().join(format!("user-crate-audit-{}.txt", std::process::id()));
+    std::fs::write(
+        &file,
+        "secret/data/docker password correct-horse-battery-staple\n",
+    )
+    .unwrap();
+    let server = Server::start(&file);
+    for kind in [
+        ExtensionKind::Secret,
+        ExtensionKind::GlobalSecrets,
+        ExtensionKind::Admission,
+    ] {
+        let endpoint = format!("http://{}{}", server.addr, kind.path());
+        let output = tokio::process::Command::new(process::example("probe"))
+            .args([
+                "audit",
+                kind.name(),
+                "--endpoint",
+                &endpoint,
+                "--secret",
+                SECRET,
+            ])
+            .args(["--strict", "--timeout", "10"])
+            .output()
+            .await
+            .expect("the probe runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "audit of {kind} failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains("passed"), "{stdout}");
+    }
     let _ = std::fs::remove_file(file);
 }
