@@ -362,7 +362,8 @@ fn print_headers(direction: char, headers: &HeaderMap) {
     }
 }
 
-/// Whether Drone takes the answer, and what it does with it (protocol.md §1.9 and §2).
+/// Whether Drone takes the answer, and what it does with it (each kind module's documentation
+/// says how Drone reads its answers).
 fn drone_reading(kind: ExtensionKind, raw: &RawResponse) -> (bool, String) {
     let code = raw.status.as_u16();
     let message = || match String::from_utf8_lossy(&raw.body).trim() {
@@ -639,7 +640,8 @@ fn signed(
     request.map_err(|e| e.to_string())
 }
 
-/// The forgeries, each built by hand from a valid request (security.md §5.1).
+/// The forgeries, each built by hand from a valid request: what an attacker without the secret,
+/// or with a captured request, can send.
 fn forgeries(
     client: &Client,
     secret: &SharedSecret,
