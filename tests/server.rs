@@ -40,6 +40,8 @@ fn app(readiness: Readiness) -> Router {
                 "slept"
             }),
         )
+        .route("/big", get(|| async { vec![b'x'; 32 << 20] }))
+        .route("/endless", get(|| async { axum::body::Body::new(Endless) }))
         .route(
             "/healthz",
             get(move || {
@@ -47,6 +49,22 @@ fn app(readiness: Readiness) -> Router {
                 async move { readiness.status() }
             }),
         )
+}
+
+/// A response body that never ends: 64 KiB chunks, as fast as they are taken.
+struct Endless;
+
+impl http_body::Body for Endless {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        let chunk = bytes::Bytes::from(vec![b'x'; 64 << 10]);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
+    }
 }
 
 struct Running {
@@ -441,6 +459,59 @@ async fn in_flight_overload_gets_503_with_retry_after_after_the_wait() {
                 .await
                 .starts_with("HTTP/1.1 200")
         );
+        running.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_response_the_client_never_reads_is_abandoned_at_the_write_timeout() {
+    bounded(async {
+        let server = test_server()
+            .max_in_flight(1)
+            .in_flight_wait(Duration::from_millis(100))
+            .write_timeout(Duration::from_secs(1));
+        let running = start(server).await;
+        // A response still being produced, never read: the only slot stays taken...
+        let mut stuck = TcpStream::connect(running.addr).await.unwrap();
+        stuck
+            .write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        sleep(Duration::from_millis(300)).await;
+        let refused = get_once(running.addr, "/").await;
+        assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+        // ...until the socket has taken nothing for the write timeout.
+        let start = Instant::now();
+        loop {
+            sleep(Duration::from_millis(100)).await;
+            if get_once(running.addr, "/")
+                .await
+                .starts_with("HTTP/1.1 200")
+            {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "the stalled response still holds its slot"
+            );
+        }
+        assert!(
+            read_until_closed(&mut stuck)
+                .await
+                .starts_with(b"HTTP/1.1 200")
+        );
+
+        // A whole response the client does not read (its request is over) is dropped at the
+        // write timeout too, not at the 30 s keep-alive timeout.
+        let mut stuck = TcpStream::connect(running.addr).await.unwrap();
+        stuck
+            .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        sleep(Duration::from_millis(2500)).await;
+        let got = read_until_closed(&mut stuck).await;
+        assert!(got.len() < 32 << 20, "the whole response arrived");
         running.shutdown().await;
     })
     .await;

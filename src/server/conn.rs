@@ -196,6 +196,9 @@ struct State {
     head_since: Option<Instant>,
     /// Bytes handed to the socket and not yet flushed (a response still going out).
     unflushed: bool,
+    /// When the socket last accepted bytes of a response still going out (or the response
+    /// started to go out).
+    write_progress: Instant,
     /// Evicted by a newer connection.
     evict: bool,
 }
@@ -219,6 +222,7 @@ impl Connection {
                 idle_since: now,
                 head_since: None,
                 unflushed: false,
+                write_progress: now,
                 evict: false,
             }),
             wake: Notify::new(),
@@ -262,8 +266,18 @@ impl Connection {
         }
     }
 
-    fn on_write(&self) {
-        self.state().unflushed = true;
+    /// A write was attempted; `progressed`: the socket took some bytes.
+    fn on_write(&self, progressed: bool) {
+        let mut state = self.state();
+        if !state.unflushed {
+            // A response starts to go out: its write deadline is armed.
+            state.unflushed = true;
+            state.write_progress = Instant::now();
+            drop(state);
+            self.wake.notify_one();
+        } else if progressed {
+            state.write_progress = Instant::now();
+        }
     }
 
     fn on_flushed(&self) {
@@ -277,10 +291,17 @@ impl Connection {
         }
     }
 
-    /// When the connection is to be closed if nothing happens, and why; `None` while busy.
+    /// When the connection is to be closed if nothing happens, and why: a response going out
+    /// must make progress within the write timeout; otherwise `None` while a request is in
+    /// progress, else the header or keep-alive deadline.
     fn deadline(&self, limits: &Limits) -> Option<(Instant, &'static str)> {
         let state = self.state();
-        if state.busy > 0 {
+        if state.unflushed {
+            Some((
+                state.write_progress + limits.write_timeout,
+                "response write stalled",
+            ))
+        } else if state.busy > 0 {
             None
         } else if state.requests == 0 {
             Some((
@@ -513,8 +534,10 @@ impl AsyncWrite for Tracked {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.connection.on_write();
-        with_io!(&mut this.io, stream => Pin::new(stream).poll_write(cx, buf))
+        let polled = with_io!(&mut this.io, stream => Pin::new(stream).poll_write(cx, buf));
+        this.connection
+            .on_write(matches!(polled, Poll::Ready(Ok(n)) if n > 0));
+        polled
     }
 
     fn poll_write_vectored(
@@ -523,8 +546,11 @@ impl AsyncWrite for Tracked {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.connection.on_write();
-        with_io!(&mut this.io, stream => Pin::new(stream).poll_write_vectored(cx, bufs))
+        let polled =
+            with_io!(&mut this.io, stream => Pin::new(stream).poll_write_vectored(cx, bufs));
+        this.connection
+            .on_write(matches!(polled, Poll::Ready(Ok(n)) if n > 0));
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {

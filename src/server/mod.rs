@@ -12,6 +12,9 @@
 //!   on a kept-alive connection, the head of a later request within it from its first byte.
 //! - **Idle keep-alive** ([`Server::keep_alive_timeout`], 30 s): a kept-alive connection with no
 //!   request in progress is closed that long after its last response unless a new request starts.
+//! - **Write stall** ([`Server::write_timeout`], 30 s): a response the client stops reading
+//!   (no byte of it accepted by the socket for that long) is abandoned and its connection closed,
+//!   so a client cannot hold an in-flight slot by never reading a large answer.
 //! - **Connection bound** ([`Server::max_connections`], 512): at the bound, a new connection
 //!   evicts the connection that has been idle the longest (no request in progress: idle
 //!   keep-alive, handshaking, or still sending its head), so a legitimate client is served at once
@@ -101,6 +104,8 @@ pub use tls::{TlsConfig, TlsError};
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default of [`Server::keep_alive_timeout`]: 30 s.
 pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default of [`Server::write_timeout`]: 30 s.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default of [`Server::max_connections`]: 512.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// Default of [`Server::max_in_flight`]: 256.
@@ -128,6 +133,7 @@ type SignalFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 pub(crate) struct Limits {
     pub(crate) header_read_timeout: Duration,
     pub(crate) keep_alive_timeout: Duration,
+    pub(crate) write_timeout: Duration,
     pub(crate) max_connections: usize,
     pub(crate) max_in_flight: usize,
     pub(crate) in_flight_wait: Duration,
@@ -185,6 +191,7 @@ impl Server {
             limits: Limits {
                 header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
                 keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
+                write_timeout: DEFAULT_WRITE_TIMEOUT,
                 max_connections: DEFAULT_MAX_CONNECTIONS,
                 max_in_flight: DEFAULT_MAX_IN_FLIGHT,
                 in_flight_wait: DEFAULT_IN_FLIGHT_WAIT,
@@ -213,6 +220,13 @@ impl Server {
     /// last response (default 30 s). It is then closed.
     pub fn keep_alive_timeout(mut self, d: Duration) -> Self {
         self.limits.keep_alive_timeout = d;
+        self
+    }
+
+    /// How long a response may go without the client accepting any of its bytes (default 30 s):
+    /// the response is then abandoned and the connection closed, which frees its in-flight slot.
+    pub fn write_timeout(mut self, d: Duration) -> Self {
+        self.limits.write_timeout = d;
         self
     }
 
