@@ -35,43 +35,64 @@ pub fn example(name: &str) -> &'static Path {
 }
 
 /// `cargo build --example …` with the test build's profile and features, so that nothing but the
-/// examples themselves is compiled again; the executables come from the JSON messages.
+/// examples themselves is compiled again.
 fn build_examples() -> Vec<(String, PathBuf)> {
+    let mut args = vec!["--example", "starter", "--example", "probe"];
+    args.extend(["--example", "axum", "--example", "hyper"]);
+    if cfg!(feature = "aesgcm") {
+        args.extend(["--features", "aesgcm"]);
+    }
+    cargo_build(&args, "example")
+}
+
+/// The executable of the user crate (`tests/user-crate`, a member of the workspace), built once
+/// per test run with the test build's profile.
+pub fn user_crate() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        cargo_build(&["-p", "drone-extension-user-test", "--bins"], "bin")
+            .into_iter()
+            .next()
+            .map(|(_, path)| path)
+            .expect("cargo reports the user crate's executable")
+    })
+}
+
+/// `cargo build ARGS` with the test build's profile: the executables of the targets of `kind`
+/// (`example`, `bin`), by name, from cargo's JSON messages.
+fn cargo_build(args: &[&str], kind: &str) -> Vec<(String, PathBuf)> {
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .arg("build")
-        .args(["--example", "starter", "--example", "probe"])
-        .args(["--example", "axum", "--example", "hyper"])
+        .args(args)
         .arg("--message-format=json-render-diagnostics");
-    if cfg!(feature = "aesgcm") {
-        cargo.args(["--features", "aesgcm"]);
-    }
     if !cfg!(debug_assertions) {
         cargo.arg("--release");
     }
     let output = cargo.output().expect("cargo runs");
     assert!(
         output.status.success(),
-        "cargo build --example failed:\n{}",
+        "cargo build {} failed:\n{}",
+        args.join(" "),
         String::from_utf8_lossy(&output.stderr)
     );
-    let mut examples = Vec::new();
+    let mut built = Vec::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
         if message["reason"] == "compiler-artifact"
-            && message["target"]["kind"] == serde_json::json!(["example"])
+            && message["target"]["kind"] == serde_json::json!([kind])
             && let (Some(name), Some(executable)) = (
                 message["target"]["name"].as_str(),
                 message["executable"].as_str(),
             )
         {
-            examples.push((name.to_owned(), PathBuf::from(executable)));
+            built.push((name.to_owned(), PathBuf::from(executable)));
         }
     }
-    examples
+    built
 }
 
 /// The command that runs example `name` with `DRONE_BIND=127.0.0.1:0`, `DRONE_SECRET` and `env`,
