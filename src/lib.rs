@@ -100,6 +100,9 @@ pub mod json;
 pub mod kind;
 pub mod layer;
 mod log;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 pub mod models;
 pub mod prelude;
 pub mod registry;

@@ -76,6 +76,24 @@ pub trait Endpoint: Send + Sync + 'static {
     async fn respond(&self, request: Self::Request, cx: &RequestContext) -> Reply;
 }
 
+/// The one-word decision of a [`Reply`] (`allow`, `deny`, `found`, `none`, `error`, `invalid`,
+/// …), put in the extensions of every response [`ExtensionService`] answers with, for outer
+/// layers such as [`MetricsLayer`](crate::metrics::MetricsLayer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Decision(&'static str);
+
+impl Decision {
+    /// A decision (a fixed word: it becomes a metrics label).
+    pub const fn new(decision: &'static str) -> Decision {
+        Decision(decision)
+    }
+
+    /// The word.
+    pub const fn as_str(&self) -> &'static str {
+        self.0
+    }
+}
+
 /// What an [`Endpoint`] answers: the response, and a one-word decision for the log.
 #[derive(Debug)]
 pub struct Reply {
@@ -487,7 +505,11 @@ where
                 latency_us = started.elapsed().as_micros() as u64,
                 "extension request"
             );
-            Ok(reply.response)
+            let mut response = reply.response;
+            response
+                .extensions_mut()
+                .insert(Decision::new(reply.decision));
+            Ok(response)
         })
     }
 }

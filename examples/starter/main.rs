@@ -37,11 +37,17 @@
 //! | `DRONE_MAX_IN_FLIGHT` | `256` | requests handled at once, process-wide; more wait 1 s, then `503` |
 //! | `DRONE_BODY_BUDGET` | `67108864` | bytes of request bodies held at once, process-wide; more wait, then `503` |
 //! | `DRONE_DRAIN_TIMEOUT` | `20` | seconds in-flight requests get to finish after SIGTERM |
+//! | `DRONE_REPLAY_GUARD` | unset (none) | refuse a signed request answered before, within the clock window: `memory` (this process), `redis://host:port` (every replica sharing that Redis or Valkey; built with `--features redis`) |
+//! | `DRONE_REPLAY_GUARD_FAIL_OPEN` | `false` | `true`: serve requests unprotected while Redis is down (each logged at error level) instead of answering `503` |
+//! | `DRONE_REPLAY_GUARD_TIMEOUT_MS` | `500` | milliseconds each call to Redis may take |
+//! | `DRONE_METRICS_BIND` | unset | serve `GET /metrics` on this address only, not on `DRONE_BIND` |
 //! | `DRONE_DEBUG` | `false` | debug logs (`RUST_LOG` overrides) |
 //!
 //! # Routes
 //!
-//! `GET /healthz` answers `200 OK` unsigned, `503` once the process is draining. `POST
+//! `GET /healthz` answers `200 OK` unsigned, `503` once the process is draining. `GET /metrics`
+//! answers the Prometheus metrics unsigned (on `DRONE_METRICS_BIND` when set: keep it where
+//! Prometheus reaches and Drone does not). `POST
 //! /admission`, `/global-secrets`, `/secret`, `/registry`, `/environ`, `/config`, `/convert`,
 //! `/validate` and `/webhook` each verify the signature for their own kind (the signed `Accept`
 //! must be the kind's media type; `/webhook` accepts the server's `date digest` signature and
@@ -73,7 +79,8 @@ use drone_extension::config::ConfigProvider;
 use drone_extension::convert::Converter;
 use drone_extension::environ::EnvironProvider;
 use drone_extension::global_secrets::SecretProvider;
-use drone_extension::layer::{BodyBudget, VerifySignatureLayer};
+use drone_extension::layer::{BodyBudget, MemoryReplayGuard, ReplayGuard, VerifySignatureLayer};
+use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::registry::RegistryProvider;
 use drone_extension::secret::SecretFinder;
 use drone_extension::server::{Readiness, Server, TlsConfig};
@@ -83,6 +90,7 @@ use drone_extension::webhook::WebhookReceiver;
 use drone_extension::{BoxError, ExtensionKind};
 
 use extension::Starter;
+use tracing::Instrument;
 
 /// Reads `name`; unset and empty are the same.
 fn env(name: &str) -> Option<String> {
@@ -159,6 +167,43 @@ fn server() -> Result<Server, BoxError> {
     Ok(server)
 }
 
+/// `DRONE_REPLAY_GUARD`: none, one for this process, or one shared through Redis. One guard
+/// serves every route (a signature is bound to its kind's media type, so kinds cannot collide).
+fn replay_guard() -> Result<Option<Arc<dyn ReplayGuard>>, BoxError> {
+    let Some(value) = env("DRONE_REPLAY_GUARD") else {
+        return Ok(None);
+    };
+    match value.as_str() {
+        "none" => Ok(None),
+        "memory" => Ok(Some(Arc::new(MemoryReplayGuard::default()))),
+        url if url.starts_with("redis://") || url.starts_with("unix://") => redis_guard(url),
+        _ => Err("DRONE_REPLAY_GUARD must be none, memory or a redis:// URL".into()),
+    }
+}
+
+#[cfg(feature = "redis")]
+fn redis_guard(url: &str) -> Result<Option<Arc<dyn ReplayGuard>>, BoxError> {
+    use drone_extension::layer::{DEFAULT_REDIS_TIMEOUT, RedisReplayGuard};
+    let timeout = match env_number("DRONE_REPLAY_GUARD_TIMEOUT_MS")? {
+        Some(ms) => Duration::from_millis(ms),
+        None => DEFAULT_REDIS_TIMEOUT,
+    };
+    let fail_open = env_flag("DRONE_REPLAY_GUARD_FAIL_OPEN");
+    let guard = RedisReplayGuard::with_timeout(url, timeout)
+        .map_err(|e| format!("DRONE_REPLAY_GUARD: {e}"))?
+        .fail_open(fail_open);
+    if fail_open {
+        tracing::warn!("replay guard fails OPEN: while Redis is down, replays are served");
+    }
+    tracing::info!(guard = ?guard, "replay guard shared through Redis");
+    Ok(Some(Arc::new(guard)))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_guard(_: &str) -> Result<Option<Arc<dyn ReplayGuard>>, BoxError> {
+    Err("DRONE_REPLAY_GUARD=redis://… needs the starter built with --features redis".into())
+}
+
 /// Every kind on its own route, each behind a layer for its own kind.
 ///
 /// Each route is built as a router of its own and merged: `route_layer` applies to every route
@@ -169,7 +214,9 @@ fn app(
     secret: &SharedSecret,
     budget: Option<&BodyBudget>,
     readiness: Readiness,
+    metrics: &Metrics,
 ) -> Result<Router, BoxError> {
+    let guard = replay_guard()?;
     let starter = Starter(Arc::new(policy));
     let unsigned_global_secrets = env_flag("DRONE_GLOBAL_SECRETS_UNSIGNED");
     let healthz = move || {
@@ -228,13 +275,18 @@ fn app(
             );
             route
         } else {
-            let layer = VerifySignatureLayer::for_kind(kind, secret);
+            let mut layer = VerifySignatureLayer::for_kind(kind, secret);
             // Without DRONE_BODY_BUDGET every layer shares the crate's process-wide default.
-            route.route_layer(match budget {
-                Some(budget) => layer.body_budget(budget.clone()),
-                None => layer,
-            })
+            if let Some(budget) = budget {
+                layer = layer.body_budget(budget.clone());
+            }
+            if let Some(guard) = &guard {
+                layer = layer.replay_guard(guard.clone());
+            }
+            route.route_layer(layer)
         };
+        // Outside the verifying layer: it counts the layer's refusals too.
+        let route = route.route_layer(MetricsLayer::new(metrics, kind));
         app = app.merge(route);
     }
     Ok(app)
@@ -310,7 +362,47 @@ async fn run() -> Result<(), BoxError> {
         Some(bytes) => Some(BodyBudget::new(bytes.try_into()?)),
         None => None,
     };
-    let app = app(policy, &secret, budget.as_ref(), server.readiness())?;
+    let metrics = Metrics::new();
+    if let Some(budget) = &budget {
+        metrics.watch_budget(budget);
+    }
+    let mut app = app(
+        policy,
+        &secret,
+        budget.as_ref(),
+        server.readiness(),
+        &metrics,
+    )?;
+    let scrape = {
+        let metrics = metrics.clone();
+        move || std::future::ready(metrics.response())
+    };
+    let metrics_server = match env("DRONE_METRICS_BIND") {
+        Some(bind) => {
+            let bind: SocketAddr = bind
+                .parse()
+                .map_err(|e| format!("invalid DRONE_METRICS_BIND: {e}"))?;
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+            // Stops when the main server starts draining.
+            let readiness = server.readiness();
+            let server = Server::new()
+                .max_connections(16)
+                .max_in_flight(4)
+                .shutdown_signal(async move { readiness.draining().await });
+            let metrics_app = Router::new().route("/metrics", get(scrape));
+            // Its `listening` line is logged within the span `metrics_listener`.
+            let serving = server.serve(listener, metrics_app);
+            Some(tokio::spawn(
+                serving.instrument(tracing::info_span!("metrics_listener")),
+            ))
+        }
+        None => {
+            app = app.route("/metrics", get(scrape));
+            None
+        }
+    };
 
     let bind: SocketAddr = env("DRONE_BIND")
         .unwrap_or_else(|| "0.0.0.0:3000".to_owned())
@@ -321,6 +413,9 @@ async fn run() -> Result<(), BoxError> {
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     // The server logs `listening addr=…` with the actual address (DRONE_BIND may ask for port 0).
     server.serve(listener, app).await?;
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.await??;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -93,6 +93,12 @@ impl BodyBudget {
         self.permits.available_permits() * UNIT
     }
 
+    /// Whether `other` is a clone of this budget (the same room), not merely one of the same
+    /// size.
+    pub fn same_as(&self, other: &BodyBudget) -> bool {
+        Arc::ptr_eq(&self.permits, &other.permits)
+    }
+
     /// Takes room for a body of `bytes`, waiting at most `wait`; `None` when there was none.
     pub(crate) async fn acquire(&self, bytes: usize, wait: Duration) -> Option<BudgetPermit> {
         let units = u32::try_from(bytes.div_ceil(UNIT).max(1))

@@ -126,6 +126,11 @@ pub use future::ResponseFuture;
 pub use layer::{
     DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, VerifySignatureLayer,
 };
-pub use rejection::Rejection;
+pub use rejection::{Refused, Rejection};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use replay::{
+    DEFAULT_REDIS_KEY_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisGuardError, RedisReplayGuard,
+};
 pub use replay::{MemoryReplayGuard, ReplayGuard};
 pub use service::VerifySignature;

@@ -128,6 +128,32 @@ impl Rejection {
         }
     }
 
+    /// The reason in the fixed vocabulary of metrics labels: `missing`, `malformed`,
+    /// `algorithm`, `key`, `policy`, `stale`, `signature`, `digest`, `too_large`, `timeout`,
+    /// `unreadable`, `replay`, `replay_guard` or `overload`.
+    ///
+    /// | reason | rejections |
+    /// |---|---|
+    /// | `missing` … `digest` | [`Signature`](Rejection::Signature), by [`Error::class`] (`header-absent` counts as `malformed`) |
+    /// | `too_large` | [`PayloadTooLarge`](Rejection::PayloadTooLarge) |
+    /// | `timeout` | [`Timeout`](Rejection::Timeout) |
+    /// | `unreadable` | [`BodyUnreadable`](Rejection::BodyUnreadable) |
+    /// | `replay` | [`Replayed`](Rejection::Replayed), [`DuplicateInProgress`](Rejection::DuplicateInProgress) |
+    /// | `replay_guard` | [`ReplayGuardFailed`](Rejection::ReplayGuardFailed) (its store is down) |
+    /// | `overload` | [`Busy`](Rejection::Busy) |
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Rejection::Signature(Error::HeaderAbsent(_)) => "malformed",
+            Rejection::Signature(e) => e.class(),
+            Rejection::PayloadTooLarge => "too_large",
+            Rejection::Timeout => "timeout",
+            Rejection::BodyUnreadable(_) => "unreadable",
+            Rejection::Replayed | Rejection::DuplicateInProgress => "replay",
+            Rejection::ReplayGuardFailed(_) => "replay_guard",
+            Rejection::Busy(_) => "overload",
+        }
+    }
+
     /// Logs the precise reason: what an operator needs to fix a misconfigured caller. The reason
     /// may quote the request, so it is logged with control characters escaped.
     pub(crate) fn log(&self) {
@@ -192,6 +218,45 @@ impl std::error::Error for Rejection {
 impl From<Error> for Rejection {
     fn from(e: Error) -> Rejection {
         Rejection::Signature(e)
+    }
+}
+
+/// The response extension of every refusal by [`VerifySignature`](super::VerifySignature): which
+/// check refused the request, so that an outer layer (metrics, access logs) can tell a refusal
+/// from the service's own answer with the same status.
+///
+/// ```
+/// use drone_extension::layer::Refused;
+/// # let response = http::Response::new(());
+/// // In an outer layer, with the response of the verifying service:
+/// match response.extensions().get::<Refused>() {
+///     Some(refused) => println!("refused by the layer: {}", refused.reason()),
+///     None => println!("answered by the service"),
+/// }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refused {
+    reason: &'static str,
+    check: &'static str,
+}
+
+impl Refused {
+    /// What the layer puts in the extensions of the response to `rejection`.
+    pub fn new(rejection: &Rejection) -> Refused {
+        Refused {
+            reason: rejection.reason(),
+            check: rejection.check(),
+        }
+    }
+
+    /// The reason, in the vocabulary of [`Rejection::reason`] (`stale`, `replay`, …).
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
+
+    /// The check, as logged ([`Rejection::check`]).
+    pub fn check(&self) -> &'static str {
+        self.check
     }
 }
 

@@ -12,9 +12,9 @@ use http_body_util::Full;
 use tower_service::Service;
 
 use super::body::read_body;
-use super::in_flight::{InFlight, RECEIVING_GRACE, Refused};
+use super::in_flight::{self, InFlight, RECEIVING_GRACE};
 use super::layer::Config;
-use super::{BodyBudget, Rejection, ResponseBody, ResponseFuture, VerifiedBody};
+use super::{BodyBudget, Refused, Rejection, ResponseBody, ResponseFuture, VerifiedBody};
 use crate::BoxError;
 use crate::log::Escaped;
 
@@ -33,10 +33,14 @@ use crate::log::Escaped;
 ///    most the budget wait, else 503;
 /// 5. the body is read through the length limit, with a total deadline and an idle timeout;
 /// 6. the body is checked against the signed `Digest`;
-/// 7. the replay guard, if one is configured;
+/// 7. the replay guard, if one is configured, claims the signature (a copy is refused 401);
 /// 8. the inner service is called with the exact verified bytes as its body
 ///    ([`VerifiedBody`]) and a [`Verified`](crate::signature::Verified) request extension; the
-///    room in the budget is given back when its response future completes.
+///    room in the budget is given back when its response future completes;
+/// 9. unless the answer is a 2xx with a body, the replay guard forgets the signature, so that
+///    a retry is served (see [`ReplayGuard`](super::ReplayGuard)).
+///
+/// Every refusal carries a [`Refused`] response extension naming the check.
 ///
 /// Every failure is a response (see [`Rejection`]), never a service error, so the service's error
 /// type is the inner service's (`Infallible` in axum).
@@ -69,7 +73,17 @@ impl<S> VerifySignature<S> {
 
 fn reject<B, E>(rejection: Rejection) -> Result<Response<ResponseBody<B>>, E> {
     rejection.log();
-    Ok(rejection.into_response().map(ResponseBody::rejection))
+    let refused = Refused::new(&rejection);
+    let mut response = rejection.into_response().map(ResponseBody::rejection);
+    response.extensions_mut().insert(refused);
+    Ok(response)
+}
+
+/// Whether the replay guard keeps a claimed signature: only for a 2xx with a body, the one
+/// answer after which neither Drone nor Woodpecker sends the same bytes again legitimately.
+fn keeps_claim<B: Body>(response: &Response<B>) -> bool {
+    let body = response.body();
+    response.status().is_success() && !body.is_end_stream() && body.size_hint().exact() != Some(0)
 }
 
 /// The declared length: `Err` when it is above the limit (a number too large for a `u64` too),
@@ -163,8 +177,10 @@ where
                         receiving = Some(guard);
                         reading.await
                     }
-                    Err(Refused::Duplicate) => return reject(Rejection::DuplicateInProgress),
-                    Err(Refused::Full) => {
+                    Err(in_flight::Refused::Duplicate) => {
+                        return reject(Rejection::DuplicateInProgress);
+                    }
+                    Err(in_flight::Refused::Full) => {
                         return reject(Rejection::Busy(
                             "too many requests are receiving their body",
                         ));
@@ -182,15 +198,18 @@ where
                 Ok(verified) => verified,
                 Err(e) => return reject(Rejection::Signature(e)),
             };
-            if let Some(guard) = &config.replay_guard {
-                let policy = config.verifier.policy();
-                let until = verified.date() + policy.skew();
-                match guard.first_seen(verified.mac(), policy.now(), until).await {
-                    Ok(true) => {}
-                    Ok(false) => return reject(Rejection::Replayed),
-                    Err(e) => return reject(Rejection::ReplayGuardFailed(e)),
+            let claimed = match &config.replay_guard {
+                Some(guard) => {
+                    let policy = config.verifier.policy();
+                    let until = verified.date() + policy.skew();
+                    match guard.first_seen(verified.mac(), policy.now(), until).await {
+                        Ok(true) => Some(guard.clone()),
+                        Ok(false) => return reject(Rejection::Replayed),
+                        Err(e) => return reject(Rejection::ReplayGuardFailed(e)),
+                    }
                 }
-            }
+                None => None,
+            };
             tracing::debug!(
                 key_id = %Escaped(verified.key_id()),
                 body_len = bytes.len(),
@@ -201,6 +220,17 @@ where
             let response = inner.call(request).await;
             // The verified bytes and what the service decoded from them live until here.
             drop(permit);
+            // Released before the answer leaves, so that a retry it prompts is served.
+            if let Some(guard) = claimed
+                && !matches!(&response, Ok(response) if keeps_claim(response))
+                && let Err(e) = guard.forget(&mac).await
+            {
+                tracing::warn!(
+                    error = %Escaped(&e),
+                    "replay guard: could not forget a signature whose request failed; a \
+                     retry of it within the clock window will be refused"
+                );
+            }
             response.map(|response| response.map(ResponseBody::inner))
         })
     }

@@ -39,8 +39,17 @@ pub fn example(name: &str) -> &'static Path {
 fn build_examples() -> Vec<(String, PathBuf)> {
     let mut args = vec!["--example", "starter", "--example", "probe"];
     args.extend(["--example", "axum", "--example", "hyper"]);
-    if cfg!(feature = "aesgcm") {
-        args.extend(["--features", "aesgcm"]);
+    // The test build's optional features, so that the library is not compiled again.
+    let features: Vec<&str> = [
+        ("aesgcm", cfg!(feature = "aesgcm")),
+        ("redis", cfg!(feature = "redis")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    let features = features.join(",");
+    if !features.is_empty() {
+        args.extend(["--features", &features]);
     }
     cargo_build(&args, "example")
 }
@@ -238,7 +247,8 @@ impl Drop for Server {
 /// The address of tracing's `… listening addr=127.0.0.1:PORT` line (colours or not).
 pub fn listening_addr(line: &str) -> Option<SocketAddr> {
     let line = strip_ansi(line);
-    if !line.contains("listening") {
+    // The starter's separate metrics listener (`DRONE_METRICS_BIND`) logs within this span.
+    if !line.contains("listening") || line.contains("metrics_listener") {
         return None;
     }
     let (_, rest) = line.split_once("addr=")?;

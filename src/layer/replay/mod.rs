@@ -9,17 +9,40 @@ use async_trait::async_trait;
 use crate::BoxError;
 use crate::signature::MAC_LEN;
 
-/// Remembers the MACs of accepted requests so that the same signed request is accepted once.
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+pub use self::redis::{
+    DEFAULT_REDIS_KEY_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisGuardError, RedisReplayGuard,
+};
+
+/// Remembers the MACs of answered requests so that the same signed request is served once.
 ///
 /// Drone sends no nonce and its `Date` has one-second resolution: two legitimate, identical
-/// requests in the same second (two stages of one build fetching the same secret, a retry) carry
-/// the same MAC and the second would be refused. That is why the guard is off by default.
+/// requests in the same second (two stages of one build fetching the same registry credentials)
+/// carry the same MAC and the second would be refused. That is why the guard is off by default.
+///
+/// # What is remembered, and when
+///
+/// The layer calls [`first_seen`](ReplayGuard::first_seen) once the body is verified, before the
+/// inner service runs: the signature is claimed, so a copy arriving meanwhile (at this replica or
+/// another one sharing the store) is refused. When the answer is **not** a 2xx with a body (an
+/// error, a 4xx, a 204, an empty 200), the layer calls [`forget`](ReplayGuard::forget) before the
+/// response leaves, so a retry of the same bytes is served:
+///
+/// - **Drone** does not retry an extension call (its client has no retry loop; a failed call
+///   fails the step, or for the secret kind yields no secret). A repeated signature from Drone is
+///   two stages asking the same question in the same second.
+/// - **Woodpecker** retries up to three times, 1–2 s apart and byte-identical within the same
+///   second, after a transport error, a 5xx below 511, or **any 2xx with an empty body (every
+///   204)**. Only a 2xx with a body ends its loop, and only those are remembered.
 ///
 /// Implement this trait over a shared store (Redis `SET NX PX`, a database) when several
-/// replicas serve one endpoint; [`MemoryReplayGuard`] serves a single process.
+/// replicas serve one endpoint: [`MemoryReplayGuard`] serves a single process, and the `redis`
+/// feature's `RedisReplayGuard` several.
 #[async_trait]
 pub trait ReplayGuard: Send + Sync + 'static {
-    /// Records `mac`, to be remembered until `until`. Returns `Ok(true)` when it was not seen
+    /// Claims `mac`, to be remembered until `until`. Returns `Ok(true)` when it was not seen
     /// before (the request may proceed), `Ok(false)` when it is a replay.
     ///
     /// # Errors
@@ -31,6 +54,35 @@ pub trait ReplayGuard: Send + Sync + 'static {
         now: SystemTime,
         until: SystemTime,
     ) -> Result<bool, BoxError>;
+
+    /// Releases a claim made by [`first_seen`](ReplayGuard::first_seen) whose request was not
+    /// answered with a 2xx and a body, so that a retry of the same bytes is served. The default
+    /// does nothing (every claim is kept until it expires).
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot answer; the layer logs it and answers as the service did (the
+    /// signature then stays remembered until it expires, and a retry is refused).
+    async fn forget(&self, mac: &[u8; MAC_LEN]) -> Result<(), BoxError> {
+        let _ = mac;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<G: ReplayGuard + ?Sized> ReplayGuard for std::sync::Arc<G> {
+    async fn first_seen(
+        &self,
+        mac: &[u8; MAC_LEN],
+        now: SystemTime,
+        until: SystemTime,
+    ) -> Result<bool, BoxError> {
+        (**self).first_seen(mac, now, until).await
+    }
+
+    async fn forget(&self, mac: &[u8; MAC_LEN]) -> Result<(), BoxError> {
+        (**self).forget(mac).await
+    }
 }
 
 /// A bounded in-memory [`ReplayGuard`] for a single process.
@@ -129,6 +181,12 @@ impl ReplayGuard for MemoryReplayGuard {
             }
         }
     }
+
+    async fn forget(&self, mac: &[u8; MAC_LEN]) -> Result<(), BoxError> {
+        // Its entry in `order` stays until it reaches the front, where it no longer matches.
+        self.lock().seen.remove(mac);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -160,5 +218,18 @@ mod tests {
         }
         // The most recent ones are still remembered.
         assert!(!g.first_seen(&[99; 32], t(0), t(1000)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_forgotten_claim_is_served_again_and_its_old_entry_expires_harmlessly() {
+        let g = MemoryReplayGuard::new(10);
+        assert!(g.first_seen(&[1; 32], t(100), t(400)).await.unwrap());
+        g.forget(&[1; 32]).await.unwrap();
+        assert!(g.is_empty());
+        // Claimed again later, with a later expiry: the stale queue entry for t(400) must not
+        // remove the new claim when it is swept.
+        assert!(g.first_seen(&[1; 32], t(200), t(500)).await.unwrap());
+        assert!(g.first_seen(&[2; 32], t(450), t(700)).await.unwrap());
+        assert!(!g.first_seen(&[1; 32], t(450), t(700)).await.unwrap());
     }
 }

@@ -1,0 +1,359 @@
+//! Prometheus metrics for extensions: a tower layer that counts and times every request.
+//!
+//! [`Metrics`] holds the metric families, recorded with the official Prometheus client crate
+//! (`prometheus-client`); [`MetricsLayer`] records one kind's requests into them. Put the layer
+//! **outside** the [`VerifySignatureLayer`](crate::layer::VerifySignatureLayer), so that it sees
+//! the layer's refusals (each carries a [`Refused`](crate::layer::Refused) response extension) as
+//! well as the service's answers (each carries a [`Decision`](crate::service::Decision)). Serve
+//! [`Metrics::encode`] (or [`Metrics::response`]) on an unsigned `GET /metrics`, ideally on an
+//! address Drone does not reach.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), drone_extension::BoxError> {
+//! use drone_extension::ExtensionKind;
+//! use drone_extension::layer::VerifySignatureLayer;
+//! use drone_extension::metrics::{Metrics, MetricsLayer};
+//! use drone_extension::models::Secret;
+//! use drone_extension::secret::{self, SecretFinder, SecretRequest};
+//! use drone_extension::signature::SharedSecret;
+//! use drone_extension::{BoxError, testing};
+//! use tower::ServiceBuilder;
+//!
+//! struct Vault;
+//!
+//! #[drone_extension::async_trait]
+//! impl SecretFinder for Vault {
+//!     async fn find(&self, _: SecretRequest) -> Result<Option<Secret>, BoxError> {
+//!         Ok(None)
+//!     }
+//! }
+//!
+//! let metrics = Metrics::new();
+//! let key = SharedSecret::new("correct-horse-battery-staple")?;
+//! let service = ServiceBuilder::new()
+//!     .layer(MetricsLayer::new(&metrics, ExtensionKind::Secret))
+//!     .layer(VerifySignatureLayer::for_kind(ExtensionKind::Secret, key.clone()))
+//!     .service(secret::service(Vault));
+//!
+//! let request = testing::signed_request(ExtensionKind::Secret, &key, &SecretRequest::default())?;
+//! assert_eq!(testing::send(service, request).await?.status, 204);
+//! // GET /metrics answers with this text (OpenMetrics, which Prometheus scrapes):
+//! let text = metrics.encode();
+//! assert!(text.contains(
+//!     r#"drone_extension_requests_total{kind="secret",decision="not-found",status="204"} 1"#
+//! ));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What is recorded
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `drone_extension_requests_total` | counter | `kind`, `decision`, `status` |
+//! | `drone_extension_refusals_total` | counter | `kind`, `reason` |
+//! | `drone_extension_request_duration_seconds` | histogram | `kind` |
+//! | `drone_extension_in_flight_requests` | gauge | `kind` |
+//! | `drone_extension_body_buffered_bytes` | gauge | (none) |
+//! | `drone_extension_body_budget_bytes` | gauge | (none) |
+//! | `drone_extension_vault_calls_total` | counter | `operation`, `outcome` |
+//! | `drone_extension_vault_token_ttl_seconds` | gauge | (none) |
+//!
+//! - `decision` is the service's one-word decision (`allow`, `deny`, `found`, `none`, `error`,
+//!   `invalid`, …), `refused` when the verifying layer refused the request, and `other` when the
+//!   inner service is not one of the crate's.
+//! - `reason` is [`Rejection::reason`](crate::layer::Rejection::reason): `missing`,
+//!   `malformed`, `algorithm`, `key`, `policy`, `stale`, `signature`, `digest`, `too_large`,
+//!   `timeout`, `unreadable`, `replay`, `replay_guard` (the shared replay store is down) or
+//!   `overload`.
+//! - The body gauges read every [`BodyBudget`] the metrics watch (the process-wide default, and
+//!   any given to [`Metrics::watch_budget`]) at each scrape.
+//! - The Vault families stay empty unless a Vault client records into them
+//!   ([`Metrics::vault_call`], [`Metrics::set_vault_token_ttl`]).
+//!
+//! Label values are fixed vocabularies (never a repository, a user or a path), so the number of
+//! series is bounded whatever callers send.
+//!
+//! # Alerting
+//!
+//! What an operator should page on: `rate(drone_extension_refusals_total{reason="replay_guard"}[5m]) > 0`
+//! (the shared replay store is unreachable and requests fail closed),
+//! `rate(drone_extension_refusals_total{reason=~"signature|key|digest"}[5m])` well above zero
+//! (forgeries, or a rotated secret on one side only), `reason="overload"` (add replicas or
+//! budget), `decision="error"` (the backend fails), and the 99th percentile of the duration
+//! approaching Drone's 60 s timeout.
+
+mod future;
+mod layer;
+mod service;
+
+use std::fmt;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{Response, StatusCode};
+use http_body_util::Full;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::layer::BodyBudget;
+
+pub use future::ResponseFuture;
+pub use layer::MetricsLayer;
+pub use service::MetricsService;
+
+/// The `Content-Type` of [`Metrics::encode`]'s text: OpenMetrics 1.0, which Prometheus scrapes.
+pub const CONTENT_TYPE_OPENMETRICS: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RequestLabels {
+    pub(crate) kind: &'static str,
+    pub(crate) decision: &'static str,
+    pub(crate) status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RefusalLabels {
+    pub(crate) kind: &'static str,
+    pub(crate) reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct KindLabels {
+    pub(crate) kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VaultLabels {
+    operation: &'static str,
+    outcome: &'static str,
+}
+
+type HistogramFamily = Family<KindLabels, Histogram, fn() -> Histogram>;
+
+/// Request durations: 0.5 ms to about 16 s, doubling.
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// The metric families shared by every [`MetricsLayer`] made from them. Cloning is cheap and
+/// records into the same families.
+///
+/// [`Metrics::new`] registers them in a registry of its own, which [`encode`](Metrics::encode)
+/// renders; [`register`](Metrics::register) adds them to an application's registry too.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    pub(crate) requests: Family<RequestLabels, Counter>,
+    pub(crate) refusals: Family<RefusalLabels, Counter>,
+    pub(crate) duration: HistogramFamily,
+    pub(crate) in_flight: Family<KindLabels, Gauge>,
+    budgets: Arc<BudgetCollector>,
+    vault_calls: Family<VaultLabels, Counter>,
+    /// A family without labels, so that the gauge appears only once a Vault client sets it.
+    vault_token_ttl: Family<[(&'static str, &'static str); 0], Gauge<f64, AtomicU64>>,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// The families, registered under the prefix `drone_extension` in a registry of their own,
+    /// watching the process-wide [`BodyBudget::shared_default`].
+    pub fn new() -> Metrics {
+        let requests = Family::default();
+        let refusals = Family::default();
+        let duration = HistogramFamily::new_with_constructor(duration_histogram);
+        let in_flight = Family::default();
+        let budgets = Arc::new(BudgetCollector {
+            budgets: Mutex::new(vec![BodyBudget::shared_default()]),
+        });
+        let vault_calls = Family::default();
+        let vault_token_ttl = Family::default();
+        let mut inner = Inner {
+            registry: Registry::default(),
+            requests,
+            refusals,
+            duration,
+            in_flight,
+            budgets,
+            vault_calls,
+            vault_token_ttl,
+        };
+        let mut registry = Registry::default();
+        inner.register(&mut registry);
+        inner.registry = registry;
+        Metrics {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Registers the same families in `registry` as well (under `drone_extension_`), for an
+    /// application that serves one registry of its own.
+    pub fn register(&self, registry: &mut Registry) {
+        self.inner.register(registry);
+    }
+
+    /// Also reports the bytes held in `budget` (a layer's own
+    /// [`body_budget`](crate::layer::VerifySignatureLayer::body_budget)).
+    pub fn watch_budget(&self, budget: &BodyBudget) {
+        let mut budgets = self
+            .inner
+            .budgets
+            .budgets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !budgets.iter().any(|b| b.same_as(budget)) {
+            budgets.push(budget.clone());
+        }
+    }
+
+    /// Counts a call to Vault: `operation` (`read`, `login`, `renew`, `lookup`, …) and `outcome`
+    /// (`ok`, `not_found`, `denied`, `error`, `timeout`, …), from fixed vocabularies.
+    pub fn vault_call(&self, operation: &'static str, outcome: &'static str) {
+        self.inner
+            .vault_calls
+            .get_or_create(&VaultLabels { operation, outcome })
+            .inc();
+    }
+
+    /// Sets the Vault token's remaining time to live, in seconds.
+    pub fn set_vault_token_ttl(&self, seconds: f64) {
+        self.inner.vault_token_ttl.get_or_create(&[]).set(seconds);
+    }
+
+    /// The registry's text in the OpenMetrics format (ends with `# EOF`).
+    pub fn encode(&self) -> String {
+        let mut text = String::with_capacity(4096);
+        // Writing into a String cannot fail, nor can the crate's collectors.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.inner.registry);
+        text
+    }
+
+    /// `200` with [`encode`](Metrics::encode)'s text and its `Content-Type`: the answer to an
+    /// unsigned `GET /metrics`.
+    pub fn response(&self) -> Response<Full<Bytes>> {
+        let mut response = Response::new(Full::new(Bytes::from(self.encode())));
+        *response.status_mut() = StatusCode::OK;
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(CONTENT_TYPE_OPENMETRICS),
+        );
+        response
+    }
+
+    pub(crate) fn requests(&self) -> &Family<RequestLabels, Counter> {
+        &self.inner.requests
+    }
+
+    pub(crate) fn refusals(&self) -> &Family<RefusalLabels, Counter> {
+        &self.inner.refusals
+    }
+
+    pub(crate) fn duration(&self) -> &HistogramFamily {
+        &self.inner.duration
+    }
+
+    pub(crate) fn in_flight(&self) -> &Family<KindLabels, Gauge> {
+        &self.inner.in_flight
+    }
+}
+
+impl Inner {
+    fn register(&self, registry: &mut Registry) {
+        let registry = registry.sub_registry_with_prefix("drone_extension");
+        registry.register(
+            "requests",
+            "Requests answered, by kind, decision and status",
+            self.requests.clone(),
+        );
+        registry.register(
+            "refusals",
+            "Requests refused by the signature layer, by kind and reason",
+            self.refusals.clone(),
+        );
+        registry.register_with_unit(
+            "request_duration",
+            "Time from a request's head to its response's head, by kind",
+            Unit::Seconds,
+            self.duration.clone(),
+        );
+        registry.register(
+            "in_flight_requests",
+            "Requests being received or answered, by kind",
+            self.in_flight.clone(),
+        );
+        registry.register_collector(Box::new(self.budgets.clone()));
+        registry.register(
+            "vault_calls",
+            "Calls to Vault, by operation and outcome",
+            self.vault_calls.clone(),
+        );
+        registry.register_with_unit(
+            "vault_token_ttl",
+            "The Vault token's remaining time to live",
+            Unit::Seconds,
+            self.vault_token_ttl.clone(),
+        );
+    }
+}
+
+/// Reads the watched budgets at each scrape.
+#[derive(Debug)]
+struct BudgetCollector {
+    budgets: Mutex<Vec<BodyBudget>>,
+}
+
+impl Collector for BudgetCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        let (held, capacity) = self
+            .budgets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .fold((0u64, 0u64), |(held, capacity), b| {
+                let cap = b.capacity() as u64;
+                (held + cap - b.available() as u64, capacity + cap)
+            });
+        for (name, help, value) in [
+            (
+                "body_buffered",
+                "Request body bytes reserved in the watched body budgets",
+                held,
+            ),
+            (
+                "body_budget",
+                "Capacity of the watched body budgets",
+                capacity,
+            ),
+        ] {
+            let gauge = ConstGauge::new(value as i64);
+            let metric =
+                encoder.encode_descriptor(name, help, Some(&Unit::Bytes), gauge.metric_type())?;
+            gauge.encode(metric)?;
+        }
+        Ok(())
+    }
+}

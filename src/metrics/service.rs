@@ -1,0 +1,65 @@
+//! [`MetricsService`]: the middleware itself.
+
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::future::{InFlight, ResponseFuture};
+use super::{KindLabels, Metrics};
+
+/// Counts and times the requests of one kind. Made by [`MetricsLayer`](super::MetricsLayer).
+#[derive(Clone, Debug)]
+pub struct MetricsService<S> {
+    inner: S,
+    metrics: Metrics,
+    kind: &'static str,
+}
+
+impl<S> MetricsService<S> {
+    pub(crate) fn new(inner: S, metrics: Metrics, kind: &'static str) -> Self {
+        MetricsService {
+            inner,
+            metrics,
+            kind,
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, consuming the middleware.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MetricsService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let gauge = self
+            .metrics
+            .in_flight()
+            .get_or_create_owned(&KindLabels { kind: self.kind });
+        ResponseFuture {
+            inner: self.inner.call(request),
+            started: Instant::now(),
+            metrics: self.metrics.clone(),
+            kind: self.kind,
+            _in_flight: InFlight::enter(gauge),
+        }
+    }
+}
