@@ -10,6 +10,8 @@
 # layer's cost: parsing, policy, Date, HMAC and the Digest over the body; then signed with the
 # default per-request log line on (RUST_LOG=info, written to a file), the cost of logging. Requests are pre-signed once, before
 # the run, with the current Date (valid for the 300 s window), exactly as Drone signs them.
+# Last, the cost of the metrics layer: signed with metrics (the default) and without
+# (DRONE_METRICS=false), alternating, ROUNDS times each (default 3), with the median ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,11 +77,13 @@ run signed 3901
 run unsigned 3902 DRONE_GLOBAL_SECRETS_UNSIGNED=true
 # The default: one info line per request, written to a file by the starter's background writer.
 run logged 3903 RUST_LOG=info
+run nometrics 3904 DRONE_METRICS=false
 
 # Sanity: the pre-signed request is accepted, the unsigned one refused by the signed server.
 check() { wrk -t1 -c1 -d1s -s "$1" "$2" | grep -E 'Non-2xx' && { echo "unexpected non-2xx for $1 on $2" >&2; exit 1; } || true; }
 check "$WORK/signed.lua" http://127.0.0.1:3901/global-secrets
 check "$WORK/unsigned.lua" http://127.0.0.1:3902/global-secrets
+check "$WORK/signed.lua" http://127.0.0.1:3904/global-secrets
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
 for name in signed unsigned logged; do
@@ -90,3 +94,17 @@ for name in signed unsigned logged; do
     "http://127.0.0.1:$port/global-secrets" | grep -E 'Requests/sec|^ +50%|^ +99%|Non-2xx|requests in'
 done
 echo "log lines written by the logged run: $(grep -c 'global-secrets' "$WORK/logged.log" || true)"
+
+# The metrics layer: the same signed requests with and without it, alternating.
+ROUNDS=${ROUNDS:-3}
+rate() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/signed.lua" \
+  "http://127.0.0.1:$1/global-secrets" | awk '/Requests\/sec/ {print $2}'; }
+ratios=()
+for round in $(seq "$ROUNDS"); do
+  with=$(rate 3901); without=$(rate 3904)
+  ratio=$(python3 -c "print(f'{$with / $without:.4f}')")
+  ratios+=("$ratio")
+  echo "== metrics round $round: with $with, without $without requests/s, ratio $ratio"
+done
+echo "metrics: median with/without ratio $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+echo "metrics lines counted by the signed server: $(curl -fs http://127.0.0.1:3901/metrics | grep -c '^drone_extension_requests_total' || true) series"

@@ -175,6 +175,8 @@ impl<E: Endpoint> Route for VerifiedService<E> {
 #[derive(Clone, Default)]
 pub struct ExtensionRouter {
     routes: Arc<Routes>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 /// The kinds served, by path.
@@ -205,6 +207,16 @@ impl ExtensionRouter {
     ) -> ExtensionRouter {
         let route: Arc<dyn Route> = Arc::new(verified_service(keys, service));
         Arc::make_mut(&mut self.routes).insert(E::KIND.path(), (E::KIND, route));
+        self
+    }
+
+    /// Records every kind's requests into `metrics`, as a
+    /// [`MetricsLayer`](crate::metrics::MetricsLayer) around each kind's verifying layer would
+    /// (the router's own 404 and 405 answers are not recorded).
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn metrics(mut self, metrics: &crate::metrics::Metrics) -> ExtensionRouter {
+        self.metrics = Some(metrics.clone());
         self
     }
 
@@ -288,7 +300,8 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let Some((_, route)) = self.routes.get(request.uri().path()) else {
+        #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+        let Some((kind, route)) = self.routes.get(request.uri().path()) else {
             return Box::pin(std::future::ready(Ok(plain(
                 StatusCode::NOT_FOUND,
                 "404 page not found\n",
@@ -302,6 +315,12 @@ where
             return Box::pin(std::future::ready(Ok(response)));
         }
         let future = route.call(request.map(|body| body.map_err(Into::into).boxed_unsync()));
-        Box::pin(async move { Ok(future.await) })
+        let answered = async move { Ok(future.await) };
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            let recorded = crate::metrics::ResponseFuture::start(answered, metrics, kind.name());
+            return Box::pin(recorded);
+        }
+        Box::pin(answered)
     }
 }

@@ -355,3 +355,46 @@ async fn the_route_layer_trap_is_named_at_the_first_request() -> Result<(), BoxE
     .instrument(tracing::info_span!("route_layer_trap"))
     .await
 }
+
+#[cfg(feature = "metrics")]
+#[tokio::test]
+async fn the_router_records_each_kind_into_metrics() -> Result<(), BoxError> {
+    use drone_extension::metrics::Metrics;
+    let metrics = Metrics::new();
+    let router = every_kind().metrics(&metrics);
+    for kind in ExtensionKind::ALL {
+        let answer = testing::call(router.clone(), kind, &key(), &body(kind)).await?;
+        assert!(answer.status.is_success(), "{kind}: {}", answer.status);
+    }
+    let unsigned = testing::unsigned_request(ExtensionKind::Secret, &body(ExtensionKind::Secret))?;
+    assert_eq!(testing::send(router.clone(), unsigned).await?.status, 401);
+    // Not a kind's path: the router's own 404, not recorded.
+    let mut stray = testing::unsigned_request(ExtensionKind::Secret, &body(ExtensionKind::Secret))?;
+    *stray.uri_mut() = "/nowhere".parse()?;
+    assert_eq!(testing::send(router, stray).await?.status, 404);
+
+    let text = metrics.encode();
+    let count = |prefix: &str| {
+        text.lines()
+            .filter(|line| line.starts_with(prefix))
+            .map(|line| line.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(
+        count("drone_extension_requests_total{"),
+        ExtensionKind::ALL.len() as u64 + 1
+    );
+    assert_eq!(
+        count(r#"drone_extension_refusals_total{kind="secret",reason="missing"}"#),
+        1
+    );
+    for kind in ExtensionKind::ALL {
+        let prefix = format!(
+            r#"drone_extension_request_duration_seconds_count{{kind="{}"}}"#,
+            kind.name()
+        );
+        let expected = if kind == ExtensionKind::Secret { 2 } else { 1 };
+        assert_eq!(count(&prefix), expected, "{kind}\n{text}");
+    }
+    Ok(())
+}

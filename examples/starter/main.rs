@@ -40,6 +40,7 @@
 //! | `DRONE_REPLAY_GUARD` | unset (none) | refuse a signed request answered before, within the clock window: `memory` (this process), `redis://host:port` (every replica sharing that Redis or Valkey; built with `--features redis`) |
 //! | `DRONE_REPLAY_GUARD_FAIL_OPEN` | `false` | `true`: serve requests unprotected while Redis is down (each logged at error level) instead of answering `503` |
 //! | `DRONE_REPLAY_GUARD_TIMEOUT_MS` | `500` | milliseconds each call to Redis may take |
+//! | `DRONE_METRICS` | `true` | `false`: no metrics recorded, no `/metrics` |
 //! | `DRONE_METRICS_BIND` | unset | serve `GET /metrics` on this address only, not on `DRONE_BIND` |
 //! | `DRONE_DEBUG` | `false` | debug logs (`RUST_LOG` overrides) |
 //!
@@ -214,7 +215,7 @@ fn app(
     secret: &SharedSecret,
     budget: Option<&BodyBudget>,
     readiness: Readiness,
-    metrics: &Metrics,
+    metrics: Option<&Metrics>,
 ) -> Result<Router, BoxError> {
     let guard = replay_guard()?;
     let starter = Starter(Arc::new(policy));
@@ -286,7 +287,10 @@ fn app(
             route.route_layer(layer)
         };
         // Outside the verifying layer: it counts the layer's refusals too.
-        let route = route.route_layer(MetricsLayer::new(metrics, kind));
+        let route = match metrics {
+            Some(metrics) => route.route_layer(MetricsLayer::new(metrics, kind)),
+            None => route,
+        };
         app = app.merge(route);
     }
     Ok(app)
@@ -354,6 +358,38 @@ fn flush_log(buffer: &LogBuffer) {
     let _ = out.flush();
 }
 
+/// A pending metrics server.
+type MetricsServer = tokio::task::JoinHandle<Result<(), drone_extension::server::ServeError>>;
+
+/// `GET /metrics` on `app`, or on a server of its own at `DRONE_METRICS_BIND` (which stops when
+/// `server` starts draining).
+async fn serve_metrics(
+    app: Router,
+    metrics: Metrics,
+    server: &Server,
+) -> Result<(Router, Option<MetricsServer>), BoxError> {
+    let scrape = move || std::future::ready(metrics.response());
+    let Some(bind) = env("DRONE_METRICS_BIND") else {
+        return Ok((app.route("/metrics", get(scrape)), None));
+    };
+    let bind: SocketAddr = bind
+        .parse()
+        .map_err(|e| format!("invalid DRONE_METRICS_BIND: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let readiness = server.readiness();
+    let metrics_server = Server::new()
+        .max_connections(16)
+        .max_in_flight(4)
+        .shutdown_signal(async move { readiness.draining().await });
+    // Its `listening` line is logged within the span `metrics_listener`.
+    let serving = metrics_server
+        .serve(listener, Router::new().route("/metrics", get(scrape)))
+        .instrument(tracing::info_span!("metrics_listener"));
+    Ok((app, Some(tokio::spawn(serving))))
+}
+
 async fn run() -> Result<(), BoxError> {
     let policy = load_policy()?;
     let secret = shared_secret()?;
@@ -362,46 +398,24 @@ async fn run() -> Result<(), BoxError> {
         Some(bytes) => Some(BodyBudget::new(bytes.try_into()?)),
         None => None,
     };
-    let metrics = Metrics::new();
-    if let Some(budget) = &budget {
+    let metrics = match env("DRONE_METRICS").as_deref() {
+        None | Some("true") => Some(Metrics::new()),
+        Some("false") => None,
+        Some(_) => return Err("DRONE_METRICS must be true or false".into()),
+    };
+    if let (Some(metrics), Some(budget)) = (&metrics, &budget) {
         metrics.watch_budget(budget);
     }
-    let mut app = app(
+    let app = app(
         policy,
         &secret,
         budget.as_ref(),
         server.readiness(),
-        &metrics,
+        metrics.as_ref(),
     )?;
-    let scrape = {
-        let metrics = metrics.clone();
-        move || std::future::ready(metrics.response())
-    };
-    let metrics_server = match env("DRONE_METRICS_BIND") {
-        Some(bind) => {
-            let bind: SocketAddr = bind
-                .parse()
-                .map_err(|e| format!("invalid DRONE_METRICS_BIND: {e}"))?;
-            let listener = tokio::net::TcpListener::bind(bind)
-                .await
-                .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-            // Stops when the main server starts draining.
-            let readiness = server.readiness();
-            let server = Server::new()
-                .max_connections(16)
-                .max_in_flight(4)
-                .shutdown_signal(async move { readiness.draining().await });
-            let metrics_app = Router::new().route("/metrics", get(scrape));
-            // Its `listening` line is logged within the span `metrics_listener`.
-            let serving = server.serve(listener, metrics_app);
-            Some(tokio::spawn(
-                serving.instrument(tracing::info_span!("metrics_listener")),
-            ))
-        }
-        None => {
-            app = app.route("/metrics", get(scrape));
-            None
-        }
+    let (app, metrics_server) = match metrics {
+        Some(metrics) => serve_metrics(app, metrics, &server).await?,
+        None => (app, None),
     };
 
     let bind: SocketAddr = env("DRONE_BIND")

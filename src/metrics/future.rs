@@ -15,10 +15,10 @@ use crate::service::Decision;
 
 /// One request counted in the in-flight gauge until dropped (answered or abandoned).
 #[derive(Debug)]
-pub(crate) struct InFlight(Gauge);
+struct InFlight(Gauge);
 
 impl InFlight {
-    pub(crate) fn enter(gauge: Gauge) -> InFlight {
+    fn enter(gauge: Gauge) -> InFlight {
         gauge.inc();
         InFlight(gauge)
     }
@@ -36,11 +36,27 @@ pin_project! {
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
-        pub(crate) inner: F,
-        pub(crate) started: Instant,
-        pub(crate) metrics: Metrics,
-        pub(crate) kind: &'static str,
-        pub(crate) _in_flight: InFlight,
+        inner: F,
+        started: Instant,
+        metrics: Metrics,
+        kind: &'static str,
+        _in_flight: InFlight,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    /// Starts recording one request of `kind`, answered by `inner`.
+    pub(crate) fn start(inner: F, metrics: &Metrics, kind: &'static str) -> ResponseFuture<F> {
+        let gauge = metrics
+            .in_flight()
+            .get_or_create_owned(&KindLabels { kind });
+        ResponseFuture {
+            inner,
+            started: Instant::now(),
+            metrics: metrics.clone(),
+            kind,
+            _in_flight: InFlight::enter(gauge),
+        }
     }
 }
 

@@ -1,13 +1,12 @@
 //! [`MetricsService`]: the middleware itself.
 
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::future::{InFlight, ResponseFuture};
-use super::{KindLabels, Metrics};
+use super::Metrics;
+use super::future::ResponseFuture;
 
 /// Counts and times the requests of one kind. Made by [`MetricsLayer`](super::MetricsLayer).
 #[derive(Clone, Debug)]
@@ -50,16 +49,6 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let gauge = self
-            .metrics
-            .in_flight()
-            .get_or_create_owned(&KindLabels { kind: self.kind });
-        ResponseFuture {
-            inner: self.inner.call(request),
-            started: Instant::now(),
-            metrics: self.metrics.clone(),
-            kind: self.kind,
-            _in_flight: InFlight::enter(gauge),
-        }
+        ResponseFuture::start(self.inner.call(request), &self.metrics, self.kind)
     }
 }
