@@ -136,10 +136,13 @@ impl VerifySignatureLayer {
         self
     }
 
-    /// Refuses a request whose exact signature was already accepted within the clock window.
+    /// Refuses a request whose exact signature was already answered (with a 2xx and a body)
+    /// within the clock window, or is being answered.
     ///
     /// Off by default: Drone sends no nonce, so identical legitimate requests in the same second
-    /// (or a retry) would be refused. See [`ReplayGuard`].
+    /// would be refused. A retry after an error or an empty answer is served. See
+    /// [`ReplayGuard`]; share one guard between replicas with `RedisReplayGuard` (feature
+    /// `redis`), between the layers of one process by passing clones of one `Arc`.
     pub fn replay_guard(mut self, guard: impl ReplayGuard) -> VerifySignatureLayer {
         Arc::make_mut(&mut self.config).replay_guard = Some(Arc::new(guard));
         self

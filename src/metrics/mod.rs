@@ -70,7 +70,7 @@
 //! - The body gauges read every [`BodyBudget`] the metrics watch (the process-wide default, and
 //!   any given to [`Metrics::watch_budget`]) at each scrape.
 //! - The Vault families stay empty unless a Vault client records into them
-//!   ([`Metrics::vault_call`], [`Metrics::set_vault_token_ttl`]).
+//!   ([`Metrics::vault_call`], [`Metrics::watch_vault_token_ttl`]).
 //!
 //! Label values are fixed vocabularies (never a repository, a user or a path), so the number of
 //! series is bounded whatever callers send.
@@ -89,7 +89,6 @@ mod layer;
 mod service;
 
 use std::fmt;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
@@ -163,8 +162,7 @@ struct Inner {
     pub(crate) in_flight: Family<KindLabels, Gauge>,
     budgets: Arc<BudgetCollector>,
     vault_calls: Family<VaultLabels, Counter>,
-    /// A family without labels, so that the gauge appears only once a Vault client sets it.
-    vault_token_ttl: Family<[(&'static str, &'static str); 0], Gauge<f64, AtomicU64>>,
+    vault_token: Arc<TokenCollector>,
 }
 
 impl fmt::Debug for Metrics {
@@ -191,7 +189,7 @@ impl Metrics {
             budgets: Mutex::new(vec![BodyBudget::shared_default()]),
         });
         let vault_calls = Family::default();
-        let vault_token_ttl = Family::default();
+        let vault_token = Arc::new(TokenCollector::default());
         let mut inner = Inner {
             registry: Registry::default(),
             requests,
@@ -200,7 +198,7 @@ impl Metrics {
             in_flight,
             budgets,
             vault_calls,
-            vault_token_ttl,
+            vault_token,
         };
         let mut registry = Registry::default();
         inner.register(&mut registry);
@@ -239,9 +237,15 @@ impl Metrics {
             .inc();
     }
 
-    /// Sets the Vault token's remaining time to live, in seconds.
-    pub fn set_vault_token_ttl(&self, seconds: f64) {
-        self.inner.vault_token_ttl.get_or_create(&[]).set(seconds);
+    /// Reports the Vault token's remaining time to live, in seconds, as `ttl` tells it at each
+    /// scrape (`None`: no token, or one that never expires, and then no sample).
+    pub fn watch_vault_token_ttl(&self, ttl: impl Fn() -> Option<f64> + Send + Sync + 'static) {
+        *self
+            .inner
+            .vault_token
+            .ttl
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Box::new(ttl));
     }
 
     /// The registry's text in the OpenMetrics format (ends with `# EOF`).
@@ -311,12 +315,7 @@ impl Inner {
             "Calls to Vault, by operation and outcome",
             self.vault_calls.clone(),
         );
-        registry.register_with_unit(
-            "vault_token_ttl",
-            "The Vault token's remaining time to live",
-            Unit::Seconds,
-            self.vault_token_ttl.clone(),
-        );
+        registry.register_collector(Box::new(self.vault_token.clone()));
     }
 }
 
@@ -355,5 +354,93 @@ impl Collector for BudgetCollector {
             gauge.encode(metric)?;
         }
         Ok(())
+    }
+}
+
+/// The remaining time to live of a Vault token, read at each scrape.
+#[derive(Default)]
+struct TokenCollector {
+    ttl: Mutex<Option<TtlSource>>,
+}
+
+type TtlSource = Box<dyn Fn() -> Option<f64> + Send + Sync>;
+
+impl fmt::Debug for TokenCollector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCollector").finish_non_exhaustive()
+    }
+}
+
+impl Collector for TokenCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        let ttl = self.ttl.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(seconds) = ttl.as_ref().and_then(|ttl| ttl()) else {
+            return Ok(());
+        };
+        let gauge = ConstGauge::new(seconds);
+        let metric = encoder.encode_descriptor(
+            "vault_token_ttl",
+            "The Vault token's remaining time to live",
+            Some(&Unit::Seconds),
+            gauge.metric_type(),
+        )?;
+        gauge.encode(metric)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vault_families_appear_once_recorded_and_the_ttl_is_read_at_each_scrape() {
+        let metrics = Metrics::new();
+        let text = metrics.encode();
+        assert!(!text.contains("vault_calls_total{"), "{text}");
+        assert!(
+            !text.contains("drone_extension_vault_token_ttl_seconds "),
+            "{text}"
+        );
+
+        metrics.vault_call("read", "ok");
+        metrics.vault_call("read", "ok");
+        metrics.vault_call("login", "denied");
+        let ttl = Arc::new(Mutex::new(Some(42.0)));
+        let source = ttl.clone();
+        metrics.watch_vault_token_ttl(move || *source.lock().unwrap());
+        let text = metrics.encode();
+        assert!(
+            text.contains(r#"drone_extension_vault_calls_total{operation="read",outcome="ok"} 2"#)
+        );
+        assert!(text.contains(
+            r#"drone_extension_vault_calls_total{operation="login",outcome="denied"} 1"#
+        ));
+        assert!(
+            text.contains("drone_extension_vault_token_ttl_seconds 42.0"),
+            "{text}"
+        );
+        *ttl.lock().unwrap() = None;
+        assert!(
+            !metrics
+                .encode()
+                .contains("drone_extension_vault_token_ttl_seconds ")
+        );
+    }
+
+    #[test]
+    fn the_same_budget_is_watched_once() {
+        let metrics = Metrics::new();
+        let budget = BodyBudget::new(1024 * 1024);
+        metrics.watch_budget(&budget);
+        metrics.watch_budget(&budget.clone());
+        metrics.watch_budget(&BodyBudget::shared_default());
+        let capacity = (crate::layer::DEFAULT_BODY_BUDGET + 1024 * 1024).to_string();
+        assert!(
+            metrics
+                .encode()
+                .contains(&format!("drone_extension_body_budget_bytes {capacity}")),
+            "{}",
+            metrics.encode()
+        );
     }
 }
