@@ -84,6 +84,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod access;
 pub mod admission;
 #[cfg(feature = "aesgcm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aesgcm")))]
