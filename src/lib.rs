@@ -115,6 +115,9 @@ pub mod signature;
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod testing;
 pub mod validate;
+#[cfg(feature = "vault")]
+#[cfg_attr(docsrs, doc(cfg(feature = "vault")))]
+pub mod vault;
 pub mod webhook;
 
 #[cfg(feature = "client")]
