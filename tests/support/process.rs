@@ -39,8 +39,17 @@ pub fn example(name: &str) -> &'static Path {
 fn build_examples() -> Vec<(String, PathBuf)> {
     let mut args = vec!["--example", "starter", "--example", "probe"];
     args.extend(["--example", "axum", "--example", "hyper"]);
+    let mut features = Vec::new();
     if cfg!(feature = "aesgcm") {
-        args.extend(["--features", "aesgcm"]);
+        features.push("aesgcm");
+    }
+    if cfg!(feature = "vault") {
+        features.push("vault");
+        args.extend(["--example", "vault"]);
+    }
+    let features = features.join(",");
+    if !features.is_empty() {
+        args.extend(["--features", &features]);
     }
     cargo_build(&args, "example")
 }
