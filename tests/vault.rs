@@ -5,6 +5,7 @@
 mod bao;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -60,6 +61,28 @@ async fn find(finder: &VaultSecretFinder, request: SecretRequest) -> Option<Stri
         assert!(s.pull && s.fork, "drone-vault's flags");
         s.data
     })
+}
+
+/// An AppRole login (role `drone`, `token_ttl`, `token_max_ttl`) and its first token.
+async fn approle(bao: &Bao, token_ttl: &str, token_max_ttl: &str) -> (Vault, Arc<str>) {
+    let (role_id, secret_id) = bao.approle(token_ttl, token_max_ttl).await;
+    let method = AuthMethod::AppRole {
+        role_id,
+        secret_id,
+        mount: "approle".into(),
+    };
+    let vault = vault(bao, method);
+    let first = vault
+        .auth()
+        .wait_token(Duration::from_secs(5))
+        .await
+        .expect("logged in");
+    (vault, first)
+}
+
+/// The finder's answer for `docker_password`'s `password` key at `secret/data/drone/docker`.
+async fn docker(finder: &VaultSecretFinder) -> Option<String> {
+    find(finder, request("secret/data/drone/docker", "password")).await
 }
 
 /// Seeds the data of drone-vault's README (KV v2 and KV v1) and a token with the policy.
@@ -266,28 +289,13 @@ async fn approle_token_with_a_5s_ttl_is_renewed_across_15s() {
     let Some((bao, _)) = seeded().await else {
         return;
     };
-    let (role_id, secret_id) = bao.approle("5s", "1h").await;
-    let vault = vault(
-        &bao,
-        AuthMethod::AppRole {
-            role_id,
-            secret_id,
-            mount: "approle".into(),
-        },
-    );
+    let (vault, first) = approle(&bao, "5s", "1h").await;
     let finder = VaultSecretFinder::new(vault.clone());
-    let first = vault
-        .auth()
-        .wait_token(Duration::from_secs(5))
-        .await
-        .expect("logged in");
     let start = Instant::now();
     let mut reads = 0;
     while start.elapsed() < Duration::from_secs(15) {
         assert_eq!(
-            find(&finder, request("secret/data/drone/docker", "password"))
-                .await
-                .as_deref(),
+            docker(&finder).await.as_deref(),
             Some(PASSWORD),
             "after {:?}",
             start.elapsed()
@@ -310,29 +318,11 @@ async fn approle_logs_in_again_after_the_token_is_revoked() {
     let Some((bao, _)) = seeded().await else {
         return;
     };
-    let (role_id, secret_id) = bao.approle("1h", "2h").await;
-    let vault = vault(
-        &bao,
-        AuthMethod::AppRole {
-            role_id,
-            secret_id,
-            mount: "approle".into(),
-        },
-    );
+    let (vault, first) = approle(&bao, "1h", "2h").await;
     let finder = VaultSecretFinder::new(vault.clone());
-    let first = vault
-        .auth()
-        .wait_token(Duration::from_secs(5))
-        .await
-        .expect("logged in");
     bao.revoke(&first).await;
     // The read is refused, the token found dead, a new login made, the read retried.
-    assert_eq!(
-        find(&finder, request("secret/data/drone/docker", "password"))
-            .await
-            .as_deref(),
-        Some(PASSWORD)
-    );
+    assert_eq!(docker(&finder).await.as_deref(), Some(PASSWORD));
     let second = vault.auth().token().unwrap();
     assert_ne!(first, second);
 }
@@ -360,10 +350,7 @@ async fn a_failed_login_is_retried_and_reported_never_fatal() {
         "Debug redacts the secret id"
     );
     let finder = VaultSecretFinder::new(vault);
-    assert_eq!(
-        find(&finder, request("secret/data/drone/docker", "password")).await,
-        None
-    );
+    assert_eq!(docker(&finder).await, None);
 }
 
 /// A TokenReview API stub: approves every token, as the service account its claims name.
@@ -474,12 +461,7 @@ async fn kubernetes_login_with_a_service_account_token() {
         },
     );
     let finder = VaultSecretFinder::new(vault.clone());
-    assert_eq!(
-        find(&finder, request("secret/data/drone/docker", "password"))
-            .await
-            .as_deref(),
-        Some(PASSWORD)
-    );
+    assert_eq!(docker(&finder).await.as_deref(), Some(PASSWORD));
     let status = vault.health().await.token;
     assert!(status.valid && status.method == "kubernetes", "{status:?}");
     // The wrong role: the login fails, is reported, and nothing is served.
@@ -491,14 +473,7 @@ async fn kubernetes_login_with_a_service_account_token() {
             mount: "kubernetes".into(),
         },
     );
-    assert_eq!(
-        find(
-            &VaultSecretFinder::new(wrong.clone()),
-            request("secret/data/drone/docker", "password")
-        )
-        .await,
-        None
-    );
+    assert_eq!(docker(&VaultSecretFinder::new(wrong.clone())).await, None);
     assert!(!wrong.health().await.token.valid);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -515,12 +490,11 @@ async fn vault_stopped_mid_run_answers_within_the_timeout_and_recovers() {
         Renewal::default(),
     );
     let finder = VaultSecretFinder::new(vault.clone());
-    let docker = || request("secret/data/drone/docker", "password");
-    assert_eq!(find(&finder, docker()).await.as_deref(), Some(PASSWORD));
+    assert_eq!(docker(&finder).await.as_deref(), Some(PASSWORD));
 
     bao.freeze();
     let start = Instant::now();
-    assert_eq!(find(&finder, docker()).await, None);
+    assert_eq!(docker(&finder).await, None);
     let took = start.elapsed();
     println!("answered {took:?} after Vault stopped (timeout {timeout:?})");
     assert!(took >= timeout && took < timeout * 2, "{took:?}");
@@ -532,7 +506,7 @@ async fn vault_stopped_mid_run_answers_within_the_timeout_and_recovers() {
     assert!(!health.reachable && !health.is_healthy(), "{health:?}");
 
     bao.thaw();
-    assert_eq!(find(&finder, docker()).await.as_deref(), Some(PASSWORD));
+    assert_eq!(docker(&finder).await.as_deref(), Some(PASSWORD));
     assert!(vault.health().await.is_healthy());
 }
 
@@ -543,11 +517,10 @@ async fn the_cache_serves_a_burst_from_one_read() {
     };
     let vault = vault(&bao, AuthMethod::Token(token)).with_cache(Duration::from_secs(60), 16);
     let finder = VaultSecretFinder::new(vault);
-    let docker = || request("secret/data/drone/docker", "password");
-    assert_eq!(find(&finder, docker()).await.as_deref(), Some(PASSWORD));
+    assert_eq!(docker(&finder).await.as_deref(), Some(PASSWORD));
     // Vault frozen: the cached answer is still served, at once.
     bao.freeze();
-    assert_eq!(find(&finder, docker()).await.as_deref(), Some(PASSWORD));
+    assert_eq!(docker(&finder).await.as_deref(), Some(PASSWORD));
     bao.thaw();
 }
 
