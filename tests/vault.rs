@@ -568,3 +568,102 @@ async fn global_secrets_for_drone_0_8() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn https_with_a_private_ca_and_a_server_name() {
+    let Some(bao) = Bao::start_tls().await else {
+        return;
+    };
+    bao.put_v2("drone/docker", json!({"password": PASSWORD}))
+        .await;
+    let ca = bao.ca_pem.clone().unwrap();
+    let read = |builder: drone_extension::vault::VaultClientBuilder| async move {
+        let vault = Vault::new(
+            builder.build().unwrap(),
+            AuthMethod::Token("root".into()),
+            Renewal::default(),
+        );
+        vault.read("secret/data/drone/docker").await
+    };
+    let builder = || VaultClient::builder(&bao.addr).timeout(Duration::from_secs(3));
+    // The private CA trusted: the secret is read.
+    let data = read(builder().ca_certificate_pem(ca.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(data.get("password"), Some(PASSWORD));
+    // Not trusted: a TLS error, no read.
+    assert!(matches!(read(builder()).await, Err(VaultError::Tls(_))));
+    // The certificate is verified for the server name given (it names `localhost`, not
+    // `vault.example.com`), whatever the address's host.
+    let data = read(
+        builder()
+            .ca_certificate_pem(ca.clone())
+            .server_name("localhost"),
+    )
+    .await;
+    assert!(matches!(data, Ok(Some(_))), "{data:?}");
+    let wrong = read(
+        builder()
+            .ca_certificate_pem(ca)
+            .server_name("vault.example.com"),
+    )
+    .await;
+    assert!(matches!(wrong, Err(VaultError::Tls(_))), "{wrong:?}");
+}
+
+#[tokio::test]
+async fn a_namespace_is_sent_with_every_call() {
+    let Some(bao) = Bao::start().await else {
+        return;
+    };
+    bao.root(Method::POST, "sys/namespaces/team", json!({}))
+        .await;
+    let team = VaultClient::builder(&bao.addr)
+        .namespace("team")
+        .build()
+        .unwrap();
+    let root_in_team = |method, path: &'static str, body: Value| {
+        let team = team.clone();
+        async move {
+            let response = team
+                .call(method, path, Some("root"), Some(&body))
+                .await
+                .unwrap();
+            assert!(response.status.is_success(), "{path}: {}", response.body);
+        }
+    };
+    root_in_team(
+        Method::POST,
+        "sys/mounts/secret",
+        json!({"type": "kv", "options": {"version": "2"}}),
+    )
+    .await;
+    root_in_team(
+        Method::POST,
+        "secret/data/drone/docker",
+        json!({"data": {"password": "in-team"}}),
+    )
+    .await;
+    let in_team = Vault::new(
+        team.clone(),
+        AuthMethod::Token("root".into()),
+        Renewal::default(),
+    );
+    let data = in_team
+        .read("secret/data/drone/docker")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(data.get("password"), Some("in-team"));
+    // Without the namespace the same path is the root namespace's: nothing there.
+    let root = Vault::new(
+        client(&bao, Duration::from_secs(3)),
+        AuthMethod::Token("root".into()),
+        Renewal::default(),
+    );
+    assert!(matches!(
+        root.read("secret/data/drone/docker").await,
+        Ok(None)
+    ));
+}

@@ -15,7 +15,8 @@ use super::{VaultClient, VaultError};
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuthMethod {
-    /// A token given by the operator (`VAULT_TOKEN`). Renewed when renewable; never replaced.
+    /// A token given by the operator (`VAULT_TOKEN`): used even while it cannot be checked (as
+    /// drone-vault does), renewed when renewable, never replaced.
     Token(String),
     /// AppRole: `POST /v1/auth/{mount}/login {"role_id","secret_id"}`.
     AppRole {
@@ -280,6 +281,21 @@ async fn maintain(
                     current = Some((token.clone(), lease));
                     (token, lease)
                 }
+                Err(error) if !method.can_login() => {
+                    // The operator's token is used even when it cannot be checked (Vault
+                    // unreachable, refused): reads then fail with their own error, and the
+                    // token is checked again with backoff.
+                    tracing::warn!(%error, "cannot check VAULT_TOKEN");
+                    let AuthMethod::Token(token) = &method else {
+                        continue;
+                    };
+                    let token: Arc<str> = token.as_str().into();
+                    let unchecked = Some(error.to_string());
+                    publish(&tx, Some(token.clone()), Lease::default(), unchecked);
+                    current = Some((token.clone(), Lease::default()));
+                    retry_soon = true;
+                    (token, Lease::default())
+                }
                 Err(error) => {
                     let wait = backoff.next();
                     tracing::warn!(method = method.name(), %error, retry_in = ?wait, "Vault login failed");
@@ -364,7 +380,7 @@ fn publish(
             state.generation += 1;
         }
         state.token = token;
-        state.valid = true;
+        state.valid = error.is_none();
         state.lease = lease;
         state.since = Instant::now();
         state.last_error = error;

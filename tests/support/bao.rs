@@ -30,6 +30,9 @@ pub struct Bao {
     pub addr: String,
     /// A client for the server (root calls pass [`ROOT`]).
     pub client: VaultClient,
+    /// With `-dev-tls`: the PEM of the CA that issued the server's certificate (for `localhost`
+    /// and `127.0.0.1`).
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 /// The `bao` executable, if there is one.
@@ -62,6 +65,15 @@ fn free_port() -> u16 {
 impl Bao {
     /// Starts a dev server, retrying on another port when the chosen one is taken.
     pub async fn start() -> Option<Bao> {
+        Bao::start_with(false).await
+    }
+
+    /// Starts a dev server serving `https` with its own CA (`-dev-tls`).
+    pub async fn start_tls() -> Option<Bao> {
+        Bao::start_with(true).await
+    }
+
+    async fn start_with(tls: bool) -> Option<Bao> {
         let Some(bin) = binary() else {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -72,19 +84,29 @@ impl Bao {
         };
         for _ in 0..5 {
             let port = free_port();
-            if let Some(bao) = Bao::spawn(&bin, port).await {
+            if let Some(bao) = Bao::spawn(&bin, port, tls).await {
                 return Some(bao);
             }
         }
         panic!("bao server -dev did not start on 5 ports");
     }
 
-    async fn spawn(bin: &PathBuf, port: u16) -> Option<Bao> {
-        let addr = format!("http://127.0.0.1:{port}");
-        let mut child = Command::new(bin)
+    async fn spawn(bin: &PathBuf, port: u16, tls: bool) -> Option<Bao> {
+        let scheme = if tls { "https" } else { "http" };
+        let addr = format!("{scheme}://127.0.0.1:{port}");
+        let cert_dir = std::env::temp_dir().join(format!("bao-tls-{}-{port}", std::process::id()));
+        let mut command = Command::new(bin);
+        command
             .args(["server", "-dev", "-dev-no-store-token"])
             .arg(format!("-dev-root-token-id={ROOT}"))
-            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+            .arg(format!("-dev-listen-address=127.0.0.1:{port}"));
+        if tls {
+            std::fs::create_dir_all(&cert_dir).unwrap();
+            command
+                .arg("-dev-tls")
+                .arg(format!("-dev-tls-cert-dir={}", cert_dir.display()));
+        }
+        let mut child = command
             .env_remove("VAULT_ADDR")
             .env_remove("BAO_ADDR")
             .stdin(Stdio::null())
@@ -92,16 +114,23 @@ impl Bao {
             .stderr(Stdio::null())
             .spawn()
             .expect("bao starts");
-        let client = VaultClient::builder(&addr)
-            .timeout(Duration::from_secs(2))
-            .build()
-            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
+        let mut ca_pem = None;
         while Instant::now() < deadline {
             if child.try_wait().unwrap().is_some() {
                 let _ = child.wait();
                 return None; // port taken: try another
             }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if tls && ca_pem.is_none() {
+                ca_pem = std::fs::read(cert_dir.join("vault-ca.pem")).ok();
+                continue;
+            }
+            let mut client = VaultClient::builder(&addr).timeout(Duration::from_secs(2));
+            if let Some(pem) = &ca_pem {
+                client = client.ca_certificate_pem(pem.clone());
+            }
+            let client = client.build().unwrap();
             if let Ok(status) = client.health().await
                 && status.is_success()
             {
@@ -109,6 +138,7 @@ impl Bao {
                     child,
                     addr,
                     client,
+                    ca_pem,
                 };
                 bao.root(
                     Method::PUT,
@@ -118,7 +148,6 @@ impl Bao {
                 .await;
                 return Some(bao);
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let _ = child.kill();
         let _ = child.wait();
