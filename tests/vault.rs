@@ -349,6 +349,11 @@ async fn a_failed_login_is_retried_and_reported_never_fatal() {
         !format!("{vault:?}").contains("wrong"),
         "Debug redacts the secret id"
     );
+    // Reads do not wait behind the broken login.
+    assert!(matches!(
+        vault.read("secret/data/drone/docker").await,
+        Err(VaultError::NotAuthenticated)
+    ));
     let finder = VaultSecretFinder::new(vault);
     assert_eq!(docker(&finder).await, None);
 }

@@ -198,10 +198,11 @@ impl Auth {
         self.rx.borrow().token.clone()
     }
 
-    /// The current token, waiting at most `timeout` for the first login.
+    /// The current token, waiting at most `timeout` for the outcome of the first login (once a
+    /// login has failed, `None` at once: callers do not queue behind a broken login).
     pub async fn wait_token(&self, timeout: Duration) -> Option<Arc<str>> {
         let mut rx = self.rx.clone();
-        let wait = rx.wait_for(|s| s.token.is_some());
+        let wait = rx.wait_for(|s| s.token.is_some() || s.checks > 0);
         match tokio::time::timeout(timeout, wait).await {
             Ok(Ok(state)) => state.token.clone(),
             _ => self.token(),
