@@ -108,8 +108,20 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
+    read_limited(response, MAX_RESPONSE_LEN).await
+}
+
+/// Reads a whole answer, up to `limit` bytes, as received.
+pub(crate) async fn read_limited<B>(
+    response: Response<B>,
+    limit: usize,
+) -> Result<RawResponse, ClientError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     let (parts, body) = response.into_parts();
-    let body = Limited::new(body, MAX_RESPONSE_LEN)
+    let body = Limited::new(body, limit)
         .collect()
         .await
         .map_err(ClientError::Transport)?

@@ -67,7 +67,7 @@ use crate::webhook::WebhookRequest;
 use crate::{BoxError, ExtensionKind};
 
 #[cfg(feature = "tls")]
-mod tls;
+pub(crate) mod tls;
 
 #[cfg(feature = "tls")]
 type Connector = tls::Connector;
@@ -566,7 +566,7 @@ impl Client {
 }
 
 /// A failure to connect, send or read: a TLS problem as its own variant.
-fn transport_error(error: hyper_util::client::legacy::Error) -> ClientError {
+pub(crate) fn transport_error(error: hyper_util::client::legacy::Error) -> ClientError {
     #[cfg(feature = "tls")]
     if let Some(tls) = tls::classify(&error) {
         return tls;

@@ -84,6 +84,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod access;
 pub mod admission;
 #[cfg(feature = "aesgcm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aesgcm")))]
@@ -117,6 +118,9 @@ pub mod signature;
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod testing;
 pub mod validate;
+#[cfg(feature = "vault")]
+#[cfg_attr(docsrs, doc(cfg(feature = "vault")))]
+pub mod vault;
 pub mod webhook;
 
 #[cfg(feature = "client")]

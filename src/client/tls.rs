@@ -13,17 +13,22 @@ use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStor
 
 use super::ClientError;
 
+// Shared with the Vault client (`crate::vault`), which trusts CAs and overrides the server name
+// the same way.
+
 /// What the caller changed from the defaults (system roots, certificates verified).
 #[derive(Clone, Default)]
-pub(super) struct TlsSettings {
+pub(crate) struct TlsSettings {
     /// Roots trusted on top of the system's.
-    pub(super) extra_roots: Vec<CertificateDer<'static>>,
+    pub(crate) extra_roots: Vec<CertificateDer<'static>>,
     /// Accept any certificate (`DRONE_*_SKIP_VERIFY=true`).
-    pub(super) accept_invalid_certs: bool,
+    pub(crate) accept_invalid_certs: bool,
+    /// The name the certificate is verified against (and sent as SNI) instead of the URL's host.
+    pub(crate) server_name: Option<ServerName<'static>>,
 }
 
 /// The connector: plain TCP for `http://`, rustls for `https://`.
-pub(super) type Connector = HttpsConnector<HttpConnector>;
+pub(crate) type Connector = HttpsConnector<HttpConnector>;
 
 /// The `ring` provider, chosen explicitly so that another provider enabled elsewhere in the
 /// dependency graph (which would make rustls' process default ambiguous) changes nothing.
@@ -53,7 +58,7 @@ fn system_roots() -> &'static RootCertStore {
 }
 
 /// The certificates of a PEM bundle, each checked to be usable as a trust anchor.
-pub(super) fn parse_roots(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, ClientError> {
+pub(crate) fn parse_roots(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, ClientError> {
     let invalid = |why: String| ClientError::InvalidRootCertificate(why);
     let mut certificates = Vec::new();
     for certificate in CertificateDer::pem_slice_iter(pem) {
@@ -72,7 +77,7 @@ pub(super) fn parse_roots(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Cl
 }
 
 /// The connector for `settings`.
-pub(super) fn connector(settings: &TlsSettings) -> Result<Connector, ClientError> {
+pub(crate) fn connector(settings: &TlsSettings) -> Result<Connector, ClientError> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -93,11 +98,15 @@ pub(super) fn connector(settings: &TlsSettings) -> Result<Connector, ClientError
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     };
-    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config)
-        .https_or_http()
-        .enable_http1()
-        .build())
+        .https_or_http();
+    let builder = match &settings.server_name {
+        Some(name) => builder
+            .with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name.clone())),
+        None => builder,
+    };
+    Ok(builder.enable_http1().build())
 }
 
 /// Accepts any certificate chain for any name, but still checks that the server holds the key
@@ -143,7 +152,7 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 }
 
 /// The TLS error in a transport error's chain of causes, as a [`ClientError`].
-pub(super) fn classify(error: &(dyn std::error::Error + 'static)) -> Option<ClientError> {
+pub(crate) fn classify(error: &(dyn std::error::Error + 'static)) -> Option<ClientError> {
     let mut next = Some(error);
     while let Some(current) = next {
         if let Some(tls) = current.downcast_ref::<rustls::Error>() {

@@ -43,10 +43,14 @@ fn build_examples() -> Vec<(String, PathBuf)> {
     let features: Vec<&str> = [
         ("aesgcm", cfg!(feature = "aesgcm")),
         ("redis", cfg!(feature = "redis")),
+        ("vault", cfg!(feature = "vault")),
     ]
     .into_iter()
     .filter_map(|(name, on)| on.then_some(name))
     .collect();
+    if cfg!(feature = "vault") {
+        args.extend(["--example", "vault"]);
+    }
     let features = features.join(",");
     if !features.is_empty() {
         args.extend(["--features", &features]);

@@ -1,0 +1,81 @@
+//! [`VaultError`]: why a call to Vault failed.
+
+use std::fmt;
+
+use crate::client::ClientError;
+
+/// Why a call to Vault (or OpenBao) failed.
+///
+/// None of these reach a Drone runner as such: the providers of this module answer "no secret"
+/// (`204` for the secret kind, `[]` for global secrets) and log the error, so a Vault outage
+/// never hangs a build nor leaks detail. The `Display` texts carry no token and no secret value.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum VaultError {
+    /// The configuration is unusable (an address that is not `http(s)://host[:port]`, an
+    /// unreadable CA file, an invalid server name or duration…).
+    Config(String),
+    /// The TLS handshake failed or the server's certificate is not trusted.
+    Tls(String),
+    /// Connecting, sending or reading failed (Vault down, connection refused or reset).
+    Transport(String),
+    /// No answer within the client's timeout.
+    Timeout,
+    /// Vault answered `403`: the token is invalid, expired or revoked, or its policies do not
+    /// allow the path.
+    PermissionDenied,
+    /// Vault answered another unexpected status, with its `errors` list.
+    Status {
+        /// The status code.
+        code: u16,
+        /// Vault's `errors` (may be empty).
+        errors: Vec<String>,
+    },
+    /// The answer is not the JSON Vault sends.
+    Decode(String),
+    /// A `get.path` this client refuses to send: a `..` segment (drone-vault would resolve it
+    /// and read another path than the one written).
+    InvalidPath,
+    /// No token: logging in has not succeeded (yet). The login is retried in the background.
+    NotAuthenticated,
+    /// A login (AppRole, Kubernetes) failed.
+    Login(String),
+}
+
+impl fmt::Display for VaultError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VaultError::Config(why) => write!(f, "invalid Vault configuration: {why}"),
+            VaultError::Tls(why) => write!(f, "TLS with Vault failed: {why}"),
+            VaultError::Transport(why) => write!(f, "Vault unreachable: {why}"),
+            VaultError::Timeout => f.write_str("Vault did not answer within the timeout"),
+            VaultError::PermissionDenied => f.write_str("Vault answered 403 permission denied"),
+            VaultError::Status { code, errors } if errors.is_empty() => {
+                write!(f, "Vault answered {code}")
+            }
+            VaultError::Status { code, errors } => {
+                write!(f, "Vault answered {code}: {}", errors.join("; "))
+            }
+            VaultError::Decode(why) => write!(f, "cannot decode Vault's answer: {why}"),
+            VaultError::InvalidPath => f.write_str("a secret path may not contain `..`"),
+            VaultError::NotAuthenticated => f.write_str("not logged in to Vault (yet)"),
+            VaultError::Login(why) => write!(f, "Vault login failed: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for VaultError {}
+
+impl From<ClientError> for VaultError {
+    fn from(error: ClientError) -> VaultError {
+        match error {
+            ClientError::Timeout => VaultError::Timeout,
+            ClientError::CertificateNotTrusted(why)
+            | ClientError::CertificateNameMismatch(why)
+            | ClientError::Tls(why) => VaultError::Tls(why),
+            ClientError::InvalidRootCertificate(why) => VaultError::Config(why),
+            ClientError::InvalidEndpoint(why) => VaultError::Config(why),
+            other => VaultError::Transport(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! [`VaultSecretFinder`]: the 1.x secret extension, answering as drone-vault does.
+
+use async_trait::async_trait;
+
+use super::{Lookup, Vault};
+use crate::BoxError;
+use crate::access::{AccessPolicy, Subject};
+use crate::models::Secret;
+use crate::secret::{SecretFinder, SecretRequest};
+
+/// A [`SecretFinder`] reading Vault with drone-vault's mapping: `get.path` is read as given
+/// (KV v2 paths include `data/`), `get.name` names the key (`value` when empty), string values
+/// only, and the secret's own `X-Drone-*` keys filter who gets it ([`crate::access`]).
+///
+/// Whatever fails (Vault down, `403`, missing path or key, a filter refusing) is logged and
+/// answered "no secret" (`204`); the build runs without it, as with drone-vault's `404`.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), drone_extension::vault::VaultError> {
+/// use drone_extension::secret::SecretFinder;
+/// use drone_extension::vault::{AuthMethod, Vault, VaultClient, VaultSecretFinder};
+///
+/// let client = VaultClient::builder("http://127.0.0.1:8200").build()?;
+/// let vault = Vault::new(client, AuthMethod::Token("s.xxxx".into()), Default::default());
+/// let service = VaultSecretFinder::new(vault).disallow_forks(true).into_service();
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct VaultSecretFinder {
+    vault: Vault,
+    disallow_forks: bool,
+}
+
+impl VaultSecretFinder {
+    /// A finder reading from `vault`; forks allowed unless a secret says otherwise.
+    pub fn new(vault: Vault) -> VaultSecretFinder {
+        VaultSecretFinder {
+            vault,
+            disallow_forks: false,
+        }
+    }
+
+    /// The default of `X-Drone-Disallow-Forks` (`DRONE_DISALLOW_FORKS`).
+    #[must_use]
+    pub fn disallow_forks(mut self, yes: bool) -> VaultSecretFinder {
+        self.disallow_forks = yes;
+        self
+    }
+}
+
+#[async_trait]
+impl SecretFinder for VaultSecretFinder {
+    async fn find(&self, request: SecretRequest) -> Result<Option<Secret>, BoxError> {
+        let name = match request.name.as_str() {
+            "" => "value",
+            name => name,
+        };
+        let data = match self.vault.lookup(&request.path).await {
+            Lookup::Found(data) => data,
+            Lookup::NotFound => {
+                tracing::debug!(path = %request.path, "secret not found");
+                return Ok(None);
+            }
+            Lookup::Failed(error) => {
+                tracing::warn!(path = %request.path, %error, "secret not found: Vault read failed");
+                return Ok(None);
+            }
+        };
+        let Some(value) = data.get(name) else {
+            tracing::debug!(path = %request.path, name, "secret key not found");
+            return Ok(None);
+        };
+        let subject = Subject {
+            event: &request.build.event,
+            repo: &request.repo.slug,
+            target: &request.build.target,
+            fork: request.build.is_fork(&request.repo),
+        };
+        if let Err(denied) =
+            AccessPolicy::from_pairs(data.iter()).check(&subject, self.disallow_forks)
+        {
+            tracing::info!(
+                path = %request.path, name, repo = %request.repo.slug,
+                event = %request.build.event, target = %request.build.target, "{denied}"
+            );
+            return Ok(None);
+        }
+        Ok(Some(Secret {
+            name: name.to_owned(),
+            data: value.to_owned(),
+            pull: true,
+            fork: true,
+            ..Secret::default()
+        }))
+    }
+}
