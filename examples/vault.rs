@@ -14,6 +14,8 @@
 //!   `DRONE_GLOBAL_SECRETS_PATHS` (signed as well).
 //! * `GET /healthz`: unsigned JSON, `200` when Vault answers and the token is valid, `503`
 //!   otherwise (and while draining): `{"reachable":true,"status":200,"token":{"method":"approle","valid":true,"ttl_seconds":3412,"last_error":null}}`.
+//! * `GET /metrics`: unsigned Prometheus metrics (new): requests and refusals by kind, Vault
+//!   calls by operation and outcome, the token's remaining TTL.
 //!
 //! # Environment
 //!
@@ -52,6 +54,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use drone_extension::global_secrets::SecretProvider;
 use drone_extension::layer::VerifySignatureLayer;
+use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::secret::SecretFinder;
 use drone_extension::server::Server;
 use drone_extension::signature::SharedSecret;
@@ -94,7 +97,8 @@ async fn run() -> Result<(), BoxError> {
     if env("VAULT_ADDR").is_none() {
         tracing::warn!("VAULT_ADDR is not set: using https://127.0.0.1:8200");
     }
-    let client = settings.client.build()?;
+    let metrics = Metrics::new();
+    let client = settings.client.metrics(&metrics).build()?;
     tracing::info!(
         addr = client.address(),
         auth = settings.method.name(),
@@ -105,19 +109,24 @@ async fn run() -> Result<(), BoxError> {
         vault = vault.with_cache(ttl, 1024);
     }
 
+    let auth = vault.auth().clone();
+    metrics.watch_vault_token_ttl(move || auth.status().ttl_seconds.map(|s| s as f64));
+
     let finder = VaultSecretFinder::new(vault.clone()).disallow_forks(settings.disallow_forks);
     let provider = VaultSecretProvider::new(vault.clone(), settings.global_secrets_paths);
     let secret_layer = VerifySignatureLayer::for_kind(ExtensionKind::Secret, secret.clone());
     let secrets = Router::new()
         .route_service("/", SecretFinder::into_service(finder.clone()))
         .route_service("/secret", SecretFinder::into_service(finder))
-        .route_layer(secret_layer);
+        .route_layer(secret_layer)
+        .route_layer(MetricsLayer::new(&metrics, ExtensionKind::Secret));
     let global = Router::new()
         .route_service("/global-secrets", SecretProvider::into_service(provider))
         .route_layer(VerifySignatureLayer::for_kind(
             ExtensionKind::GlobalSecrets,
             secret,
-        ));
+        ))
+        .route_layer(MetricsLayer::new(&metrics, ExtensionKind::GlobalSecrets));
 
     let server = Server::new();
     let readiness = server.readiness();
@@ -133,7 +142,11 @@ async fn run() -> Result<(), BoxError> {
             (status, axum::Json(health)).into_response()
         }
     };
-    let app = secrets.merge(global).route("/healthz", get(healthz));
+    let scrape = move || std::future::ready(metrics.response());
+    let app = secrets
+        .merge(global)
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(scrape));
 
     let bind = bind()?;
     let listener = tokio::net::TcpListener::bind(bind)

@@ -188,6 +188,43 @@ async fn a_drop_in_for_drone_vault() {
     assert_eq!(health["reachable"], true, "{body}");
     assert_eq!(health["token"]["valid"], true, "{body}");
     assert!(!body.contains(&token), "the token never appears");
+
+    // Metrics: the reads above, by outcome, and the answers by kind.
+    let (status, text) = get(&server, "/metrics");
+    assert_eq!(status, 200);
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let value = |metric: &str, labels: &[(&str, &str)]| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == metric)
+            .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+                _ => 0.0,
+            })
+            .sum()
+    };
+    let reads = value(
+        "drone_extension_vault_calls_total",
+        &[("operation", "read"), ("outcome", "ok")],
+    );
+    // Two found, the pull request and the other owner (read, then filtered), the probe's send.
+    assert!(reads >= 5.0, "{text}");
+    let found = value(
+        "drone_extension_requests_total",
+        &[("kind", "secret"), ("decision", "found"), ("status", "200")],
+    );
+    assert!(found >= 3.0, "{text}");
+    assert_eq!(
+        value(
+            "drone_extension_requests_total",
+            &[("kind", "global-secrets"), ("status", "200")]
+        ),
+        1.0,
+        "{text}"
+    );
+    assert!(!text.contains(&token) && !text.contains(PASSWORD));
     bao.freeze();
     let (status, body) = get(&server, "/healthz");
     assert_eq!(status, 503, "{body}");

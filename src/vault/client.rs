@@ -48,6 +48,8 @@ struct Inner {
     address: String,
     namespace: Option<HeaderValue>,
     timeout: Duration,
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl fmt::Debug for VaultClient {
@@ -70,6 +72,8 @@ pub struct VaultClientBuilder {
     server_name: Option<String>,
     accept_invalid_certs: bool,
     timeout: Duration,
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl VaultClientBuilder {
@@ -103,6 +107,16 @@ impl VaultClientBuilder {
     /// [`build`](Self::build)).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Counts every call in `metrics` (`drone_extension_vault_calls_total`, by operation:
+    /// `login`, `renew`, `lookup`, `health` or `read`; and outcome: `ok`, `not_found`, `denied`,
+    /// `error` for another status, `timeout` or `unreachable`).
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn metrics(mut self, metrics: &crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics.clone());
         self
     }
 
@@ -153,6 +167,8 @@ impl VaultClientBuilder {
                 address,
                 namespace,
                 timeout: self.timeout,
+                #[cfg(feature = "metrics")]
+                metrics: self.metrics,
             }),
         })
     }
@@ -208,6 +224,8 @@ impl VaultClient {
             server_name: None,
             accept_invalid_certs: false,
             timeout: DEFAULT_TIMEOUT,
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 
@@ -273,7 +291,13 @@ impl VaultClient {
         };
         let raw = tokio::time::timeout(self.inner.timeout, call)
             .await
-            .map_err(|_| VaultError::Timeout)??;
+            .map_err(|_| VaultError::Timeout)
+            .and_then(|answered| answered.map_err(VaultError::from));
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.inner.metrics {
+            metrics.vault_call(operation(path), outcome(&raw));
+        }
+        let raw = raw?;
         let body = if raw.body.iter().all(u8::is_ascii_whitespace) {
             Value::Null
         } else {
@@ -296,6 +320,31 @@ impl VaultClient {
             .call(Method::GET, "sys/health", None, None)
             .await?
             .status)
+    }
+}
+
+#[cfg(feature = "metrics")]
+fn operation(path: &str) -> &'static str {
+    let path = path.trim_start_matches('/');
+    match path {
+        "auth/token/renew-self" => "renew",
+        "auth/token/lookup-self" => "lookup",
+        "sys/health" => "health",
+        _ if path.starts_with("auth/") && path.ends_with("/login") => "login",
+        _ if path.starts_with("auth/") && path.contains("/login/") => "login",
+        _ => "read",
+    }
+}
+
+#[cfg(feature = "metrics")]
+fn outcome(result: &Result<crate::client::RawResponse, VaultError>) -> &'static str {
+    match result {
+        Ok(raw) if raw.status.is_success() => "ok",
+        Ok(raw) if raw.status == StatusCode::NOT_FOUND => "not_found",
+        Ok(raw) if raw.status == StatusCode::FORBIDDEN => "denied",
+        Ok(_) => "error",
+        Err(VaultError::Timeout) => "timeout",
+        Err(_) => "unreachable",
     }
 }
 
