@@ -115,6 +115,9 @@ pub mod signature;
 pub mod testing;
 pub mod validate;
 pub mod webhook;
+#[cfg(feature = "woodpecker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "woodpecker")))]
+pub mod woodpecker;
 
 #[cfg(feature = "client")]
 mod answer;
