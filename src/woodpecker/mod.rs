@@ -46,12 +46,14 @@
 mod error;
 mod fields;
 mod key;
+mod layer;
 mod sign;
 mod verify;
 
 pub use error::Error;
 pub use fields::{Component, ED25519, LABEL, SIGNATURE_LEN, SignatureFields, request_target};
 pub use key::{KeyError, PUBLIC_KEY_PATH, PublicKey, PublicKeys};
+pub use layer::{VerifyWoodpecker, VerifyWoodpeckerLayer};
 pub use sign::{DigestAlgorithm, SignedHeaders, Signer};
 pub use verify::{
     CONTENT_DIGEST, DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE_SKEW, SIGNATURE, SIGNATURE_INPUT, Verified,
