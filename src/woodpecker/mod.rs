@@ -44,16 +44,26 @@
 //! `@request-target`, and the refusal of duplicate dictionary keys (RFC 8941 parsers keep the last).
 
 mod error;
+mod extension;
 mod fields;
 mod key;
 mod layer;
+pub mod models;
 mod sign;
 mod verify;
 
 pub use error::Error;
+pub use extension::{
+    ConfigAnswer, ConfigEndpoint, ConfigExtension, Endpoint, RegistryEndpoint, RegistryExtension,
+    SecretEndpoint, SecretExtension, WoodpeckerService,
+};
 pub use fields::{Component, ED25519, LABEL, SIGNATURE_LEN, SignatureFields, request_target};
 pub use key::{KeyError, PUBLIC_KEY_PATH, PublicKey, PublicKeys};
 pub use layer::{VerifyWoodpecker, VerifyWoodpeckerLayer};
+pub use models::{
+    ConfigFile, ConfigRequest, ConfigResponse, Netrc, Pipeline, Registry, RegistryRequest,
+    RegistryResponse, Repo, Secret, SecretRequest, SecretResponse,
+};
 pub use sign::{DigestAlgorithm, SignedHeaders, Signer};
 pub use verify::{
     CONTENT_DIGEST, DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE_SKEW, SIGNATURE, SIGNATURE_INPUT, Verified,
