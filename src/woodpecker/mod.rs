@@ -43,6 +43,8 @@
 //! only hand-written parts are Woodpecker specifics no library has: Go's percent-decoded
 //! `@request-target`, and the refusal of duplicate dictionary keys (RFC 8941 parsers keep the last).
 
+#[cfg(feature = "client")]
+mod client;
 mod error;
 mod extension;
 mod fields;
@@ -52,6 +54,9 @@ pub mod models;
 mod sign;
 mod verify;
 
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub use client::{Client, WOODPECKER_USER_AGENT, fetch_public_key};
 pub use error::Error;
 pub use extension::{
     ConfigAnswer, ConfigEndpoint, ConfigExtension, Endpoint, RegistryEndpoint, RegistryExtension,
