@@ -302,3 +302,35 @@ async fn woodpecker_s_own_bodies_decode_and_get_a_json_answer() {
     }
     assert!(served >= 6, "{served}");
 }
+
+#[tokio::test]
+async fn the_public_key_is_fetched_from_a_woodpecker_server_with_clear_errors() {
+    use drone_extension::woodpecker::{KeyError, fetch_public_key};
+    let pem = woodpecker_support::vectors()["key"]["public_key_pem"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let app = Router::new()
+        .route(
+            "/ci/api/signature/public-key",
+            axum::routing::get(move || async move { pem }),
+        )
+        .route(
+            "/old/api/signature/public-key",
+            axum::routing::get(|| async { (StatusCode::UNAUTHORIZED, "not logged in") }),
+        )
+        .route(
+            "/html/api/signature/public-key",
+            axum::routing::get(|| async { "<html>login</html>" }),
+        );
+    let addr = serve(app).await;
+    let key = fetch_public_key(&format!("http://{addr}/ci/")).await.unwrap();
+    assert_eq!(key, woodpecker_support::public_key());
+
+    let err = fetch_public_key(&format!("http://{addr}/old")).await.unwrap_err();
+    assert!(matches!(&err, KeyError::Fetch(why) if why.contains("status 401")), "{err}");
+    let err = fetch_public_key(&format!("http://{addr}/html")).await.unwrap_err();
+    assert!(err.to_string().contains("not an Ed25519 public key in PEM"), "{err}");
+    let err = fetch_public_key("ftp://example.com").await.unwrap_err();
+    assert!(matches!(err, KeyError::Fetch(_)));
+}
