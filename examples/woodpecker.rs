@@ -106,8 +106,9 @@ async fn keys() -> Result<PublicKeys, BoxError> {
     if let Some(server) = env("WOODPECKER_SERVER") {
         keys.push(fetch_public_key(&server).await?);
     }
-    PublicKeys::new(keys)
-        .map_err(|_| "set WOODPECKER_PUBLIC_KEY or WOODPECKER_SERVER (the key to verify with)".into())
+    PublicKeys::new(keys).map_err(|_| {
+        "set WOODPECKER_PUBLIC_KEY or WOODPECKER_SERVER (the key to verify with)".into()
+    })
 }
 
 async fn run() -> Result<(), BoxError> {

@@ -324,13 +324,25 @@ async fn the_public_key_is_fetched_from_a_woodpecker_server_with_clear_errors() 
             axum::routing::get(|| async { "<html>login</html>" }),
         );
     let addr = serve(app).await;
-    let key = fetch_public_key(&format!("http://{addr}/ci/")).await.unwrap();
+    let key = fetch_public_key(&format!("http://{addr}/ci/"))
+        .await
+        .unwrap();
     assert_eq!(key, woodpecker_support::public_key());
 
-    let err = fetch_public_key(&format!("http://{addr}/old")).await.unwrap_err();
-    assert!(matches!(&err, KeyError::Fetch(why) if why.contains("status 401")), "{err}");
-    let err = fetch_public_key(&format!("http://{addr}/html")).await.unwrap_err();
-    assert!(err.to_string().contains("not an Ed25519 public key in PEM"), "{err}");
+    let err = fetch_public_key(&format!("http://{addr}/old"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, KeyError::Fetch(why) if why.contains("status 401")),
+        "{err}"
+    );
+    let err = fetch_public_key(&format!("http://{addr}/html"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not an Ed25519 public key in PEM"),
+        "{err}"
+    );
     let err = fetch_public_key("ftp://example.com").await.unwrap_err();
     assert!(matches!(err, KeyError::Fetch(_)));
 }

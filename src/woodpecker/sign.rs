@@ -123,6 +123,12 @@ impl Signer {
         PublicKey(self.key.verifying_key())
     }
 
+    /// The Ed25519 signature of arbitrary bytes: for building forgeries (another component list,
+    /// another base) in tests and audits. Woodpecker's own requests are [`sign`](Signer::sign)'s.
+    pub fn sign_message(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+
     /// Signs a request to `path_and_query` (as it will appear on the request line) with this body,
     /// at `created` (Unix seconds).
     ///

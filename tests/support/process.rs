@@ -42,6 +42,9 @@ fn build_examples() -> Vec<(String, PathBuf)> {
     if cfg!(feature = "aesgcm") {
         args.extend(["--features", "aesgcm"]);
     }
+    if cfg!(feature = "woodpecker") {
+        args.extend(["--example", "woodpecker", "--features", "woodpecker"]);
+    }
     cargo_build(&args, "example")
 }
 
