@@ -227,7 +227,8 @@ impl Target {
     }
 }
 
-/// Where requests go: Drone's client or Woodpecker's.
+/// Where requests go: Drone's client or Woodpecker's (one per run: its size does not matter).
+#[allow(clippy::large_enum_variant)]
 enum Transport {
     Drone(Client),
     #[cfg(feature = "woodpecker")]

@@ -169,11 +169,11 @@ fn now() -> u64 {
         .as_secs()
 }
 
+/// Forged requests, each with its name and what it tests.
+type Forgeries = Vec<(String, Check, Signed)>;
+
 /// The genuine request, then the forgeries.
-pub fn requests(
-    client: &Client,
-    body: &Bytes,
-) -> Result<(Signed, Vec<(String, Check, Signed)>), Fatal> {
+pub fn requests(client: &Client, body: &Bytes) -> Result<(Signed, Forgeries), Fatal> {
     let fatal = |e: &dyn std::fmt::Display| e.to_string();
     let sample = body.clone();
     let now = now();

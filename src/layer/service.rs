@@ -25,7 +25,7 @@ use crate::log::Escaped;
 /// 3. a request whose exact signature is registered as still sending its body is answered 409
 ///    at once (a request registers its own signature when its body has not arrived within
 ///    100 ms, until that body is received and checked: see the [layer docs](super));
-/// 4. room for the declared length (or the limit) is taken from the [`BodyBudget`], waiting at
+/// 4. room for the declared length (or the limit) is taken from the [`BodyBudget`](super::BodyBudget), waiting at
 ///    most the budget wait, else 503;
 /// 5. the body is read through the length limit, with a total deadline and an idle timeout;
 /// 6. the body is checked against the signed `Digest`;

@@ -295,15 +295,15 @@ impl VerifiedHeaders {
     ///
     /// [`Error::DigestMismatch`] when a hash differs.
     pub fn verify_body(self, body: &[u8]) -> Result<Verified, Error> {
-        if let Some(expected) = &self.digests.sha256 {
-            if Sha256::digest(body).as_slice() != expected {
-                return Err(Error::DigestMismatch);
-            }
+        if let Some(expected) = &self.digests.sha256
+            && Sha256::digest(body).as_slice() != expected
+        {
+            return Err(Error::DigestMismatch);
         }
-        if let Some(expected) = &self.digests.sha512 {
-            if Sha512::digest(body).as_slice() != expected.as_slice() {
-                return Err(Error::DigestMismatch);
-            }
+        if let Some(expected) = &self.digests.sha512
+            && Sha512::digest(body).as_slice() != expected.as_slice()
+        {
+            return Err(Error::DigestMismatch);
         }
         Ok(self.verified)
     }
