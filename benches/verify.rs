@@ -11,6 +11,12 @@
 //! * `signing_string/…`: the signing string of Drone's extension and webhook requests;
 //! * `reject/…`: refusals, through `verify_headers` only: they never touch the body.
 //!
+//! * `woodpecker_floor/<size>` (1 KiB, 64 KiB; feature `woodpecker`): SHA-256 of the body plus
+//!   one Ed25519 verification of the signature base (`sha2`, `ed25519-dalek` directly);
+//! * `woodpecker_verifier/<size>`: the full verification of a Woodpecker request:
+//!   `woodpecker::Verifier::verify_headers` (structured fields, policy, `created`,
+//!   `Content-Digest` syntax, Ed25519) then `VerifiedHeaders::verify_body` (the digest).
+//!
 //! Report `verifier / floor` per body size. Every request is built before the timed loop, and
 //! the verifier's clock is pinned to the request's `Date`.
 //!
@@ -157,6 +163,59 @@ fn accept(group: &mut Group<'_>) {
     }
 }
 
+#[cfg(feature = "woodpecker")]
+fn woodpecker(group: &mut Group<'_>) {
+    use drone_extension::woodpecker::{Signer as WoodpeckerSigner, Verifier as WoodpeckerVerifier};
+    use ed25519_dalek::{Signature, SigningKey};
+
+    const CREATED: u64 = 1_786_000_000;
+    const PATH: &str = "/woodpecker/secret";
+    let seed = [9u8; 32];
+    let signer = WoodpeckerSigner::from_seed(&seed);
+    let verifying = SigningKey::from_bytes(&seed).verifying_key();
+    for (label, size) in &SIZES[..2] {
+        let body: Vec<u8> = (0..*size).map(|i| b"{\"repo\":[]}"[i % 11]).collect();
+        group.throughput(Throughput::Bytes(*size as u64));
+        let signed = signer.sign(PATH, &body, CREATED).expect("signs");
+        let base = format!(
+            "\"@request-target\": {PATH}\n\"content-digest\": {}\n\"@signature-params\": {}",
+            signed.content_digest,
+            signed.signature_input.split_once('=').expect("a member").1
+        );
+        let signature = Signature::from_bytes(&signer.sign_message(base.as_bytes()));
+        group.bench_function(BenchmarkId::new("woodpecker_floor", label), |b| {
+            b.iter(|| {
+                let hash = Sha256::digest(black_box(&body));
+                verifying
+                    .verify_strict(black_box(base.as_bytes()), black_box(&signature))
+                    .expect("the floor's signature");
+                black_box(hash)
+            });
+        });
+
+        let headers = signer.headers(PATH, &body, CREATED).expect("signs");
+        let uri: Uri = PATH.parse().expect("a path");
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(CREATED + 1);
+        let verifier = WoodpeckerVerifier::new(signer.public_key()).clock(move || now);
+        verifier
+            .verify_headers(&Method::POST, &uri, &headers)
+            .and_then(|head| head.verify_body(&body))
+            .expect("the request verifies");
+        group.bench_function(BenchmarkId::new("woodpecker_verifier", label), |b| {
+            b.iter(|| {
+                let head = verifier
+                    .verify_headers(
+                        black_box(&Method::POST),
+                        black_box(&uri),
+                        black_box(&headers),
+                    )
+                    .expect("the head verifies");
+                black_box(head.verify_body(black_box(&body)))
+            });
+        });
+    }
+}
+
 fn parse(group: &mut Group<'_>) {
     let drone = Request::new(1 << 10).headers["signature"]
         .to_str()
@@ -257,6 +316,8 @@ fn verify(c: &mut Criterion) {
     parse(&mut group);
     signing(&mut group);
     reject(&mut group);
+    #[cfg(feature = "woodpecker")]
+    woodpecker(&mut group);
     group.finish();
 }
 

@@ -12,7 +12,12 @@
 //! ```
 //!
 //! Kinds: `admission`, `global-secrets`, `secret`, `registry`, `environ`, `config`, `convert`,
-//! `validate`, `webhook`. Without `--secret` the probe reads `DRONE_SECRET`. The samples match
+//! `validate`, `webhook`; with the `woodpecker` feature also `woodpecker-config`,
+//! `woodpecker-secret` and `woodpecker-registry`, signed as a Woodpecker server signs (RFC 9421,
+//! Ed25519, with `--woodpecker-key` or `WOODPECKER_SIGNING_KEY`) and audited with Woodpecker's
+//! forgeries (body swapped with the digest unchanged or recomputed, stale and future `created`,
+//! another key, `alg` changed, label changed, components without `content-digest`, a request
+//! signed for another path, two `Signature` field lines). Without `--secret` the probe reads `DRONE_SECRET`. The samples match
 //! the starter example's `examples/starter.toml` (repository `octocat/hello-world`, a push, the
 //! secret `docker_password` at `secret/data/docker`).
 //!
@@ -63,6 +68,30 @@ use http_body_util::Full;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+#[cfg(feature = "woodpecker")]
+#[path = "shared/woodpecker_probe.rs"]
+mod woodpecker_probe;
+
+/// An extension kind: Drone's, or (feature `woodpecker`) Woodpecker's.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Drone(ExtensionKind),
+    #[cfg(feature = "woodpecker")]
+    Woodpecker(woodpecker_probe::WoodpeckerKind),
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Kind, String> {
+        #[cfg(feature = "woodpecker")]
+        if let Some(kind) = woodpecker_probe::WoodpeckerKind::parse(s) {
+            return Ok(Kind::Woodpecker(kind));
+        }
+        s.parse().map(Kind::Drone).map_err(|e| format!("{e}"))
+    }
+}
+
 /// Sign requests as Drone does and check how an extension answers them.
 #[derive(Parser)]
 #[command(name = "probe", version)]
@@ -99,7 +128,7 @@ enum Command {
     Sample {
         /// The extension kind.
         #[arg(value_name = "KIND")]
-        kind: ExtensionKind,
+        kind: Kind,
         /// Pretty-print it (easier to edit; `--body` sends the file byte for byte).
         #[arg(long)]
         pretty: bool,
@@ -109,9 +138,10 @@ enum Command {
 #[derive(Args)]
 struct Target {
     /// The extension kind: admission, global-secrets, secret, registry, environ, config,
-    /// convert, validate or webhook.
+    /// convert, validate or webhook; Woodpecker's: woodpecker-config, woodpecker-secret or
+    /// woodpecker-registry (feature `woodpecker`).
     #[arg(value_name = "KIND")]
-    kind: ExtensionKind,
+    kind: Kind,
     /// The extension's URL, path included (http:// or https://).
     #[arg(long, value_name = "URL")]
     endpoint: String,
@@ -125,6 +155,11 @@ struct Target {
     /// The shared secret. Default: the DRONE_SECRET environment variable.
     #[arg(long, value_name = "SECRET")]
     secret: Option<String>,
+    /// Woodpecker kinds: the server's signing key, 64 hex digits (seed), 128 (as Woodpecker
+    /// stores it) or a PKCS#8 PEM file. Default: the WOODPECKER_SIGNING_KEY environment variable.
+    #[cfg(feature = "woodpecker")]
+    #[arg(long, value_name = "KEY")]
+    woodpecker_key: Option<String>,
     /// How long to wait for each answer, in seconds.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_timeout)]
     timeout: Duration,
@@ -175,18 +210,61 @@ impl Target {
     }
 }
 
+#[cfg(feature = "woodpecker")]
+impl Target {
+    fn woodpecker_client(&self) -> Result<drone_extension::woodpecker::Client, Fatal> {
+        let signer = woodpecker_probe::signer(self.woodpecker_key.as_deref())?;
+        let mut client = drone_extension::woodpecker::Client::new(&self.endpoint, signer)
+            .map(|client| client.timeout(self.timeout))
+            .map_err(|e| format!("--endpoint {}: {e}", self.endpoint))?;
+        if let Some(path) = &self.ca {
+            let pem = read_file(path, "--ca", MAX_CA)?;
+            client = client
+                .add_root_certificate_pem(&pem)
+                .map_err(|e| format!("--ca {}: {e}", path.display()))?;
+        }
+        Ok(client)
+    }
+}
+
+/// Where requests go: Drone's client or Woodpecker's (one per run: its size does not matter).
+#[allow(clippy::large_enum_variant)]
+enum Transport {
+    Drone(Client),
+    #[cfg(feature = "woodpecker")]
+    Woodpecker(drone_extension::woodpecker::Client),
+}
+
+impl Transport {
+    async fn send(&self, request: Signed) -> Result<RawResponse, ClientError> {
+        match self {
+            Transport::Drone(client) => client.send(request).await,
+            #[cfg(feature = "woodpecker")]
+            Transport::Woodpecker(client) => client.send(request).await,
+        }
+    }
+
+    fn endpoint(&self) -> &http::Uri {
+        match self {
+            Transport::Drone(client) => client.endpoint(),
+            #[cfg(feature = "woodpecker")]
+            Transport::Woodpecker(client) => client.endpoint(),
+        }
+    }
+}
+
 /// The largest `--ca` file read.
 const MAX_CA: u64 = 1024 * 1024;
 
 /// Why `client` could not get an answer, with a hint for certificate problems.
-fn unreachable(client: &Client, error: &ClientError) -> Fatal {
+fn unreachable(endpoint: &http::Uri, error: &ClientError) -> Fatal {
     let hint = match error {
         ClientError::CertificateNotTrusted(_) | ClientError::CertificateNameMismatch(_) => {
             " (a private CA: --ca FILE; to skip verification as DRONE_*_SKIP_VERIFY does: --insecure)"
         }
         _ => "",
     };
-    format!("{}: {}{hint}", client.endpoint(), causes(error))
+    format!("{endpoint}: {}{hint}", causes(error))
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -211,19 +289,40 @@ async fn main() -> ExitCode {
 // send
 
 async fn send(target: &Target, body: Option<&Path>, pretty: bool) -> Result<ExitCode, Fatal> {
-    let kind = target.kind;
-    let client = target.client(target.secret()?)?;
     let body = match body {
-        Some(path) => read_file(path, "--body", MAX_BODY)?.into(),
-        None => sample(kind)?,
+        Some(path) => Some(Bytes::from(read_file(path, "--body", MAX_BODY)?)),
+        None => None,
     };
-    let request = signed(&client, kind, body, SystemTime::now())?;
-    println!("> POST {}", client.endpoint());
+    let (transport, request) = match target.kind {
+        Kind::Drone(kind) => {
+            let client = target.client(target.secret()?)?;
+            let body = match body {
+                Some(body) => body,
+                None => sample(kind)?,
+            };
+            let request = signed(&client, kind, body, SystemTime::now())?;
+            (Transport::Drone(client), request)
+        }
+        #[cfg(feature = "woodpecker")]
+        Kind::Woodpecker(kind) => {
+            let client = target.woodpecker_client()?;
+            let body = match body {
+                Some(body) => body,
+                None => woodpecker_probe::sample(kind)?,
+            };
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let request = client.request(body, now).map_err(|e| e.to_string())?;
+            (Transport::Woodpecker(client), request)
+        }
+    };
+    println!("> POST {}", transport.endpoint());
     print_headers('>', request.headers());
-    let raw = client
+    let raw = transport
         .send(request)
         .await
-        .map_err(|e| unreachable(&client, &e))?;
+        .map_err(|e| unreachable(transport.endpoint(), &e))?;
     println!("< {}", raw.status);
     print_headers('<', &raw.headers);
     println!();
@@ -233,8 +332,12 @@ async fn send(target: &Target, body: Option<&Path>, pretty: bool) -> Result<Exit
     } else {
         print_bytes(pretty.as_deref().unwrap_or(&raw.body))?;
     }
-    let (taken, reading) = drone_reading(kind, &raw);
-    println!("\nDrone's reading: {reading}");
+    let (server, (taken, reading)) = match target.kind {
+        Kind::Drone(kind) => ("Drone", drone_reading(kind, &raw)),
+        #[cfg(feature = "woodpecker")]
+        Kind::Woodpecker(kind) => ("Woodpecker", woodpecker_probe::reading(kind, &raw)),
+    };
+    println!("\n{server}'s reading: {reading}");
     Ok(if taken {
         ExitCode::SUCCESS
     } else {
@@ -257,8 +360,12 @@ fn print_bytes(bytes: &[u8]) -> Result<(), Fatal> {
         .map_err(|e| format!("cannot write to standard output: {e}"))
 }
 
-fn print_sample(kind: ExtensionKind, pretty: bool) -> Result<ExitCode, Fatal> {
-    let body = sample(kind)?;
+fn print_sample(kind: Kind, pretty: bool) -> Result<ExitCode, Fatal> {
+    let body = match kind {
+        Kind::Drone(kind) => sample(kind)?,
+        #[cfg(feature = "woodpecker")]
+        Kind::Woodpecker(kind) => woodpecker_probe::sample(kind)?,
+    };
     let pretty = pretty.then(|| pretty_json(&body)).flatten();
     print_bytes(pretty.as_deref().unwrap_or(&body))?;
     Ok(ExitCode::SUCCESS)
@@ -537,18 +644,31 @@ fn could_not_connect(error: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 async fn audit(target: &Target, strict: bool) -> Result<ExitCode, Fatal> {
-    let kind = target.kind;
-    let secret = target.secret()?;
-    let client = target.client(secret.clone())?;
-    let body = sample(kind)?;
-    println!("audit of {kind} at {}\n", client.endpoint());
+    let (transport, valid, forgeries) = match target.kind {
+        Kind::Drone(kind) => {
+            let secret = target.secret()?;
+            let client = target.client(secret.clone())?;
+            let body = sample(kind)?;
+            println!("audit of {kind} at {}\n", client.endpoint());
+            let valid = signed(&client, kind, body.clone(), SystemTime::now())?;
+            let forgeries = forgeries(&client, &secret, kind, &body)?;
+            (Transport::Drone(client), valid, forgeries)
+        }
+        #[cfg(feature = "woodpecker")]
+        Kind::Woodpecker(kind) => {
+            let client = target.woodpecker_client()?;
+            let body = woodpecker_probe::sample(kind)?;
+            println!("audit of {} at {}\n", kind.name(), client.endpoint());
+            let (valid, forgeries) = woodpecker_probe::requests(&client, &body)?;
+            (Transport::Woodpecker(client), valid, forgeries)
+        }
+    };
 
     // The valid request first: if it is refused, the forgeries prove nothing.
-    let valid = signed(&client, kind, body.clone(), SystemTime::now())?;
-    let raw = client
+    let raw = transport
         .send(valid)
         .await
-        .map_err(|e| unreachable(&client, &e))?;
+        .map_err(|e| unreachable(transport.endpoint(), &e))?;
     let valid = match raw.status.as_u16() {
         200..=299 => Verdict::Ok,
         500.. => Verdict::Error("server error".into()),
@@ -560,12 +680,12 @@ async fn audit(target: &Target, strict: bool) -> Result<ExitCode, Fatal> {
         valid,
     )];
     let (mut forgery_checks, mut hardening_checks) = (0, 0);
-    for (name, check, request) in forgeries(&client, &secret, kind, &body)? {
+    for (name, check, request) in forgeries {
         match check {
             Check::Forgery => forgery_checks += 1,
             Check::Hardening => hardening_checks += 1,
         }
-        let (status, verdict) = grade(check, &client.send(request).await);
+        let (status, verdict) = grade(check, &transport.send(request).await);
         rows.push((name, status, verdict));
     }
 

@@ -122,6 +122,9 @@ pub mod validate;
 #[cfg_attr(docsrs, doc(cfg(feature = "vault")))]
 pub mod vault;
 pub mod webhook;
+#[cfg(feature = "woodpecker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "woodpecker")))]
+pub mod woodpecker;
 
 #[cfg(feature = "client")]
 mod answer;

@@ -223,3 +223,30 @@ fn layer_encoder_round_trips() {
         }
     }
 }
+
+#[test]
+fn woodpecker_fields_seeds() {
+    replay("woodpecker_fields");
+}
+
+#[test]
+fn woodpecker_mutation_seeds() {
+    replay("woodpecker_mutation");
+}
+
+#[cfg(feature = "woodpecker")]
+#[test]
+fn woodpecker_mutation_seeds_decode_to_the_mutation_their_name_says() {
+    use fuzz_oracles::woodpecker::{Mutation, MutationInput};
+    for (path, bytes) in seeds_of("woodpecker_mutation") {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let input = decode::<MutationInput>(&bytes).expect("decodes");
+        let got = format!("{:?}", input.mutation).to_lowercase();
+        let want = name.split(['-']).next().unwrap();
+        let want = want.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
+        assert!(got.starts_with(want), "{name}: {got}");
+        if let Mutation::Clock(s) = input.mutation {
+            assert!(name.ends_with(&s.to_string()), "{name}");
+        }
+    }
+}

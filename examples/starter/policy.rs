@@ -71,6 +71,13 @@ impl Access {
             && (self.forks || !build.is_fork(repo))
     }
 
+    /// The same rule for a Woodpecker pipeline (`examples/woodpecker.rs`): repository
+    /// `full_name`, pipeline `event`, and whether it comes from a fork.
+    #[allow(dead_code)] // the starter itself serves Drone only
+    pub fn admits_pipeline(&self, full_name: &str, event: &str, from_fork: bool) -> bool {
+        any(&self.repos, full_name) && any(&self.events, event) && (self.forks || !from_fork)
+    }
+
     /// Whether a Drone 0.8 repository `full_name` matches (0.8 filters events and images itself,
     /// from the lists the secret carries).
     pub fn admits_repository(&self, full_name: &str) -> bool {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use tower_layer::Layer;
 
-use super::in_flight::InFlight;
-use super::{BodyBudget, DEFAULT_BUDGET_WAIT, ReplayGuard, VerifySignature};
+use super::intake::Intake;
+use super::{BodyBudget, ReplayGuard, VerifySignature};
 use crate::ExtensionKind;
 use crate::signature::{Keyring, Policy, Verifier};
 
@@ -43,26 +43,16 @@ pub struct VerifySignatureLayer {
 #[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) verifier: Verifier,
-    pub(crate) body_limit: usize,
-    pub(crate) body_deadline: Duration,
-    pub(crate) idle_timeout: Duration,
     pub(crate) replay_guard: Option<Arc<dyn ReplayGuard>>,
-    pub(crate) budget: BodyBudget,
-    pub(crate) budget_wait: Duration,
-    /// Shared by the layer's clones and the services it makes.
-    pub(crate) in_flight: Arc<InFlight>,
+    pub(crate) intake: Intake,
 }
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("verifier", &self.verifier)
-            .field("body_limit", &self.body_limit)
-            .field("body_deadline", &self.body_deadline)
-            .field("idle_timeout", &self.idle_timeout)
             .field("replay_guard", &self.replay_guard.is_some())
-            .field("budget", &self.budget)
-            .field("budget_wait", &self.budget_wait)
+            .field("intake", &self.intake)
             .finish_non_exhaustive()
     }
 }
@@ -74,13 +64,8 @@ impl VerifySignatureLayer {
         VerifySignatureLayer {
             config: Arc::new(Config {
                 verifier,
-                body_limit: DEFAULT_BODY_LIMIT,
-                body_deadline: DEFAULT_BODY_DEADLINE,
-                idle_timeout: DEFAULT_IDLE_TIMEOUT,
                 replay_guard: None,
-                budget: BodyBudget::shared_default(),
-                budget_wait: DEFAULT_BUDGET_WAIT,
-                in_flight: Arc::default(),
+                intake: Intake::default(),
             }),
         }
     }
@@ -120,19 +105,19 @@ impl VerifySignatureLayer {
     /// With axum, raise `DefaultBodyLimit` (2 MB) to this limit too: axum's extractors apply it to
     /// the verified body (see the [module docs](super)).
     pub fn body_limit(mut self, bytes: usize) -> VerifySignatureLayer {
-        Arc::make_mut(&mut self.config).body_limit = bytes;
+        Arc::make_mut(&mut self.config).intake.body_limit = bytes;
         self
     }
 
     /// The total time allowed to receive the body, however it trickles (default 30 s); 408 after.
     pub fn body_deadline(mut self, deadline: Duration) -> VerifySignatureLayer {
-        Arc::make_mut(&mut self.config).body_deadline = deadline;
+        Arc::make_mut(&mut self.config).intake.body_deadline = deadline;
         self
     }
 
     /// The longest pause allowed between two pieces of the body (default 10 s); 408 after.
     pub fn idle_timeout(mut self, timeout: Duration) -> VerifySignatureLayer {
-        Arc::make_mut(&mut self.config).idle_timeout = timeout;
+        Arc::make_mut(&mut self.config).intake.idle_timeout = timeout;
         self
     }
 
@@ -151,14 +136,14 @@ impl VerifySignatureLayer {
     /// Takes room for every body from `budget` instead of the process-wide default
     /// ([`BodyBudget::shared_default`], 64 MiB). Share one budget between layers by cloning it.
     pub fn body_budget(mut self, budget: BodyBudget) -> VerifySignatureLayer {
-        Arc::make_mut(&mut self.config).budget = budget;
+        Arc::make_mut(&mut self.config).intake.budget = budget;
         self
     }
 
     /// How long a request waits for room in the [`BodyBudget`] (default 5 s) before it is
     /// answered 503 with `Retry-After: 1`.
     pub fn budget_wait(mut self, wait: Duration) -> VerifySignatureLayer {
-        Arc::make_mut(&mut self.config).budget_wait = wait;
+        Arc::make_mut(&mut self.config).intake.budget_wait = wait;
         self
     }
 

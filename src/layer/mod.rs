@@ -113,6 +113,7 @@ mod body;
 mod budget;
 mod future;
 mod in_flight;
+mod intake;
 #[allow(clippy::module_inception)]
 mod layer;
 mod rejection;
@@ -123,6 +124,7 @@ pub(crate) use body::read_body;
 pub use body::{ResponseBody, VerifiedBody};
 pub use budget::{BodyBudget, DEFAULT_BODY_BUDGET, DEFAULT_BUDGET_WAIT};
 pub use future::ResponseFuture;
+pub(crate) use intake::Intake;
 pub use layer::{
     DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, VerifySignatureLayer,
 };
@@ -134,3 +136,4 @@ pub use replay::{
 };
 pub use replay::{MemoryReplayGuard, ReplayGuard};
 pub use service::VerifySignature;
+pub(crate) use service::reject;

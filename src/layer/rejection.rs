@@ -29,6 +29,7 @@ use crate::signature::Error;
 /// | [`ReplayGuardFailed`](Rejection::ReplayGuardFailed) | 503 |
 /// | [`DuplicateInProgress`](Rejection::DuplicateInProgress) | 409 |
 /// | [`Busy`](Rejection::Busy) | 503, `Retry-After: 1` |
+/// | `Woodpecker` (feature `woodpecker`) | 400 or 401, from `woodpecker::Error::status` |
 ///
 /// 401 responses carry `WWW-Authenticate: Signature` (RFC 9110 §15.5.2).
 #[derive(Debug)]
@@ -59,6 +60,10 @@ pub enum Rejection {
     /// requests are receiving their bodies. The text says which, for the log. **503**, with
     /// `Retry-After: 1`.
     Busy(&'static str),
+    /// The Woodpecker signature, its policy, `created` or the `Content-Digest` check failed
+    /// ([`VerifyWoodpeckerLayer`](crate::woodpecker::VerifyWoodpeckerLayer)). **400/401.**
+    #[cfg(feature = "woodpecker")]
+    Woodpecker(crate::woodpecker::Error),
 }
 
 impl Rejection {
@@ -72,6 +77,8 @@ impl Rejection {
             Rejection::Replayed => StatusCode::UNAUTHORIZED,
             Rejection::ReplayGuardFailed(_) | Rejection::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Rejection::DuplicateInProgress => StatusCode::CONFLICT,
+            #[cfg(feature = "woodpecker")]
+            Rejection::Woodpecker(e) => e.status(),
         }
     }
 
@@ -85,6 +92,8 @@ impl Rejection {
             Rejection::Replayed => "Invalid signature",
             Rejection::ReplayGuardFailed(_) | Rejection::Busy(_) => "Service unavailable",
             Rejection::DuplicateInProgress => "Duplicate request in progress",
+            #[cfg(feature = "woodpecker")]
+            Rejection::Woodpecker(e) => e.public_reason(),
         }
     }
 
@@ -125,6 +134,8 @@ impl Rejection {
             Rejection::Replayed | Rejection::ReplayGuardFailed(_) => "replay",
             Rejection::DuplicateInProgress => "in-flight",
             Rejection::Busy(_) => "budget",
+            #[cfg(feature = "woodpecker")]
+            Rejection::Woodpecker(e) => e.class(),
         }
     }
 
@@ -134,7 +145,7 @@ impl Rejection {
     ///
     /// | reason | rejections |
     /// |---|---|
-    /// | `missing` … `digest` | [`Signature`](Rejection::Signature), by [`Error::class`] (`header-absent` counts as `malformed`) |
+    /// | `missing` … `digest` | [`Signature`](Rejection::Signature), by [`Error::class`] (`header-absent` counts as `malformed`), and `Woodpecker`, by its error's class |
     /// | `too_large` | [`PayloadTooLarge`](Rejection::PayloadTooLarge) |
     /// | `timeout` | [`Timeout`](Rejection::Timeout) |
     /// | `unreadable` | [`BodyUnreadable`](Rejection::BodyUnreadable) |
@@ -145,6 +156,8 @@ impl Rejection {
         match self {
             Rejection::Signature(Error::HeaderAbsent(_)) => "malformed",
             Rejection::Signature(e) => e.class(),
+            #[cfg(feature = "woodpecker")]
+            Rejection::Woodpecker(e) => e.class(),
             Rejection::PayloadTooLarge => "too_large",
             Rejection::Timeout => "timeout",
             Rejection::BodyUnreadable(_) => "unreadable",
@@ -201,6 +214,8 @@ impl fmt::Display for Rejection {
                  request re-sent?)",
             ),
             Rejection::Busy(why) => write!(f, "no room to receive the body: {why}"),
+            #[cfg(feature = "woodpecker")]
+            Rejection::Woodpecker(e) => fmt::Display::fmt(e, f),
         }
     }
 }
@@ -209,6 +224,8 @@ impl std::error::Error for Rejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Rejection::Signature(e) => Some(e),
+            #[cfg(feature = "woodpecker")]
+            Rejection::Woodpecker(e) => Some(e),
             Rejection::BodyUnreadable(e) | Rejection::ReplayGuardFailed(e) => Some(&**e),
             _ => None,
         }

@@ -1,20 +1,16 @@
 //! [`VerifySignature`]: the middleware itself.
 
-use std::num::IntErrorKind;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::CONTENT_LENGTH;
-use http::{HeaderMap, Request, Response};
+use http::{Request, Response};
 use http_body::Body;
 use http_body_util::Full;
 use tower_service::Service;
 
-use super::body::read_body;
-use super::in_flight::{self, InFlight, RECEIVING_GRACE};
 use super::layer::Config;
-use super::{BodyBudget, Refused, Rejection, ResponseBody, ResponseFuture, VerifiedBody};
+use super::{Refused, Rejection, ResponseBody, ResponseFuture, VerifiedBody};
 use crate::BoxError;
 use crate::log::Escaped;
 
@@ -29,8 +25,8 @@ use crate::log::Escaped;
 /// 3. a request whose exact signature is registered as still sending its body is answered 409
 ///    at once (a request registers its own signature when its body has not arrived within
 ///    100 ms, until that body is received and checked: see the [layer docs](super));
-/// 4. room for the declared length (or the limit) is taken from the [`BodyBudget`], waiting at
-///    most the budget wait, else 503;
+/// 4. room for the declared length (or the limit) is taken from the
+///    [`BodyBudget`](super::BodyBudget), waiting at most the budget wait, else 503;
 /// 5. the body is read through the length limit, with a total deadline and an idle timeout;
 /// 6. the body is checked against the signed `Digest`;
 /// 7. the replay guard, if one is configured, claims the signature (a copy is refused 401);
@@ -71,7 +67,7 @@ impl<S> VerifySignature<S> {
     }
 }
 
-fn reject<B, E>(rejection: Rejection) -> Result<Response<ResponseBody<B>>, E> {
+pub(crate) fn reject<B, E>(rejection: Rejection) -> Result<Response<ResponseBody<B>>, E> {
     rejection.log();
     let refused = Refused::new(&rejection);
     let mut response = rejection.into_response().map(ResponseBody::rejection);
@@ -84,24 +80,6 @@ fn reject<B, E>(rejection: Rejection) -> Result<Response<ResponseBody<B>>, E> {
 fn keeps_claim<B: Body>(response: &Response<B>) -> bool {
     let body = response.body();
     response.status().is_success() && !body.is_end_stream() && body.size_hint().exact() != Some(0)
-}
-
-/// The declared length: `Err` when it is above the limit (a number too large for a `u64` too),
-/// `Ok(None)` when absent or unparseable (hyper refuses invalid lengths before a service sees
-/// them).
-fn declared_length(headers: &HeaderMap, limit: usize) -> Result<Option<usize>, Rejection> {
-    let Some(value) = headers.get(CONTENT_LENGTH) else {
-        return Ok(None);
-    };
-    let Ok(value) = value.to_str() else {
-        return Ok(None);
-    };
-    match value.trim().parse::<u64>() {
-        Ok(len) if len > limit as u64 => Err(Rejection::PayloadTooLarge),
-        Ok(len) => Ok(usize::try_from(len).ok()),
-        Err(e) if *e.kind() == IntErrorKind::PosOverflow => Err(Rejection::PayloadTooLarge),
-        Err(_) => Ok(None),
-    }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for VerifySignature<S>
@@ -134,70 +112,24 @@ where
             .verify_parts(&parts)
             .map_err(Rejection::Signature)
             .and_then(|pending| {
-                declared_length(&parts.headers, config.body_limit).map(|len| (pending, len))
+                let declared = config
+                    .intake
+                    .admit(&parts.headers, pending.verified().mac())?;
+                Ok((pending, declared))
             });
         let (pending, declared) = match head {
             Ok(ok) => ok,
             Err(rejection) => return ResponseFuture::new(std::future::ready(reject(rejection))),
         };
-        // One slot per signature while its body arrives: a copy of a request still receiving
-        // its body is refused before any of its own body is read.
-        let mac = *pending.verified().mac();
-        if config.in_flight.contains(&mac) {
-            return ResponseFuture::new(std::future::ready(reject(Rejection::DuplicateInProgress)));
-        }
 
         ResponseFuture::new(async move {
-            let budget: &BodyBudget = &config.budget;
-            let wanted = declared.unwrap_or(config.body_limit);
-            let Some(permit) = budget.acquire(wanted, config.budget_wait).await else {
-                return reject(Rejection::Busy("the body budget stayed full"));
-            };
-            // A copy may have registered while this one waited for room: then this one goes at
-            // once, instead of holding room for the grace (copies of a captured head sent
-            // together would otherwise queue every other request behind them).
-            if config.in_flight.contains(&mac) {
-                return reject(Rejection::DuplicateInProgress);
-            }
-            let reading = read_body(
-                body,
-                config.body_limit,
-                declared,
-                config.body_deadline,
-                config.idle_timeout,
-            );
-            let mut reading = std::pin::pin!(reading);
-            // A body that has not arrived within the grace registers its signature (dropped with
-            // the future at the latest), so that its copies are refused while it trickles.
-            let mut receiving = None;
-            let read = match tokio::time::timeout(RECEIVING_GRACE, reading.as_mut()).await {
-                Ok(read) => read,
-                Err(_) => match InFlight::enter(&config.in_flight, &mac) {
-                    Ok(guard) => {
-                        receiving = Some(guard);
-                        reading.await
-                    }
-                    Err(in_flight::Refused::Duplicate) => {
-                        return reject(Rejection::DuplicateInProgress);
-                    }
-                    Err(in_flight::Refused::Full) => {
-                        return reject(Rejection::Busy(
-                            "too many requests are receiving their body",
-                        ));
-                    }
-                },
-            };
-            let bytes = match read {
-                Ok(bytes) => bytes,
-                Err(rejection) => return reject(rejection),
-            };
-            let verified = pending.verify_body(&bytes);
-            // Received and checked: an identical request may now be served.
-            drop(receiving);
-            let verified = match verified {
-                Ok(verified) => verified,
-                Err(e) => return reject(Rejection::Signature(e)),
-            };
+            let mac = *pending.verified().mac();
+            let check = |body: &[u8]| pending.verify_body(body).map_err(Rejection::Signature);
+            let (bytes, verified, permit) =
+                match config.intake.receive(body, declared, &mac, check).await {
+                    Ok(received) => received,
+                    Err(rejection) => return reject(rejection),
+                };
             let claimed = match &config.replay_guard {
                 Some(guard) => {
                     let policy = config.verifier.policy();

@@ -21,6 +21,8 @@ pub mod params;
 pub mod seed;
 pub mod signing_string;
 pub mod structured;
+#[cfg(feature = "woodpecker")]
+pub mod woodpecker;
 
 use arbitrary::{Arbitrary, Unstructured};
 
@@ -36,7 +38,31 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("digest_header", digest::check),
     ("http_date", http_date::run),
     ("layer_end_to_end", layer::run),
+    ("woodpecker_fields", woodpecker_fields),
+    ("woodpecker_mutation", woodpecker_mutation),
 ];
+
+/// The Woodpecker oracles need feature `woodpecker` (on in the fuzz crate); without it their
+/// seeds are not checked.
+#[cfg(feature = "woodpecker")]
+fn woodpecker_fields(data: &[u8]) -> bool {
+    woodpecker::fields_run(data)
+}
+
+#[cfg(feature = "woodpecker")]
+fn woodpecker_mutation(data: &[u8]) -> bool {
+    woodpecker::mutation_run(data)
+}
+
+#[cfg(not(feature = "woodpecker"))]
+fn woodpecker_fields(_: &[u8]) -> bool {
+    true
+}
+
+#[cfg(not(feature = "woodpecker"))]
+fn woodpecker_mutation(_: &[u8]) -> bool {
+    true
+}
 
 /// Runs the oracle of the target `name` on one input.
 ///

@@ -55,6 +55,9 @@ fn build_examples() -> Vec<(String, PathBuf)> {
     if !features.is_empty() {
         args.extend(["--features", &features]);
     }
+    if cfg!(feature = "woodpecker") {
+        args.extend(["--example", "woodpecker", "--features", "woodpecker"]);
+    }
     cargo_build(&args, "example")
 }
 

@@ -1,0 +1,173 @@
+//! Woodpecker CI extensions from the starter's policy file: `/woodpecker/config`,
+//! `/woodpecker/secret` and `/woodpecker/registry`, each behind the Woodpecker signature layer.
+//!
+//! ```sh
+//! WOODPECKER_SERVER=https://ci.example.com DRONE_CONFIG=examples/starter.toml \
+//!     cargo run --example woodpecker --features woodpecker
+//! ```
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DRONE_BIND` | `0.0.0.0:3000` | listen address (the starter's variable) |
+//! | `DRONE_CONFIG` | embedded default | the starter's TOML policy file (`examples/starter.toml`) |
+//! | `WOODPECKER_PUBLIC_KEY` | unset | the Woodpecker server's public key: PEM or 64 hex digits; several separated by `;` |
+//! | `WOODPECKER_SERVER` | unset | a Woodpecker server URL whose key is fetched once, at start-up |
+//! | `WOODPECKER_MAX_AGE` | `60` | seconds a signed request stays acceptable |
+//!
+//! One of `WOODPECKER_PUBLIC_KEY` and `WOODPECKER_SERVER` is required. Woodpecker itself is
+//! configured with `WOODPECKER_CONFIG_EXTENSION_ENDPOINT=https://ext.example.com/woodpecker/config`
+//! (and `…SECRET…`, `…REGISTRY…`), and `WOODPECKER_EXTENSIONS_ALLOWED_HOSTS` must admit this
+//! host when it is not a public address.
+//!
+//! Secrets and registries come from the policy file's `[[secrets]]` and `[[registries]]` rules
+//! (repositories, events, forks: a pipeline `from_fork` gets nothing unless the rule says
+//! `pull_request = true`); the config extension keeps the files Woodpecker sent.
+
+#[allow(dead_code)] // the Drone-only parts of the starter's policy are not used here
+#[path = "starter/policy.rs"]
+mod policy;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use drone_extension::BoxError;
+use drone_extension::server::Server;
+use drone_extension::woodpecker::{
+    ConfigAnswer, ConfigExtension, ConfigRequest, Pipeline, PublicKey, PublicKeys, Registry,
+    RegistryExtension, RegistryRequest, Repo, Secret, SecretExtension, SecretRequest, Verifier,
+    VerifyWoodpeckerLayer, fetch_public_key,
+};
+use tower::Layer;
+
+/// The extensions: one policy shared by the three routes.
+#[derive(Clone)]
+struct Extensions(Arc<policy::Policy>);
+
+fn admits(access: &policy::Access, repo: &Repo, pipeline: &Pipeline) -> bool {
+    access.admits_pipeline(&repo.full_name, &pipeline.event, pipeline.from_fork)
+}
+
+#[drone_extension::async_trait]
+impl ConfigExtension for Extensions {
+    async fn config(&self, _: &ConfigRequest) -> Result<ConfigAnswer, BoxError> {
+        // 200 with the files Woodpecker sent: a 204 would be retried three times.
+        Ok(ConfigAnswer::KeepIncoming)
+    }
+}
+
+#[drone_extension::async_trait]
+impl SecretExtension for Extensions {
+    async fn secrets(&self, request: SecretRequest) -> Result<Vec<Secret>, BoxError> {
+        Ok(self
+            .0
+            .secrets
+            .iter()
+            .filter(|rule| admits(&rule.access, &request.repo, &request.pipeline))
+            .map(|rule| Secret {
+                name: rule.name.clone(),
+                value: rule.value.clone(),
+                ..Default::default()
+            })
+            .collect())
+    }
+}
+
+#[drone_extension::async_trait]
+impl RegistryExtension for Extensions {
+    async fn registries(&self, request: RegistryRequest) -> Result<Vec<Registry>, BoxError> {
+        Ok(self
+            .0
+            .registries
+            .iter()
+            .filter(|rule| admits(&rule.access, &request.repo, &request.pipeline))
+            .map(|rule| Registry {
+                address: rule.address.clone(),
+                username: rule.username.clone(),
+                password: rule.password.clone(),
+            })
+            .collect())
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+async fn keys() -> Result<PublicKeys, BoxError> {
+    let mut keys = Vec::new();
+    if let Some(text) = env("WOODPECKER_PUBLIC_KEY") {
+        for key in text.split(';').filter(|k| !k.trim().is_empty()) {
+            keys.push(PublicKey::parse(key).map_err(|e| format!("WOODPECKER_PUBLIC_KEY: {e}"))?);
+        }
+    }
+    if let Some(server) = env("WOODPECKER_SERVER") {
+        keys.push(fetch_public_key(&server).await?);
+    }
+    PublicKeys::new(keys).map_err(|_| {
+        "set WOODPECKER_PUBLIC_KEY or WOODPECKER_SERVER (the key to verify with)".into()
+    })
+}
+
+async fn run() -> Result<(), BoxError> {
+    let policy = match env("DRONE_CONFIG") {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read DRONE_CONFIG={path}: {e}"))?;
+            policy::parse(&text, &path)?
+        }
+        None => policy::parse(policy::DEFAULT_POLICY, "(embedded default)")?,
+    };
+    let max_age = match env("WOODPECKER_MAX_AGE") {
+        Some(v) => Duration::from_secs(
+            v.trim()
+                .parse()
+                .map_err(|_| format!("WOODPECKER_MAX_AGE must be a whole number, not {v:?}"))?,
+        ),
+        None => drone_extension::woodpecker::DEFAULT_MAX_AGE,
+    };
+    let layer = VerifyWoodpeckerLayer::new(Verifier::new(keys().await?).max_age(max_age));
+    let ext = Extensions(Arc::new(policy));
+    let app = Router::new()
+        .route_service(
+            "/woodpecker/config",
+            layer.layer(ConfigExtension::into_service(ext.clone())),
+        )
+        .route_service(
+            "/woodpecker/secret",
+            layer.layer(SecretExtension::into_service(ext.clone())),
+        )
+        .route_service(
+            "/woodpecker/registry",
+            layer.layer(RegistryExtension::into_service(ext)),
+        );
+    let bind: SocketAddr = env("DRONE_BIND")
+        .unwrap_or_else(|| "0.0.0.0:3000".to_owned())
+        .parse()
+        .map_err(|e| format!("invalid DRONE_BIND: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    Server::new().serve(listener, app).await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_ansi(false)
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("woodpecker: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The Woodpecker structured-field parser.
+//! The oracle is in `tests/fuzz_oracles/woodpecker.rs`, shared with the seed-replay test.
+#![no_main]
+
+use libfuzzer_sys::{Corpus, fuzz_target};
+
+#[path = "../../tests/fuzz_oracles/mod.rs"]
+mod oracles;
+
+fuzz_target!(|data: &[u8]| -> Corpus {
+    if oracles::run("woodpecker_fields", data) {
+        Corpus::Keep
+    } else {
+        Corpus::Reject
+    }
+});

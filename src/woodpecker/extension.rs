@@ -1,0 +1,374 @@
+//! The three Woodpecker extensions: one async trait each, and the tower service that decodes the
+//! request, calls the trait and always answers with a JSON body.
+//!
+//! # Never an empty 2xx
+//!
+//! Woodpecker (3.14+) decodes every 2xx answer as JSON and treats an empty body, **so every 204**,
+//! as a transport failure it retries: an extension that answers 204 receives the same request
+//! three times, about a second apart, before Woodpecker goes on. The services here therefore
+//! answer "nothing to add" with `200` and an empty list, and "keep the files" with `200` and the
+//! received files echoed back.
+//!
+//! # What each status does in Woodpecker
+//!
+//! | answer | config | secret | registry |
+//! |---|---|---|---|
+//! | `200` + JSON (what these services send) | the files **replace** the pipeline's; an empty list means no workflow: the pipeline is dropped as filtered | the secrets come first, before the database's | the registries come first |
+//! | `204` (never sent here) | retried 3 times, then the incoming files are kept | retried, then no extension secrets | retried, then none |
+//! | `4xx` (a bad request body: 400) | the pipeline is created with status **error** ("could not load config") | warning logged, database secrets only | warning logged, database registries only |
+//! | `5xx` (the trait returned an error: 500) | retried 3 times, then as 4xx | retried, then as 4xx | retried, then as 4xx |
+//!
+//! A trait error is answered `500` so that Woodpecker retries (a secret store that was briefly
+//! down); its cause goes to the log, never to the response.
+//!
+//! ```
+//! use drone_extension::BoxError;
+//! use drone_extension::woodpecker::{Secret, SecretExtension, SecretRequest};
+//!
+//! struct Vault;
+//!
+//! #[drone_extension::async_trait]
+//! impl SecretExtension for Vault {
+//!     async fn secrets(&self, request: SecretRequest) -> Result<Vec<Secret>, BoxError> {
+//!         if request.repo.full_name != "octo-org/hello-world" {
+//!             return Ok(Vec::new()); // answered 200 {"secrets":[]}: no retry
+//!         }
+//!         Ok(vec![Secret {
+//!             name: "docker_password".into(),
+//!             value: "s3cr3t".into(),
+//!             events: vec!["push".into(), "tag".into()],
+//!             ..Default::default()
+//!         }])
+//!     }
+//! }
+//!
+//! // A tower service; put it behind VerifyWoodpeckerLayer.
+//! let service = Vault.into_service();
+//! ```
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use http::{Method, Request, StatusCode};
+use http_body::Body;
+use serde::de::DeserializeOwned;
+use tower_service::Service;
+
+use super::models::{
+    ConfigFile, ConfigRequest, ConfigResponse, Registry, RegistryRequest, RegistryResponse, Secret,
+    SecretRequest, SecretResponse,
+};
+use crate::BoxError;
+use crate::layer::{DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT};
+use crate::log::Escaped;
+use crate::service::{ExtensionResponse, Reply};
+
+/// What a config extension answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigAnswer {
+    /// These files replace the pipeline's (`200 {"configs":[…]}`). An empty list means no
+    /// workflow at all.
+    Files(Vec<ConfigFile>),
+    /// Keep the files Woodpecker sent in `configuration` (the forge's, or the previous
+    /// extension's): answered `200` with them echoed back, not `204`, which Woodpecker would retry.
+    KeepIncoming,
+}
+
+/// A config extension: the pipeline's configuration files, from the forge's or from elsewhere.
+///
+/// Configured with `WOODPECKER_CONFIG_EXTENSION_ENDPOINT` (global) or a repository's
+/// `config_extension_endpoint`. Called when a pipeline is created and when it is restarted.
+#[async_trait]
+pub trait ConfigExtension: Send + Sync + 'static {
+    /// The answer to one request.
+    ///
+    /// # Errors
+    ///
+    /// Answered 500 (Woodpecker retries, then creates the pipeline with status error).
+    async fn config(&self, request: &ConfigRequest) -> Result<ConfigAnswer, BoxError>;
+
+    /// This extension as a tower service.
+    fn into_service(self) -> WoodpeckerService<ConfigEndpoint<Self>>
+    where
+        Self: Sized,
+    {
+        WoodpeckerService::new(ConfigEndpoint(self))
+    }
+}
+
+/// A secret extension: secrets for a pipeline, put before the database's.
+///
+/// Configured with `WOODPECKER_SECRET_EXTENSION_ENDPOINT` or a repository's
+/// `secret_extension_endpoint` (Woodpecker 3.14+). Called each time the workflows are built:
+/// create, approve, restart.
+#[async_trait]
+pub trait SecretExtension: Send + Sync + 'static {
+    /// The secrets (an empty list adds none).
+    ///
+    /// # Errors
+    ///
+    /// Answered 500 (Woodpecker retries, then uses the database's secrets only).
+    async fn secrets(&self, request: SecretRequest) -> Result<Vec<Secret>, BoxError>;
+
+    /// This extension as a tower service.
+    fn into_service(self) -> WoodpeckerService<SecretEndpoint<Self>>
+    where
+        Self: Sized,
+    {
+        WoodpeckerService::new(SecretEndpoint(self))
+    }
+}
+
+/// A registry extension: registry credentials for a pipeline, put before the database's.
+///
+/// Configured with `WOODPECKER_REGISTRY_EXTENSION_ENDPOINT` or a repository's
+/// `registry_extension_endpoint` (Woodpecker 3.14+).
+#[async_trait]
+pub trait RegistryExtension: Send + Sync + 'static {
+    /// The registries (an empty list adds none).
+    ///
+    /// # Errors
+    ///
+    /// Answered 500 (Woodpecker retries, then uses the database's registries only).
+    async fn registries(&self, request: RegistryRequest) -> Result<Vec<Registry>, BoxError>;
+
+    /// This extension as a tower service.
+    fn into_service(self) -> WoodpeckerService<RegistryEndpoint<Self>>
+    where
+        Self: Sized,
+    {
+        WoodpeckerService::new(RegistryEndpoint(self))
+    }
+}
+
+/// One Woodpecker extension's adapter between [`WoodpeckerService`] and its trait; implemented by
+/// [`ConfigEndpoint`], [`SecretEndpoint`] and [`RegistryEndpoint`].
+#[async_trait]
+pub trait Endpoint: Send + Sync + 'static {
+    /// The extension's name, for the log: `config`, `secret` or `registry`.
+    const NAME: &'static str;
+    /// The decoded request body.
+    type Request: DeserializeOwned + Send + 'static;
+    /// The repository's `owner/name`, for the log.
+    fn subject(request: &Self::Request) -> String;
+    /// Answers a decoded request, always with a JSON body.
+    async fn respond(&self, request: Self::Request) -> Reply;
+}
+
+/// The [`Endpoint`] of a [`ConfigExtension`].
+#[derive(Debug, Clone)]
+pub struct ConfigEndpoint<E>(pub E);
+/// The [`Endpoint`] of a [`SecretExtension`].
+#[derive(Debug, Clone)]
+pub struct SecretEndpoint<E>(pub E);
+/// The [`Endpoint`] of a [`RegistryExtension`].
+#[derive(Debug, Clone)]
+pub struct RegistryEndpoint<E>(pub E);
+
+#[async_trait]
+impl<E: ConfigExtension> Endpoint for ConfigEndpoint<E> {
+    const NAME: &'static str = "config";
+    type Request = ConfigRequest;
+
+    fn subject(request: &ConfigRequest) -> String {
+        request.repo.full_name.clone()
+    }
+
+    async fn respond(&self, mut request: ConfigRequest) -> Reply {
+        match self.0.config(&request).await {
+            Ok(ConfigAnswer::Files(configs)) => Reply::json("files", &ConfigResponse { configs }),
+            Ok(ConfigAnswer::KeepIncoming) => Reply::json(
+                "keep",
+                &ConfigResponse {
+                    configs: std::mem::take(&mut request.configuration),
+                },
+            ),
+            Err(e) => Reply::internal_error(e),
+        }
+    }
+}
+
+#[async_trait]
+impl<E: SecretExtension> Endpoint for SecretEndpoint<E> {
+    const NAME: &'static str = "secret";
+    type Request = SecretRequest;
+
+    fn subject(request: &SecretRequest) -> String {
+        request.repo.full_name.clone()
+    }
+
+    async fn respond(&self, request: SecretRequest) -> Reply {
+        match self.0.secrets(request).await {
+            Ok(secrets) if secrets.is_empty() => Reply::json("none", &SecretResponse { secrets }),
+            Ok(secrets) => Reply::json("found", &SecretResponse { secrets }),
+            Err(e) => Reply::internal_error(e),
+        }
+    }
+}
+
+#[async_trait]
+impl<E: RegistryExtension> Endpoint for RegistryEndpoint<E> {
+    const NAME: &'static str = "registry";
+    type Request = RegistryRequest;
+
+    fn subject(request: &RegistryRequest) -> String {
+        request.repo.full_name.clone()
+    }
+
+    async fn respond(&self, request: RegistryRequest) -> Reply {
+        match self.0.registries(request).await {
+            Ok(registries) if registries.is_empty() => {
+                Reply::json("none", &RegistryResponse { registries })
+            }
+            Ok(registries) => Reply::json("found", &RegistryResponse { registries }),
+            Err(e) => Reply::internal_error(e),
+        }
+    }
+}
+
+/// The tower service of a Woodpecker extension: `POST` only (405), `application/json` only (415),
+/// the body read under a limit (4 MiB by default; 413), decoded (400 `Invalid Input`, the cause
+/// logged without quoting the body), the trait called and its answer encoded as Go would (`200`
+/// with a JSON body, or `500`). Every request is logged once at info level.
+///
+/// It does not check signatures: put it behind
+/// [`VerifyWoodpeckerLayer`](super::VerifyWoodpeckerLayer).
+#[derive(Debug)]
+pub struct WoodpeckerService<E> {
+    endpoint: Arc<E>,
+    body_limit: usize,
+}
+
+impl<E> Clone for WoodpeckerService<E> {
+    fn clone(&self) -> Self {
+        WoodpeckerService {
+            endpoint: self.endpoint.clone(),
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+impl<E: Endpoint> WoodpeckerService<E> {
+    /// The service of an endpoint.
+    pub fn new(endpoint: E) -> WoodpeckerService<E> {
+        WoodpeckerService {
+            endpoint: Arc::new(endpoint),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// The largest body accepted (default 4 MiB).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    async fn handle<B>(self, request: Request<B>) -> (Reply, Option<String>)
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = request.into_parts();
+        if parts.method != Method::POST {
+            let mut reply = Reply::text(
+                "invalid",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method Not Allowed",
+            );
+            reply
+                .response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST"));
+            return (reply, None);
+        }
+        let json = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            let reply = Reply::text(
+                "invalid",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported Media Type",
+            );
+            return (reply, None);
+        }
+        let bytes = match crate::layer::read_body(
+            body,
+            self.body_limit,
+            None,
+            DEFAULT_BODY_DEADLINE,
+            DEFAULT_IDLE_TIMEOUT,
+        )
+        .await
+        {
+            Ok(bytes) => bytes,
+            Err(rejection) => {
+                rejection.log();
+                return (Reply::new("invalid", rejection.into_response()), None);
+            }
+        };
+        let decoded: E::Request = match serde_json::from_slice(&bytes) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                tracing::warn!(
+                    extension = E::NAME,
+                    reason = %format_args!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()),
+                    "invalid request body"
+                );
+                return (
+                    Reply::text("invalid", StatusCode::BAD_REQUEST, "Invalid Input"),
+                    None,
+                );
+            }
+        };
+        let subject = E::subject(&decoded);
+        (self.endpoint.respond(decoded).await, Some(subject))
+    }
+}
+
+impl<E, B> Service<Request<B>> for WoodpeckerService<E>
+where
+    E: Endpoint,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = ExtensionResponse;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<ExtensionResponse, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let started = Instant::now();
+            let (reply, subject) = this.handle(request).await;
+            tracing::info!(
+                extension = E::NAME,
+                subject = %Escaped(subject.as_deref().unwrap_or("-")),
+                status = reply.response.status().as_u16(),
+                decision = reply.decision,
+                latency_us = started.elapsed().as_micros() as u64,
+                "woodpecker extension request"
+            );
+            let mut response = reply.response;
+            response
+                .extensions_mut()
+                .insert(crate::service::Decision::new(reply.decision));
+            Ok(response)
+        })
+    }
+}
