@@ -68,22 +68,28 @@ open(signed_path, "w").write(lua({**common, "Date": date, "Digest": digest, "Sig
 print(f"body: {len(body)} bytes", file=sys.stderr)
 PY
 
+declare -A PIDS
 run() { # name port env...
   local name=$1 port=$2; shift 2
   env DRONE_BIND=127.0.0.1:$port DRONE_SECRET=$SECRET RUST_LOG=warn "$@" "$STARTER" >"$WORK/$name.log" 2>&1 &
+  PIDS[$port]=$!
   for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 }
 run signed 3901
 run unsigned 3902 DRONE_GLOBAL_SECRETS_UNSIGNED=true
 # The default: one info line per request, written to a file by the starter's background writer.
 run logged 3903 RUST_LOG=info
-run nometrics 3904 DRONE_METRICS=false
+# Two fresh servers for the metrics comparison (3901 has just served the first run). For an A/A
+# check of the method, NOMETRICS=true starts the second one with metrics too.
+run metrics 3905
+run nometrics 3904 DRONE_METRICS=${NOMETRICS:-false}
 
 # Sanity: the pre-signed request is accepted, the unsigned one refused by the signed server.
 check() { wrk -t1 -c1 -d1s -s "$1" "$2" | grep -E 'Non-2xx' && { echo "unexpected non-2xx for $1 on $2" >&2; exit 1; } || true; }
 check "$WORK/signed.lua" http://127.0.0.1:3901/global-secrets
 check "$WORK/unsigned.lua" http://127.0.0.1:3902/global-secrets
 check "$WORK/signed.lua" http://127.0.0.1:3904/global-secrets
+check "$WORK/signed.lua" http://127.0.0.1:3905/global-secrets
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
 for name in signed unsigned logged; do
@@ -95,16 +101,38 @@ for name in signed unsigned logged; do
 done
 echo "log lines written by the logged run: $(grep -c 'global-secrets' "$WORK/logged.log" || true)"
 
-# The metrics layer: the same signed requests with and without it, alternating.
+# The metrics layer: the same signed requests with and without it, alternating which goes
+# first. Throughput on a shared VM moves by several percent from run to run, so the server's own
+# CPU time per request (utime + stime from /proc, 10 ms ticks) is reported too: neighbours slow
+# both alike, and it does not depend on how fast wrk is.
 ROUNDS=${ROUNDS:-3}
-rate() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/signed.lua" \
-  "http://127.0.0.1:$1/global-secrets" | awk '/Requests\/sec/ {print $2}'; }
-ratios=()
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+measure() { # port -> "requests/s cpu-us-per-request"
+  local pid=${PIDS[$1]} before after out
+  before=$(ticks "$pid")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/signed.lua" "http://127.0.0.1:$1/global-secrets")
+  after=$(ticks "$pid")
+  python3 - "$out" "$before" "$after" "$(getconf CLK_TCK)" <<'PY'
+import re, sys
+out, before, after, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+total = int(re.search(r"(\d+) requests in", out).group(1))
+rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+print(f"{rate:.0f} {(after - before) / hz * 1e6 / total:.3f}")
+PY
+}
+# Warm both up first: a fresh process's first seconds cost more (heap growth, page faults).
+for port in 3905 3904; do wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null; done
+rates=(); cpus=()
 for round in $(seq "$ROUNDS"); do
-  with=$(rate 3901); without=$(rate 3904)
-  ratio=$(python3 -c "print(f'{$with / $without:.4f}')")
-  ratios+=("$ratio")
-  echo "== metrics round $round: with $with, without $without requests/s, ratio $ratio"
+  if [ $((round % 2)) = 1 ]; then
+    with=$(measure 3905); without=$(measure 3904)
+  else
+    without=$(measure 3904); with=$(measure 3905)
+  fi
+  read -r rw cw <<<"$with"; read -r ro co <<<"$without"
+  rates+=("$(python3 -c "print(f'{$rw / $ro:.4f}')")")
+  cpus+=("$(python3 -c "print(f'{$cw / $co:.4f}')")")
+  echo "== metrics round $round: with $rw req/s, $cw us CPU/request; without $ro req/s, $co us CPU/request"
 done
-echo "metrics: median with/without ratio $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
-echo "metrics lines counted by the signed server: $(curl -fs http://127.0.0.1:3901/metrics | grep -c '^drone_extension_requests_total' || true) series"
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "metrics: median throughput ratio with/without $(median "${rates[@]}"), median CPU-per-request ratio $(median "${cpus[@]}")"

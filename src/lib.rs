@@ -135,6 +135,9 @@ pub use kind::ExtensionKind;
 /// The attribute every kind trait is implemented with (`#[drone_extension::async_trait]`),
 /// re-exported so that an extension needs no `async-trait` dependency of its own.
 pub use async_trait::async_trait;
+/// tower's `Layer` trait (from `tower-layer`), re-exported so that `layer.layer(service)` needs
+/// no dependency of your own.
+pub use tower_layer::Layer;
 
 // The README's Rust blocks compile as doctests (`rust,no_run` ones are built, not run).
 #[cfg(doctest)]

@@ -27,6 +27,7 @@
 //! # Ok::<(), BoxError>(())
 //! ```
 
+pub use crate::Layer;
 pub use crate::admission::{Admission, AdmissionEvent, AdmissionRequest, Admitter};
 pub use crate::config::{ConfigProvider, ConfigRequest};
 pub use crate::convert::{ConvertRequest, Converter};

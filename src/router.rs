@@ -318,7 +318,8 @@ where
         let answered = async move { Ok(future.await) };
         #[cfg(feature = "metrics")]
         if let Some(metrics) = &self.metrics {
-            let recorded = crate::metrics::ResponseFuture::start(answered, metrics, kind.name());
+            let recorded =
+                crate::metrics::ResponseFuture::start(answered, metrics.kind(kind.name()));
             return Box::pin(recorded);
         }
         Box::pin(answered)

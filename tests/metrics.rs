@@ -265,17 +265,14 @@ async fn metrics_count_every_kind_decision_and_refusal_reason_exactly() {
     // Nothing in flight any more, and no body held.
     let in_flight = family(&scrape, "drone_extension_in_flight_requests");
     assert!(in_flight.values().all(|v| *v == 0.0), "{in_flight:?}");
-    assert_eq!(
-        in_flight.keys().cloned().collect::<Vec<_>>(),
-        [
-            "kind=admission",
-            "kind=config",
-            "kind=environ",
-            "kind=registry",
-            "kind=secret",
-            "kind=validate"
-        ]
-    );
+    // Every kind's series exists from the start, at zero until it is used.
+    let kinds: Vec<String> = ExtensionKind::ALL
+        .iter()
+        .map(|kind| format!("kind={}", kind.name()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(in_flight.keys().cloned().collect::<Vec<_>>(), kinds);
     assert_eq!(
         family(&scrape, "drone_extension_body_buffered_bytes"),
         expected(&[("", 0.0)])
@@ -302,10 +299,13 @@ async fn metrics_count_every_kind_decision_and_refusal_reason_exactly() {
         [
             ("admission", 5),
             ("config", 2),
+            ("convert", 0),
             ("environ", 2),
+            ("global-secrets", 0),
             ("registry", 1),
             ("secret", 3),
-            ("validate", 1)
+            ("validate", 1),
+            ("webhook", 0)
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

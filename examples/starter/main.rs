@@ -85,10 +85,11 @@ use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::registry::RegistryProvider;
 use drone_extension::secret::SecretFinder;
 use drone_extension::server::{Readiness, Server, TlsConfig};
+use drone_extension::service::{Endpoint, ExtensionService};
 use drone_extension::signature::SharedSecret;
 use drone_extension::validate::Validator;
 use drone_extension::webhook::WebhookReceiver;
-use drone_extension::{BoxError, ExtensionKind};
+use drone_extension::{BoxError, ExtensionKind, Layer};
 
 use extension::Starter;
 use tracing::Instrument;
@@ -205,11 +206,35 @@ fn redis_guard(_: &str) -> Result<Option<Arc<dyn ReplayGuard>>, BoxError> {
     Err("DRONE_REPLAY_GUARD=redis://… needs the starter built with --features redis".into())
 }
 
+/// The layers of one kind's route, outermost first.
+struct Layers {
+    /// Counts every request, the verifying layer's refusals too.
+    metrics: Option<MetricsLayer>,
+    /// `None` only for `/global-secrets` with `DRONE_GLOBAL_SECRETS_UNSIGNED`.
+    verify: Option<VerifySignatureLayer>,
+}
+
+impl Layers {
+    /// A router serving `service` at its kind's path, behind the layers. The layers wrap the
+    /// service before axum sees it (not with `route_layer`): axum boxes the stack once.
+    fn mount<E: Endpoint>(self, service: ExtensionService<E>) -> Router {
+        let path = E::KIND.path();
+        match (self.metrics, self.verify) {
+            (Some(metrics), Some(verify)) => {
+                Router::new().route_service(path, metrics.layer(verify.layer(service)))
+            }
+            (Some(metrics), None) => Router::new().route_service(path, metrics.layer(service)),
+            (None, Some(verify)) => Router::new().route_service(path, verify.layer(service)),
+            (None, None) => Router::new().route_service(path, service),
+        }
+    }
+}
+
 /// Every kind on its own route, each behind a layer for its own kind.
 ///
-/// Each route is built as a router of its own and merged: `route_layer` applies to every route
-/// added *before* it on the same router, so chaining `.route_service(..).route_layer(..)` for
-/// several kinds on one router would put earlier routes behind later kinds' layers.
+/// Each route is a router of its own, merged, with its layers applied to its service (never
+/// with `route_layer`, which applies to every route added *before* it on the same router: chained
+/// for several kinds on one router it would put earlier routes behind later kinds' layers).
 fn app(
     policy: policy::Policy,
     secret: &SharedSecret,
@@ -240,56 +265,38 @@ fn app(
             None => secret.clone(),
         };
         let s = starter.clone();
-        let path = kind.path();
-        let route = match kind {
-            ExtensionKind::Admission => {
-                Router::new().route_service(path, Admitter::into_service(s))
-            }
-            ExtensionKind::GlobalSecrets => {
-                Router::new().route_service(path, SecretProvider::into_service(s))
-            }
-            ExtensionKind::Secret => {
-                Router::new().route_service(path, SecretFinder::into_service(s))
-            }
-            ExtensionKind::Registry => {
-                Router::new().route_service(path, RegistryProvider::into_service(s))
-            }
-            ExtensionKind::Environ => {
-                Router::new().route_service(path, EnvironProvider::into_service(s))
-            }
-            ExtensionKind::Config => {
-                Router::new().route_service(path, ConfigProvider::into_service(s))
-            }
-            ExtensionKind::Convert => Router::new().route_service(path, Converter::into_service(s)),
-            ExtensionKind::Validate => {
-                Router::new().route_service(path, Validator::into_service(s))
-            }
-            ExtensionKind::Webhook => {
-                Router::new().route_service(path, WebhookReceiver::into_service(s))
-            }
-            other => return Err(format!("no route for {other}").into()),
+        let unsigned = kind == ExtensionKind::GlobalSecrets && unsigned_global_secrets;
+        let layers = Layers {
+            verify: (!unsigned).then(|| {
+                let mut layer = VerifySignatureLayer::for_kind(kind, secret);
+                // Without DRONE_BODY_BUDGET every layer shares the crate's process-wide default.
+                if let Some(budget) = budget {
+                    layer = layer.body_budget(budget.clone());
+                }
+                if let Some(guard) = &guard {
+                    layer = layer.replay_guard(guard.clone());
+                }
+                layer
+            }),
+            metrics: metrics.map(|metrics| MetricsLayer::new(metrics, kind)),
         };
-        let route = if kind == ExtensionKind::GlobalSecrets && unsigned_global_secrets {
+        if unsigned {
             tracing::warn!(
                 "/global-secrets serves UNSIGNED requests (DRONE_GLOBAL_SECRETS_UNSIGNED): \
                  anyone who can reach this port can read the global secrets"
             );
-            route
-        } else {
-            let mut layer = VerifySignatureLayer::for_kind(kind, secret);
-            // Without DRONE_BODY_BUDGET every layer shares the crate's process-wide default.
-            if let Some(budget) = budget {
-                layer = layer.body_budget(budget.clone());
-            }
-            if let Some(guard) = &guard {
-                layer = layer.replay_guard(guard.clone());
-            }
-            route.route_layer(layer)
-        };
-        // Outside the verifying layer: it counts the layer's refusals too.
-        let route = match metrics {
-            Some(metrics) => route.route_layer(MetricsLayer::new(metrics, kind)),
-            None => route,
+        }
+        let route = match kind {
+            ExtensionKind::Admission => layers.mount(Admitter::into_service(s)),
+            ExtensionKind::GlobalSecrets => layers.mount(SecretProvider::into_service(s)),
+            ExtensionKind::Secret => layers.mount(SecretFinder::into_service(s)),
+            ExtensionKind::Registry => layers.mount(RegistryProvider::into_service(s)),
+            ExtensionKind::Environ => layers.mount(EnvironProvider::into_service(s)),
+            ExtensionKind::Config => layers.mount(ConfigProvider::into_service(s)),
+            ExtensionKind::Convert => layers.mount(Converter::into_service(s)),
+            ExtensionKind::Validate => layers.mount(Validator::into_service(s)),
+            ExtensionKind::Webhook => layers.mount(WebhookReceiver::into_service(s)),
+            other => return Err(format!("no route for {other}").into()),
         };
         app = app.merge(route);
     }

@@ -124,6 +124,7 @@ pub(crate) use body::read_body;
 pub use body::{ResponseBody, VerifiedBody};
 pub use budget::{BodyBudget, DEFAULT_BODY_BUDGET, DEFAULT_BUDGET_WAIT};
 pub use future::ResponseFuture;
+#[cfg(feature = "woodpecker")]
 pub(crate) use intake::Intake;
 pub use layer::{
     DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, VerifySignatureLayer,
@@ -136,4 +137,5 @@ pub use replay::{
 };
 pub use replay::{MemoryReplayGuard, ReplayGuard};
 pub use service::VerifySignature;
+#[cfg(feature = "woodpecker")]
 pub(crate) use service::reject;

@@ -7,26 +7,26 @@ use std::time::Instant;
 
 use http::Response;
 use pin_project_lite::pin_project;
-use prometheus_client::metrics::gauge::Gauge;
+use std::sync::Arc;
 
-use super::{KindLabels, Metrics, RefusalLabels, RequestLabels};
+use super::KindSeries;
 use crate::layer::Refused;
 use crate::service::Decision;
 
 /// One request counted in the in-flight gauge until dropped (answered or abandoned).
 #[derive(Debug)]
-struct InFlight(Gauge);
+struct InFlight(Arc<KindSeries>);
 
 impl InFlight {
-    fn enter(gauge: Gauge) -> InFlight {
-        gauge.inc();
-        InFlight(gauge)
+    fn enter(series: Arc<KindSeries>) -> InFlight {
+        series.in_flight.inc();
+        InFlight(series)
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.dec();
+        self.0.in_flight.dec();
     }
 }
 
@@ -38,24 +38,17 @@ pin_project! {
         #[pin]
         inner: F,
         started: Instant,
-        metrics: Metrics,
-        kind: &'static str,
-        _in_flight: InFlight,
+        series: InFlight,
     }
 }
 
 impl<F> ResponseFuture<F> {
-    /// Starts recording one request of `kind`, answered by `inner`.
-    pub(crate) fn start(inner: F, metrics: &Metrics, kind: &'static str) -> ResponseFuture<F> {
-        let gauge = metrics
-            .in_flight()
-            .get_or_create_owned(&KindLabels { kind });
+    /// Starts recording one request of `series`' kind, answered by `inner`.
+    pub(crate) fn start(inner: F, series: Arc<KindSeries>) -> ResponseFuture<F> {
         ResponseFuture {
             inner,
             started: Instant::now(),
-            metrics: metrics.clone(),
-            kind,
-            _in_flight: InFlight::enter(gauge),
+            series: InFlight::enter(series),
         }
     }
 }
@@ -69,39 +62,23 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = ready!(this.inner.poll(cx));
-        let kind = *this.kind;
-        this.metrics
-            .duration()
-            .get_or_create(&KindLabels { kind })
+        let series = &this.series.0;
+        series
+            .duration
             .observe(this.started.elapsed().as_secs_f64());
-        let (decision, status) = match &result {
+        match &result {
             Ok(response) => {
-                let refused = response.extensions().get::<Refused>();
-                if let Some(refused) = refused {
-                    let reason = refused.reason();
-                    this.metrics
-                        .refusals()
-                        .get_or_create(&RefusalLabels { kind, reason })
-                        .inc();
-                }
+                let refused = response.extensions().get::<Refused>().map(Refused::reason);
                 let decision = match (refused, response.extensions().get::<Decision>()) {
                     (Some(_), _) => "refused",
                     (None, Some(decision)) => decision.as_str(),
                     (None, None) => "other",
                 };
-                (decision, response.status().as_u16())
+                series.answered(decision, response.status().as_u16(), refused);
             }
             // No response: counted with status 0.
-            Err(_) => ("error", 0),
-        };
-        this.metrics
-            .requests()
-            .get_or_create(&RequestLabels {
-                kind,
-                decision,
-                status,
-            })
-            .inc();
+            Err(_) => series.answered("error", 0, None),
+        }
         Poll::Ready(result)
     }
 }

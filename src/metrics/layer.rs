@@ -2,14 +2,15 @@
 
 use tower_layer::Layer;
 
-use super::{Metrics, MetricsService};
+use std::sync::Arc;
+
+use super::{KindSeries, Metrics, MetricsService};
 use crate::ExtensionKind;
 
 /// Records the requests of one extension kind into [`Metrics`]. See the [module docs](super).
 #[derive(Clone, Debug)]
 pub struct MetricsLayer {
-    metrics: Metrics,
-    kind: &'static str,
+    series: Arc<KindSeries>,
 }
 
 impl MetricsLayer {
@@ -22,8 +23,7 @@ impl MetricsLayer {
     /// of [`ExtensionKind`]'s. Keep it to a fixed name: every distinct label is a new series.
     pub fn labelled(metrics: &Metrics, kind: &'static str) -> MetricsLayer {
         MetricsLayer {
-            metrics: metrics.clone(),
-            kind,
+            series: metrics.kind(kind),
         }
     }
 }
@@ -32,6 +32,6 @@ impl<S> Layer<S> for MetricsLayer {
     type Service = MetricsService<S>;
 
     fn layer(&self, inner: S) -> MetricsService<S> {
-        MetricsService::new(inner, self.metrics.clone(), self.kind)
+        MetricsService::new(inner, self.series.clone())
     }
 }

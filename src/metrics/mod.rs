@@ -268,20 +268,53 @@ impl Metrics {
         response
     }
 
-    pub(crate) fn requests(&self) -> &Family<RequestLabels, Counter> {
-        &self.inner.requests
+    /// The series of one kind, looked up once: a layer records through these without a lookup
+    /// per request but for the `(decision, status)` counter.
+    pub(crate) fn kind(&self, kind: &'static str) -> Arc<KindSeries> {
+        let labels = KindLabels { kind };
+        Arc::new(KindSeries {
+            kind,
+            duration: self.inner.duration.get_or_create_owned(&labels),
+            in_flight: self.inner.in_flight.get_or_create_owned(&labels),
+            metrics: self.clone(),
+        })
     }
+}
 
-    pub(crate) fn refusals(&self) -> &Family<RefusalLabels, Counter> {
-        &self.inner.refusals
-    }
+/// One kind's series (see [`Metrics::kind`]).
+#[derive(Debug)]
+pub(crate) struct KindSeries {
+    pub(crate) kind: &'static str,
+    pub(crate) duration: Histogram,
+    pub(crate) in_flight: Gauge,
+    metrics: Metrics,
+}
 
-    pub(crate) fn duration(&self) -> &HistogramFamily {
-        &self.inner.duration
-    }
-
-    pub(crate) fn in_flight(&self) -> &Family<KindLabels, Gauge> {
-        &self.inner.in_flight
+impl KindSeries {
+    /// Counts one answer (`decision`, `status`) and, for a refusal, its reason.
+    pub(crate) fn answered(
+        &self,
+        decision: &'static str,
+        status: u16,
+        refused: Option<&'static str>,
+    ) {
+        let kind = self.kind;
+        if let Some(reason) = refused {
+            self.metrics
+                .inner
+                .refusals
+                .get_or_create(&RefusalLabels { kind, reason })
+                .inc();
+        }
+        self.metrics
+            .inner
+            .requests
+            .get_or_create(&RequestLabels {
+                kind,
+                decision,
+                status,
+            })
+            .inc();
     }
 }
 

@@ -5,24 +5,21 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::Metrics;
+use std::sync::Arc;
+
+use super::KindSeries;
 use super::future::ResponseFuture;
 
 /// Counts and times the requests of one kind. Made by [`MetricsLayer`](super::MetricsLayer).
 #[derive(Clone, Debug)]
 pub struct MetricsService<S> {
     inner: S,
-    metrics: Metrics,
-    kind: &'static str,
+    series: Arc<KindSeries>,
 }
 
 impl<S> MetricsService<S> {
-    pub(crate) fn new(inner: S, metrics: Metrics, kind: &'static str) -> Self {
-        MetricsService {
-            inner,
-            metrics,
-            kind,
-        }
+    pub(crate) fn new(inner: S, series: Arc<KindSeries>) -> Self {
+        MetricsService { inner, series }
     }
 
     /// The inner service.
@@ -49,6 +46,6 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        ResponseFuture::start(self.inner.call(request), &self.metrics, self.kind)
+        ResponseFuture::start(self.inner.call(request), self.series.clone())
     }
 }
