@@ -175,8 +175,34 @@ impl<E: Endpoint> Route for VerifiedService<E> {
 #[derive(Clone, Default)]
 pub struct ExtensionRouter {
     routes: Arc<Routes>,
+    /// With [`metrics`](Self::metrics): each kind's series, resolved once.
     #[cfg(feature = "metrics")]
-    metrics: Option<crate::metrics::Metrics>,
+    metrics: Option<RouterMetrics>,
+}
+
+#[cfg(feature = "metrics")]
+#[derive(Clone)]
+struct RouterMetrics {
+    metrics: crate::metrics::Metrics,
+    series: Arc<HashMap<ExtensionKind, Arc<crate::metrics::KindSeries>>>,
+}
+
+#[cfg(feature = "metrics")]
+impl RouterMetrics {
+    fn new(
+        metrics: &crate::metrics::Metrics,
+        kinds: impl IntoIterator<Item = ExtensionKind>,
+    ) -> Self {
+        RouterMetrics {
+            metrics: metrics.clone(),
+            series: Arc::new(
+                kinds
+                    .into_iter()
+                    .map(|kind| (kind, metrics.kind(kind.name())))
+                    .collect(),
+            ),
+        }
+    }
 }
 
 /// The kinds served, by path.
@@ -207,6 +233,10 @@ impl ExtensionRouter {
     ) -> ExtensionRouter {
         let route: Arc<dyn Route> = Arc::new(verified_service(keys, service));
         Arc::make_mut(&mut self.routes).insert(E::KIND.path(), (E::KIND, route));
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            self.metrics = Some(RouterMetrics::new(&metrics.metrics, self.kinds()));
+        }
         self
     }
 
@@ -216,7 +246,7 @@ impl ExtensionRouter {
     #[cfg(feature = "metrics")]
     #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
     pub fn metrics(mut self, metrics: &crate::metrics::Metrics) -> ExtensionRouter {
-        self.metrics = Some(metrics.clone());
+        self.metrics = Some(RouterMetrics::new(metrics, self.kinds()));
         self
     }
 
@@ -317,9 +347,8 @@ where
         let future = route.call(request.map(|body| body.map_err(Into::into).boxed_unsync()));
         let answered = async move { Ok(future.await) };
         #[cfg(feature = "metrics")]
-        if let Some(metrics) = &self.metrics {
-            let recorded =
-                crate::metrics::ResponseFuture::start(answered, metrics.kind(kind.name()));
+        if let Some(series) = self.metrics.as_ref().and_then(|m| m.series.get(kind)) {
+            let recorded = crate::metrics::ResponseFuture::start(answered, series.clone());
             return Box::pin(recorded);
         }
         Box::pin(answered)

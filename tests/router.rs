@@ -373,6 +373,26 @@ async fn the_router_records_each_kind_into_metrics() -> Result<(), BoxError> {
     *stray.uri_mut() = "/nowhere".parse()?;
     assert_eq!(testing::send(router, stray).await?.status, 404);
 
+    // A kind added after `metrics` is recorded too.
+    let later = Metrics::new();
+    let router = ExtensionRouter::new()
+        .metrics(&later)
+        .secret(key(), Everything);
+    let kind = ExtensionKind::Secret;
+    assert_eq!(
+        testing::call(router, kind, &key(), &body(kind))
+            .await?
+            .status,
+        200
+    );
+    assert!(
+        later
+            .encode()
+            .contains(r#"drone_extension_request_duration_seconds_count{kind="secret"} 1"#),
+        "{}",
+        later.encode()
+    );
+
     let text = metrics.encode();
     let count = |prefix: &str| {
         text.lines()
