@@ -111,3 +111,18 @@ fn layer_declared_length_beyond_u64_is_413_unread() {
         check("layer_end_to_end", &seed::layer_input(&input));
     }
 }
+
+/// A flip of the unused low bits of `Content-Digest`'s last base64 character decodes to the same
+/// digest, but the field is covered as its raw value, so the signature base changes and the
+/// verifier refuses it ("signature"). The oracle counted it as no change (found by CI).
+#[cfg(feature = "woodpecker")]
+#[test]
+fn woodpecker_mutation_digest_trailing_bits_are_covered() {
+    check(
+        "woodpecker_mutation",
+        &[
+            0xe0, 0x14, 0x7, 0x2a, 0x0, 0x0, 0xaf, 0xb0, 0xb0, 0x50, 0x56, 0x33, 0x3, 0x30, 0x3d,
+            0x31,
+        ],
+    );
+}

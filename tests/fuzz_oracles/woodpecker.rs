@@ -151,8 +151,9 @@ pub fn mutation_check(input: &MutationInput<'_>) -> bool {
                     let prefix = format!("{LABEL}=");
                     lenient(&after, &prefix).is_none_or(|b| Some(b) != lenient(&before, &prefix))
                 }
-                "content-digest" => lenient(&after, "sha-256=")
-                    .is_none_or(|b| Some(b) != lenient(&before, "sha-256=")),
+                // Covered as its raw value: a flip that decodes to the same digest (the last
+                // base64 character's unused bits) still changes the signature base.
+                "content-digest" => true,
                 _ => true,
             };
             (changed, false)
