@@ -117,7 +117,8 @@ async fn text(response: Response<impl Body<Data = Bytes, Error = Infallible>>) -
 // ---------------------------------------------------------------------------------------------
 // One captured request, one slot.
 
-#[tokio::test]
+// On tokio's paused clock: the 100 ms grace is measured on it, never on a busy machine's.
+#[tokio::test(start_paused = true)]
 async fn identical_requests_overlapping_within_the_grace_are_all_served() {
     let layer = VerifySignatureLayer::for_kind(ExtensionKind::Admission, secret());
     let service = layer.layer(echo());
@@ -143,7 +144,8 @@ async fn identical_requests_overlapping_within_the_grace_are_all_served() {
     assert_eq!(text(first).await, (200, Bytes::from_static(body)));
 }
 
-#[tokio::test]
+// On tokio's paused clock: the 100 ms grace is measured on it, never on a busy machine's.
+#[tokio::test(start_paused = true)]
 async fn copies_stalling_together_hold_a_slot_for_the_grace_only() {
     let layer = VerifySignatureLayer::for_kind(ExtensionKind::Admission, secret());
     let service = layer.layer(echo());
@@ -175,7 +177,8 @@ async fn copies_stalling_together_hold_a_slot_for_the_grace_only() {
     other.abort();
 }
 
-#[tokio::test]
+// On tokio's paused clock: the 100 ms grace is measured on it, never on a busy machine's.
+#[tokio::test(start_paused = true)]
 async fn a_duplicate_of_a_request_still_receiving_is_refused_without_reading_it() {
     let layer = VerifySignatureLayer::for_kind(ExtensionKind::Admission, secret());
     let service = layer.layer(echo());

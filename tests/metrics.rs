@@ -100,7 +100,7 @@ fn admission(login: &str) -> AdmissionRequest {
 
 /// The address the starter's metrics listener logged.
 async fn metrics_addr(starter: &Server) -> SocketAddr {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let log = starter.log();
         let found = log.lines().map(strip_ansi).find_map(|line| {

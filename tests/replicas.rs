@@ -9,6 +9,9 @@ mod process;
 #[path = "support/redis.rs"]
 mod redis;
 
+mod bounds;
+use bounds::{assert_ends_within, hang_bound};
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -64,13 +67,11 @@ impl Captured {
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
         let started = Instant::now();
-        let response = tokio::time::timeout(
-            Duration::from_secs(10),
-            client.request(self.request(Some(server.addr))),
-        )
-        .await
-        .expect("an answer within 10 s")
-        .expect("the starter answers");
+        let bound = hang_bound(Duration::ZERO);
+        let response = tokio::time::timeout(bound, client.request(self.request(Some(server.addr))))
+            .await
+            .unwrap_or_else(|_| panic!("no answer within {bound:?}"))
+            .expect("the starter answers");
         (response.status(), started.elapsed())
     }
 }
@@ -86,9 +87,9 @@ fn admission(login: &str) -> AdmissionRequest {
     }
 }
 
-/// Whether `server` logs `text` within 2 s (the starter flushes its log every 100 ms).
+/// Whether `server` logs `text` within the hang bound of its 100 ms log flush.
 async fn logs(server: &Server, text: &str) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(2);
+    let deadline = Instant::now() + hang_bound(Duration::from_millis(100));
     while !server.log().contains(text) {
         if Instant::now() > deadline {
             return false;
@@ -165,11 +166,8 @@ async fn redis_down_fails_closed_within_the_timeout_or_open_when_asked_and_recov
         let request = Captured::sign(ExtensionKind::Admission, &admission(login)).await;
         let (status, took) = request.send(&closed).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{login}");
-        // The call's timeout, plus the rest of the request on a loaded machine.
-        assert!(
-            took < timeout + Duration::from_secs(1),
-            "{login}: 503 after {took:?}"
-        );
+        // The call's timeout ends it, not a hang on the stopped Redis.
+        assert_ends_within(&format!("{login}: the 503"), took, timeout);
         assert_eq!(request.send(&open).await.0, StatusCode::OK, "{login}");
     }
     assert!(logs(&closed, "replay guard failed").await);
@@ -178,7 +176,8 @@ async fn redis_down_fails_closed_within_the_timeout_or_open_when_asked_and_recov
     assert!(redis.resume(), "redis-server restarts on its port");
     // The guard reconnects by itself: within a few seconds requests are served again, and the
     // guard works again (the restarted Redis is empty).
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // Reconnecting takes about 2 s on an idle machine.
+    let deadline = Instant::now() + hang_bound(Duration::from_secs(2));
     let mut n = 0;
     let after = loop {
         n += 1;

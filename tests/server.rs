@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Path;
 use axum::routing::get;
 use base64::Engine;
 use drone_extension::server::{Readiness, ServeError, Server, TlsConfig};
@@ -23,25 +22,78 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, timeout};
 
-/// Every test's bound.
-const TEST_LIMIT: Duration = Duration::from_secs(15);
+mod bounds;
+use bounds::{assert_ends_within, assert_not_before, hang_bound};
+
+/// Every test's bound: only a hang reaches it.
+const TEST_LIMIT: Duration = Duration::from_secs(60);
 
 async fn bounded<F: Future>(f: F) -> F::Output {
     timeout(TEST_LIMIT, f).await.expect("test timed out")
 }
 
-fn app(readiness: Readiness) -> Router {
+/// Requests held by the test: `/held` counts itself in and answers only once released, so a
+/// test waits for what it needs ("two requests in progress") instead of sleeping and hoping.
+#[derive(Clone, Default)]
+struct Gate {
+    started: Arc<std::sync::atomic::AtomicUsize>,
+    release: Arc<tokio::sync::Notify>,
+    released: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Gate {
+    /// Waits (within the test's bound) until `n` held requests have started.
+    async fn started(&self, n: usize) {
+        while self.started.load(std::sync::atomic::Ordering::SeqCst) < n {
+            sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Lets every held request answer, now and later.
+    fn release(&self) {
+        self.released
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.release.notify_waiters();
+    }
+
+    async fn hold(&self) {
+        self.started
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        loop {
+            let released = self.release.notified();
+            if self.released.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            released.await;
+        }
+    }
+}
+
+fn app(readiness: Readiness, gate: Gate) -> Router {
+    let endless = gate.started.clone();
     Router::new()
         .route("/", get(|| async { "hello" }))
         .route(
-            "/sleep/{ms}",
-            get(|Path(ms): Path<u64>| async move {
-                sleep(Duration::from_millis(ms)).await;
-                "slept"
+            "/held",
+            get(move || {
+                let gate = gate.clone();
+                async move {
+                    gate.hold().await;
+                    "held"
+                }
             }),
         )
         .route("/big", get(|| async { vec![b'x'; 32 << 20] }))
-        .route("/endless", get(|| async { axum::body::Body::new(Endless) }))
+        .route(
+            "/endless",
+            get(move || {
+                let started = endless.clone();
+                async move {
+                    started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    axum::body::Body::new(Endless)
+                }
+            }),
+        )
         .route(
             "/healthz",
             get(move || {
@@ -69,6 +121,7 @@ impl http_body::Body for Endless {
 
 struct Running {
     addr: SocketAddr,
+    gate: Gate,
     stop: Option<oneshot::Sender<()>>,
     serving: JoinHandle<Result<(), ServeError>>,
     readiness: Readiness,
@@ -91,8 +144,11 @@ impl Running {
 
 async fn start(server: Server) -> Running {
     let readiness = server.readiness();
-    let service = app(readiness.clone());
-    start_with(server, service).await
+    let gate = Gate::default();
+    let service = app(readiness.clone(), gate.clone());
+    let mut running = start_with(server, service).await;
+    running.gate = gate;
+    running
 }
 
 async fn start_with<S, B>(server: Server, service: S) -> Running
@@ -114,6 +170,7 @@ where
     let serving = tokio::spawn(server.serve(listener, service));
     Running {
         addr,
+        gate: Gate::default(),
         stop: Some(stop),
         serving,
         readiness,
@@ -190,11 +247,16 @@ async fn a_connection_that_sends_nothing_is_closed_at_the_header_deadline() {
         let received = read_until_closed(&mut stream).await;
         let elapsed = start.elapsed();
         assert!(received.is_empty());
-        assert!(
-            elapsed >= Duration::from_millis(900),
-            "closed early: {elapsed:?}"
+        assert_not_before(
+            "closed by the 1 s header deadline",
+            elapsed,
+            Duration::from_secs(1),
         );
-        assert!(elapsed < Duration::from_secs(3), "closed late: {elapsed:?}");
+        assert_ends_within(
+            "closed by the 1 s header deadline",
+            elapsed,
+            Duration::from_secs(1),
+        );
         running.shutdown().await;
     })
     .await;
@@ -248,7 +310,8 @@ async fn a_never_ending_header_section_is_closed() {
         )
         .await;
         assert!(!received.starts_with(b"HTTP/1.1 200"));
-        assert!(elapsed < Duration::from_secs(3), "closed late: {elapsed:?}");
+        // 200 lines 50 ms apart would take 10 s: closed by the 1 s header deadline.
+        assert_ends_within("a never-ending head", elapsed, Duration::from_secs(1));
         running.shutdown().await;
     })
     .await;
@@ -263,11 +326,8 @@ async fn slowloris_is_closed_at_the_header_deadline() {
         let (elapsed, received) = trickle(running.addr, bytes, Duration::from_millis(300)).await;
         // The whole head would take 13 s at this pace.
         assert!(!received.starts_with(b"HTTP/1.1 200"));
-        assert!(
-            elapsed >= Duration::from_millis(900),
-            "closed early: {elapsed:?}"
-        );
-        assert!(elapsed < Duration::from_secs(3), "closed late: {elapsed:?}");
+        assert_not_before("a slowloris head", elapsed, Duration::from_secs(1));
+        assert_ends_within("a slowloris head", elapsed, Duration::from_secs(1));
         running.shutdown().await;
     })
     .await;
@@ -288,11 +348,8 @@ async fn a_kept_alive_connection_is_closed_after_the_keep_alive_timeout() {
         assert!(read_until_closed(&mut stream).await.is_empty());
         let elapsed = start.elapsed();
         // Past the 1 s header deadline: idle between requests is the keep-alive timeout's.
-        assert!(
-            elapsed >= Duration::from_millis(1400),
-            "closed early: {elapsed:?}"
-        );
-        assert!(elapsed < Duration::from_secs(4), "closed late: {elapsed:?}");
+        assert_not_before("the keep-alive close", elapsed, Duration::from_millis(1500));
+        assert_ends_within("the keep-alive close", elapsed, Duration::from_millis(1500));
         running.shutdown().await;
     })
     .await;
@@ -362,9 +419,13 @@ async fn at_max_connections_a_new_client_evicts_the_connection_idle_the_longest(
         let response = get_once(running.addr, "/").await;
         let elapsed = start.elapsed();
         assert!(response.starts_with("HTTP/1.1 200 OK"), "{response:?}");
-        assert!(elapsed < Duration::from_secs(2), "served late: {elapsed:?}");
+        assert_ends_within(
+            "a request at the bound",
+            elapsed,
+            Duration::from_millis(100),
+        );
         // The first connection is the one idle the longest: it was closed.
-        let first = timeout(Duration::from_secs(2), read_until_closed(&mut idle[0])).await;
+        let first = timeout(hang_bound(Duration::ZERO), read_until_closed(&mut idle[0])).await;
         assert_eq!(first.ok(), Some(Vec::new()));
         // The last one is still open.
         let last = timeout(Duration::from_millis(200), read_until_closed(&mut idle[7])).await;
@@ -388,15 +449,20 @@ async fn idle_connections_past_the_bound_are_closed_oldest_first() {
             sleep(Duration::from_millis(10)).await; // accepted in order
         }
         sleep(Duration::from_millis(200)).await;
-        let mut closed = Vec::new();
-        for (i, stream) in idle.iter_mut().enumerate() {
-            let read = timeout(Duration::from_millis(100), read_until_closed(stream)).await;
-            if read.is_ok() {
-                closed.push(i);
-            }
+        // The server holds 8 of the 24: the 16 oldest are closed (each waited for as long as a
+        // hang allows)...
+        for (i, stream) in idle[..16].iter_mut().enumerate() {
+            let read = timeout(hang_bound(Duration::ZERO), read_until_closed(stream)).await;
+            assert!(
+                read.is_ok(),
+                "connection {i} of the 16 oldest is still open"
+            );
         }
-        // The server holds 8 of the 24: the 16 oldest were closed, the 8 newest are open.
-        assert_eq!(closed, (0..16).collect::<Vec<_>>());
+        // ...and the 8 newest are open (a late close could only hide a defect, never fail).
+        for (i, stream) in idle.iter_mut().enumerate().skip(16) {
+            let read = timeout(Duration::from_millis(100), read_until_closed(stream)).await;
+            assert!(read.is_err(), "connection {i} of the 8 newest was closed");
+        }
         assert!(
             get_once(running.addr, "/")
                 .await
@@ -412,11 +478,12 @@ async fn at_max_connections_with_every_connection_busy_a_new_one_is_closed() {
     bounded(async {
         let server = test_server().max_connections(2);
         let running = start(server).await;
-        let slow = |addr| tokio::spawn(async move { get_once(addr, "/sleep/1500").await });
+        let slow = |addr| tokio::spawn(async move { get_once(addr, "/held").await });
         let (a, b) = (slow(running.addr), slow(running.addr));
-        sleep(Duration::from_millis(300)).await; // both requests in progress
+        running.gate.started(2).await; // both requests in progress
         let refused = get_once(running.addr, "/").await;
         assert!(refused.is_empty(), "{refused}");
+        running.gate.release();
         assert!(a.await.unwrap().starts_with("HTTP/1.1 200"));
         assert!(b.await.unwrap().starts_with("HTTP/1.1 200"));
         assert!(
@@ -437,8 +504,8 @@ async fn in_flight_overload_gets_503_with_retry_after_after_the_wait() {
             .in_flight_wait(Duration::from_millis(300));
         let running = start(server).await;
         let addr = running.addr;
-        let slow = tokio::spawn(async move { get_once(addr, "/sleep/1500").await });
-        sleep(Duration::from_millis(300)).await;
+        let slow = tokio::spawn(async move { get_once(addr, "/held").await });
+        running.gate.started(1).await;
         let start = Instant::now();
         let refused = get_once(running.addr, "/").await;
         let waited = start.elapsed();
@@ -448,10 +515,12 @@ async fn in_flight_overload_gets_503_with_retry_after_after_the_wait() {
         );
         assert!(refused.contains("\r\nretry-after: 1\r\n"), "{refused}");
         assert!(refused.ends_with("Service Unavailable\n"), "{refused}");
-        assert!(
-            waited >= Duration::from_millis(280),
-            "refused before the wait: {waited:?}"
+        assert_not_before(
+            "the 503 after the in-flight wait",
+            waited,
+            Duration::from_millis(300),
         );
+        running.gate.release();
         assert!(slow.await.unwrap().starts_with("HTTP/1.1 200"));
         // The slot is free again.
         assert!(
@@ -478,7 +547,7 @@ async fn a_response_the_client_never_reads_is_abandoned_at_the_write_timeout() {
             .write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();
-        sleep(Duration::from_millis(300)).await;
+        running.gate.started(1).await;
         let refused = get_once(running.addr, "/").await;
         assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
         // ...until the socket has taken nothing for the write timeout.
@@ -491,9 +560,11 @@ async fn a_response_the_client_never_reads_is_abandoned_at_the_write_timeout() {
             {
                 break;
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "the stalled response still holds its slot"
+            // The 1 s write timeout frees the slot.
+            assert_ends_within(
+                "a stalled response's hold on the only slot",
+                start.elapsed(),
+                Duration::from_secs(1),
             );
         }
         assert!(
@@ -509,7 +580,8 @@ async fn a_response_the_client_never_reads_is_abandoned_at_the_write_timeout() {
             .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();
-        sleep(Duration::from_millis(2500)).await;
+        // Three times the write timeout, on the server's clock too unless it stalls for 2 s.
+        sleep(Duration::from_secs(3)).await;
         let got = read_until_closed(&mut stuck).await;
         assert!(got.len() < 32 << 20, "the whole response arrived");
         running.shutdown().await;
@@ -537,7 +609,12 @@ async fn shutdown_with_a_half_sent_header_returns_at_once() {
         sleep(Duration::from_millis(200)).await;
         assert!(!readiness.is_draining());
         let took = running.shutdown().await;
-        assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+        // Not the 30 s header deadline nor the 30 s drain timeout.
+        assert_ends_within(
+            "shutdown with half-sent heads",
+            took,
+            Duration::from_millis(100),
+        );
         assert!(readiness.is_draining());
         assert_eq!(readiness.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(read_until_closed(&mut half).await.is_empty());
@@ -549,21 +626,31 @@ async fn shutdown_with_a_half_sent_header_returns_at_once() {
 #[tokio::test]
 async fn shutdown_lets_a_request_in_progress_finish() {
     bounded(async {
-        let running = start(test_server().drain_timeout(Duration::from_secs(5))).await;
+        let running = start(test_server().drain_timeout(Duration::from_secs(30))).await;
         let addr = running.addr;
-        let slow = tokio::spawn(async move { get_once(addr, "/sleep/1000").await });
-        sleep(Duration::from_millis(300)).await;
+        let slow = tokio::spawn(async move { get_once(addr, "/held").await });
+        running.gate.started(1).await;
         let readiness = running.readiness.clone();
-        let took = running.shutdown().await;
-        assert!(readiness.is_draining());
+        let gate = running.gate.clone();
+        let shutdown = tokio::spawn(running.shutdown());
+        while !readiness.is_draining() {
+            sleep(Duration::from_millis(5)).await;
+        }
+        // Draining, and waiting for the request (a late return could only hide a defect).
+        sleep(Duration::from_millis(200)).await;
+        assert!(!shutdown.is_finished(), "returned before the request ended");
+        let released = Instant::now();
+        gate.release();
         let response = slow.await.unwrap();
         assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
-        assert!(response.ends_with("slept"), "{response}");
-        assert!(
-            took >= Duration::from_millis(500),
-            "returned before the request ended: {took:?}"
+        assert!(response.ends_with("held"), "{response}");
+        shutdown.await.unwrap();
+        // Not the 30 s drain timeout.
+        assert_ends_within(
+            "shutdown after the request",
+            released.elapsed(),
+            Duration::ZERO,
         );
-        assert!(took < Duration::from_secs(4), "returned late: {took:?}");
     })
     .await;
 }
@@ -573,15 +660,13 @@ async fn shutdown_cuts_a_request_still_running_at_the_drain_timeout() {
     bounded(async {
         let running = start(test_server().drain_timeout(Duration::from_millis(500))).await;
         let addr = running.addr;
-        let slow = tokio::spawn(async move { get_once(addr, "/sleep/10000").await });
-        sleep(Duration::from_millis(300)).await;
+        // Never released: only the drain timeout ends it.
+        let slow = tokio::spawn(async move { get_once(addr, "/held").await });
+        running.gate.started(1).await;
         let took = running.shutdown().await;
-        assert!(
-            took >= Duration::from_millis(450),
-            "returned early: {took:?}"
-        );
-        assert!(took < Duration::from_secs(3), "returned late: {took:?}");
-        let response = timeout(Duration::from_secs(2), slow)
+        assert_not_before("the drain timeout", took, Duration::from_millis(500));
+        assert_ends_within("the drain timeout", took, Duration::from_millis(500));
+        let response = timeout(hang_bound(Duration::ZERO), slow)
             .await
             .expect("still open")
             .unwrap();
@@ -653,7 +738,11 @@ async fn tls_end_to_end_and_plaintext_refused() {
         let mut silent = TcpStream::connect(running.addr).await.unwrap();
         let start = Instant::now();
         assert!(read_until_closed(&mut silent).await.is_empty());
-        assert!(start.elapsed() < Duration::from_secs(3));
+        assert_ends_within(
+            "a silent TLS client",
+            start.elapsed(),
+            Duration::from_secs(1),
+        );
         running.shutdown().await;
     })
     .await;
@@ -713,7 +802,7 @@ async fn h2c_prior_knowledge_is_served_only_when_opted_in() {
 
         let off = start_with(test_server(), service).await;
         assert!(
-            timeout(Duration::from_secs(3), h2_get(off.addr))
+            timeout(hang_bound(Duration::ZERO), h2_get(off.addr))
                 .await
                 .unwrap()
                 .is_err()

@@ -3,6 +3,7 @@
 
 #[path = "support/bao.rs"]
 mod bao;
+mod bounds;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -502,7 +503,8 @@ async fn vault_stopped_mid_run_answers_within_the_timeout_and_recovers() {
     assert_eq!(docker(&finder).await, None);
     let took = start.elapsed();
     println!("answered {took:?} after Vault stopped (timeout {timeout:?})");
-    assert!(took >= timeout && took < timeout * 2, "{took:?}");
+    bounds::assert_not_before("the answer after Vault stopped", took, timeout);
+    bounds::assert_ends_within("the answer after Vault stopped", took, timeout);
     assert!(matches!(
         vault.read("secret/data/drone/docker").await,
         Err(VaultError::Timeout)

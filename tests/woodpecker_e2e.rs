@@ -225,7 +225,7 @@ async fn raw_status(addr: SocketAddr, request: &[u8]) -> u16 {
     stream.write_all(request).await.unwrap();
     let mut buf = Vec::new();
     let mut chunk = [0u8; 512];
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !buf.windows(2).any(|w| w == b"\r\n") {
         let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
             .await
