@@ -51,8 +51,8 @@
 //! answers `200 ready` unsigned when the process can serve now, and `503` otherwise: `draining`
 //! once it is shutting down, `replay guard unavailable` while the Redis of a shared replay guard
 //! does not answer its `PING` (sent every second in the background, so `/readyz` itself never
-//! waits for Redis). Point a load balancer's health check at `/readyz`, a liveness probe at
-//! `/healthz`. `GET /metrics`
+//! waits for Redis; not with `DRONE_REPLAY_GUARD_FAIL_OPEN`, which serves meanwhile). Point a
+//! load balancer's health check at `/readyz`, a liveness probe at `/healthz`. `GET /metrics`
 //! answers the Prometheus metrics unsigned (on `DRONE_METRICS_BIND` when set: keep it where
 //! Prometheus reaches and Drone does not). `POST
 //! /admission`, `/global-secrets`, `/secret`, `/registry`, `/environ`, `/config`, `/convert`,
@@ -267,7 +267,9 @@ fn redis_guard(url: &str) -> Result<Guard, BoxError> {
     }
     tracing::info!(guard = ?guard, "replay guard shared through Redis");
     Ok(Guard {
-        reachable: Some(watch_redis(guard.clone())),
+        // Failing open, requests are served while Redis is down: the process stays ready (a
+        // replica taken out of the load balancer would defeat the choice).
+        reachable: (!fail_open).then(|| watch_redis(guard.clone())),
         guard: Some(Arc::new(guard)),
     })
 }
