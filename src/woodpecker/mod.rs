@@ -49,8 +49,8 @@ mod error;
 mod extension;
 mod fields;
 mod key;
-mod layer;
 pub mod models;
+mod scheme;
 mod sign;
 mod verify;
 
@@ -64,11 +64,11 @@ pub use extension::{
 };
 pub use fields::{Component, ED25519, LABEL, SIGNATURE_LEN, SignatureFields, request_target};
 pub use key::{KeyError, PUBLIC_KEY_PATH, PublicKey, PublicKeys};
-pub use layer::{VerifyWoodpecker, VerifyWoodpeckerLayer};
 pub use models::{
     ConfigFile, ConfigRequest, ConfigResponse, Netrc, Pipeline, Registry, RegistryRequest,
     RegistryResponse, Repo, Secret, SecretRequest, SecretResponse,
 };
+pub use scheme::{VerifyWoodpecker, VerifyWoodpeckerLayer, WoodpeckerPending};
 pub use sign::{DigestAlgorithm, SignedHeaders, Signer};
 pub use verify::{
     CONTENT_DIGEST, DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE_SKEW, SIGNATURE, SIGNATURE_INPUT, Verified,

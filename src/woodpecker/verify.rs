@@ -127,6 +127,16 @@ impl Verifier {
         &self.keys
     }
 
+    /// The current time on the verifier's clock.
+    pub(crate) fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    /// How long a `created` stays acceptable.
+    pub(crate) fn window(&self) -> Duration {
+        self.max_age
+    }
+
     /// Checks 1–10 (see the type's docs) on a request head.
     ///
     /// # Errors
@@ -308,8 +318,8 @@ impl VerifiedHeaders {
         Ok(self.verified)
     }
 
-    /// The key the layer's in-flight set uses: the SHA-256 of the signature.
-    pub(crate) fn in_flight_key(&self) -> [u8; 32] {
+    /// The request's fingerprint for the layer: the SHA-256 of the signature.
+    pub(crate) fn fingerprint(&self) -> [u8; 32] {
         Sha256::digest(self.verified.signature).into()
     }
 }

@@ -1,0 +1,140 @@
+//! Drone's HTTP signatures as a [`Scheme`] of the verifying layer, and the Drone constructors of
+//! [`VerifySignatureLayer`].
+
+use std::time::SystemTime;
+
+use http::StatusCode;
+use http::request::Parts;
+
+use super::{Error, Keyring, Policy, Verified, VerifiedHeaders, Verifier};
+use crate::ExtensionKind;
+use crate::layer::{Fingerprint, PendingBody, Scheme, SchemeError, Verify, VerifyLayer};
+
+/// The verifying layer with Drone's HTTP signatures ([`Verifier`]): see
+/// [`VerifyLayer::for_kind`], [`VerifyLayer::new`], [`VerifyLayer::drone_extension`] and
+/// [`VerifyLayer::drone_webhook`].
+pub type VerifySignatureLayer = VerifyLayer<Verifier>;
+
+/// The verifying service with Drone's HTTP signatures, made by [`VerifySignatureLayer`].
+pub type VerifySignature<S> = Verify<S, Verifier>;
+
+impl SchemeError for Error {
+    fn status(&self) -> StatusCode {
+        Error::status(self)
+    }
+
+    fn class(&self) -> &'static str {
+        Error::class(self)
+    }
+
+    fn public_reason(&self) -> &'static str {
+        Error::public_reason(self)
+    }
+
+    /// The class, except `header-absent`, counted as `malformed`.
+    fn reason(&self) -> &'static str {
+        match self {
+            Error::HeaderAbsent(_) => "malformed",
+            other => other.class(),
+        }
+    }
+
+    fn operator_hint(&self) -> Option<&'static str> {
+        match self {
+            Error::Signature => Some(
+                "check that this extension's secret equals the caller's DRONE_*_PLUGIN_SECRET \
+                 (server) or DRONE_*_PLUGIN_TOKEN (runner)",
+            ),
+            Error::Stale(_) => Some("check the clocks of Drone and this extension (NTP)"),
+            Error::MediaType { .. } => Some(
+                "signed for another kind; is a layer of another route stacked on this one? \
+                 (axum's `route_layer` wraps every route added before it; else check the \
+                 caller's endpoint URL, or give each extension kind its own secret)",
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// A Drone head that verified: its fingerprint is the HMAC.
+#[derive(Debug)]
+pub struct DronePending {
+    fingerprint: Fingerprint,
+    headers: VerifiedHeaders,
+}
+
+impl PendingBody for DronePending {
+    type Verified = Verified;
+    type Error = Error;
+
+    fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
+    }
+
+    fn verify_body(self, body: &[u8]) -> Result<Verified, Error> {
+        self.headers.verify_body(body)
+    }
+}
+
+impl Scheme for Verifier {
+    type Pending = DronePending;
+    type Verified = Verified;
+    type Error = Error;
+
+    fn verify_head(&self, parts: &Parts) -> Result<DronePending, Error> {
+        let headers = self.verify_parts(parts)?;
+        Ok(DronePending {
+            fingerprint: Fingerprint::new(*headers.verified().mac()),
+            headers,
+        })
+    }
+
+    /// From the policy's clock to the signed `Date` plus the allowed skew.
+    fn replay_window(&self, verified: &Verified) -> Option<(SystemTime, SystemTime)> {
+        let policy = self.policy();
+        Some((policy.now(), verified.date() + policy.skew()))
+    }
+}
+
+impl VerifyLayer<Verifier> {
+    /// A layer that verifies with `verifier`, and the default body limits (4 MiB, 30 s total,
+    /// 10 s idle), the process-wide [`BodyBudget`](crate::layer::BodyBudget) with a 5 s wait,
+    /// and no replay guard.
+    pub fn new(verifier: Verifier) -> VerifySignatureLayer {
+        VerifyLayer::with_scheme(verifier)
+    }
+
+    /// A layer for one extension kind's route: [`Policy::for_kind`] (the kind's media types must
+    /// be signed in `Accept`; webhooks: `date digest`) with these keys.
+    ///
+    /// Drone configures one secret per extension kind, and because the request path is not
+    /// signed, binding each route to its kind's media type keeps a request signed for one kind
+    /// from being accepted by another. Give each route its own layer:
+    ///
+    /// ```
+    /// # use drone_extension::{ExtensionKind, layer::VerifySignatureLayer, signature::SharedSecret};
+    /// let admission = VerifySignatureLayer::for_kind(ExtensionKind::Admission, SharedSecret::new("a-secret-for-the-admission-route")?);
+    /// let secrets = VerifySignatureLayer::for_kind(ExtensionKind::Secret, SharedSecret::new("another-secret-for-the-secret-route")?);
+    /// # Ok::<(), drone_extension::signature::KeyError>(())
+    /// ```
+    pub fn for_kind(kind: ExtensionKind, keys: impl Into<Keyring>) -> VerifySignatureLayer {
+        VerifySignatureLayer::new(Verifier::new(keys, Policy::for_kind(kind)))
+    }
+
+    /// A layer for an endpoint whose callers sign `Accept: media_type`
+    /// ([`Policy::drone_extension`]).
+    pub fn drone_extension(media_type: &str, keys: impl Into<Keyring>) -> VerifySignatureLayer {
+        VerifySignatureLayer::new(Verifier::new(keys, Policy::drone_extension(media_type)))
+    }
+
+    /// A layer for a global-webhook endpoint ([`Policy::drone_webhook`]): accepts the server's
+    /// `date digest` signatures and drone-go's webhook client alike.
+    pub fn drone_webhook(keys: impl Into<Keyring>) -> VerifySignatureLayer {
+        VerifySignatureLayer::new(Verifier::new(keys, Policy::drone_webhook()))
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier {
+        self.scheme()
+    }
+}
