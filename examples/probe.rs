@@ -31,6 +31,12 @@
 //! sent twice, or a header repeated with the same value: nothing signed is changed, so an
 //! attacker gains nothing) answered with a 2xx is a warning, an error only with `--strict`.
 //!
+//! A secret extension is also asked, with valid signatures, for what no pipeline may read
+//! through it: the extension's own Vault token (`path: auth/token/lookup-self`, `name: id`, as
+//! drone-vault would serve it) and its cubbyhole (`cubbyhole/drone`). An answer carrying a
+//! value (a 2xx Drone would read as a secret) is `FORGERY ACCEPTED` too: with the token, any
+//! pipeline reads every secret past its filters.
+//!
 //! Exit status: `0` when Drone would take the answer (`send`: a 2xx it can decode; `audit`: the
 //! valid request got a 2xx and no forgery did), `1` when it would not (or, with `--strict`, a
 //! hardening check got a 2xx), `2` for a usage error or when the endpoint cannot be reached.
@@ -583,6 +589,10 @@ enum Check {
     /// same value): accepting it gives an attacker nothing, but a strict verifier refuses
     /// ambiguous requests rather than guess as Go does.
     Hardening,
+    /// A validly signed secret request for what is not a pipeline's secret (the extension's
+    /// own token, its cubbyhole): serving a value is as bad as accepting a forgery; "no secret"
+    /// (a 204, a 4xx, an empty `data`) is the right answer.
+    Leak,
 }
 
 /// What to make of an answer.
@@ -623,6 +633,7 @@ fn grade(check: Check, answer: &Result<RawResponse, ClientError>) -> (String, Ve
             match (raw.status.as_u16(), check) {
                 (200..=299, Check::Forgery) => Verdict::ForgeryAccepted,
                 (200..=299, Check::Hardening) => Verdict::HardeningAccepted,
+                (200..=299, Check::Leak) if serves_a_value(raw) => Verdict::ForgeryAccepted,
                 (500.., _) => Verdict::Error("server error".into()),
                 _ => Verdict::Refused,
             },
@@ -633,6 +644,15 @@ fn grade(check: Check, answer: &Result<RawResponse, ClientError>) -> (String, Ve
             ("-".into(), Verdict::Refused)
         }
         Err(e) => ("-".into(), Verdict::Error(causes(e))),
+    }
+}
+
+/// Whether a secret answer carries a value Drone would use (a `Secret` with non-empty `data`;
+/// an `aesgcm` answer cannot be read here and counts as one).
+fn serves_a_value(raw: &RawResponse) -> bool {
+    match decode::<Secret>(raw) {
+        Ok(secret) => secret.is_some_and(|s| !s.data.is_empty()),
+        Err(_) => !raw.body.is_empty(),
     }
 }
 
@@ -682,7 +702,7 @@ async fn audit(target: &Target, strict: bool) -> Result<ExitCode, Fatal> {
     let (mut forgery_checks, mut hardening_checks) = (0, 0);
     for (name, check, request) in forgeries {
         match check {
-            Check::Forgery => forgery_checks += 1,
+            Check::Forgery | Check::Leak => forgery_checks += 1,
             Check::Hardening => hardening_checks += 1,
         }
         let (status, verdict) = grade(check, &transport.send(request).await);
@@ -697,7 +717,8 @@ async fn audit(target: &Target, strict: bool) -> Result<ExitCode, Fatal> {
     println!(
         "\nlegend: status `-`: the endpoint closed the connection without answering; that counts \
          as refused.\n        FORGERY ACCEPTED: a 2xx to a request an attacker could forge, which \
-         gives them something.\n        hardening: a 2xx to a request whose signed parts are all \
+         gives them something\n        (or a value served for the extension's own token or \
+         cubbyhole).\n        hardening: a 2xx to a request whose signed parts are all \
          valid (sent twice); an attacker\n        gains nothing, but a strict verifier refuses \
          the ambiguity (--strict fails on it)."
     );
@@ -872,6 +893,34 @@ fn forgeries(
                 .extension_request(other.media_type(), body.clone(), now)
                 .map_err(|e| fatal(&e))?,
         ));
+    }
+    if kind == ExtensionKind::Secret {
+        // Validly signed, but for the extension's own credentials rather than a secret.
+        for (label, path, name) in [
+            (
+                "the extension's own token (lookup-self)",
+                "auth/token/lookup-self",
+                "id",
+            ),
+            (
+                "the same, spelled /auth//token/./lookup-self/",
+                "/auth//token/./lookup-self/",
+                "id",
+            ),
+            ("the extension's cubbyhole", "cubbyhole/drone", "value"),
+        ] {
+            let request = encode(&SecretRequest {
+                path: path.into(),
+                name: name.into(),
+                repo: sample_repo(),
+                build: sample_build(),
+            })?;
+            all.push((
+                format!("signed, path {label}"),
+                Check::Leak,
+                signed(client, kind, request, now)?,
+            ));
+        }
     }
     all.extend([
         (

@@ -12,8 +12,17 @@
 //!   `DRONE_SECRET_PLUGIN_TOKEN`), signed with `DRONE_SECRET`.
 //! * `POST /global-secrets`: Drone 0.8's global secrets, the paths of
 //!   `DRONE_GLOBAL_SECRETS_PATHS` (signed as well).
-//! * `GET /healthz`: unsigned JSON, `200` when Vault answers and the token is valid, `503`
-//!   otherwise (and while draining): `{"reachable":true,"status":200,"token":{"method":"approle","valid":true,"ttl_seconds":3412,"last_error":null}}`.
+//! * `GET /healthz`: liveness, unsigned: `200` while the process runs (also while Vault is down,
+//!   the token invalid, or the server draining), so an orchestrator restarts only a process
+//!   that stopped answering. The JSON body reports the same state as `/readyz`, for humans.
+//!   **Changed:** until this release `/healthz` answered `503` when Vault was unreachable or the
+//!   token invalid; a probe that relied on that (a load balancer's health check) must move to
+//!   `/readyz`. drone-vault itself has no health route.
+//! * `GET /readyz`: readiness, unsigned: `200` when a secret can be served now (the token valid
+//!   and Vault answering its `lookup-self` checks, made in the background every
+//!   `VAULT_TOKEN_CHECK_INTERVAL`, default 2 s, so a revoked token or an unreachable Vault shows
+//!   within that interval plus `VAULT_CLIENT_TIMEOUT`), `503` otherwise and while draining.
+//!   Probing it makes no call to Vault: `{"ready":true,"draining":false,"vault":{"ready":true,"reachable":true,"answered_ms_ago":812,"token":{"method":"approle","valid":true,"ttl_seconds":3412,"last_error":null}}}`.
 //! * `GET /metrics`: unsigned Prometheus metrics (new): requests and refusals by kind, Vault
 //!   calls by operation and outcome, the token's remaining TTL.
 //!
@@ -25,11 +34,21 @@
 //! `VAULT_KUBERNETES_ROLE`, `VAULT_TOKEN_TTL`, `VAULT_TOKEN_RENEWAL` (Go durations: `72h`),
 //! `VAULT_CACERT`, `VAULT_SKIP_VERIFY`, `VAULT_TLS_SERVER_NAME`, `VAULT_NAMESPACE`,
 //! `VAULT_CLIENT_TIMEOUT`. New ones: `VAULT_KUBERNETES_TOKEN_PATH`, `VAULT_CACHE_TTL`
-//! (cache each path's answer this long, off by default), `DRONE_GLOBAL_SECRETS_PATHS`.
+//! (cache each path's answer this long, off by default), `DRONE_GLOBAL_SECRETS_PATHS`,
+//! `VAULT_TOKEN_CHECK_INTERVAL` (Go duration, default `2s`, `0` off), `VAULT_KV_MOUNTS` (the
+//! only KV mounts read, `path=version`, e.g. `secret=2,kv1=1`; by default each path's mount is
+//! asked of Vault).
 //!
 //! # Differences from drone-vault
 //!
-//! * A failed login does not exit: it is retried with backoff (250 ms to 30 s) and `/healthz`
+//! * Only secrets in KV engines are read: a pipeline naming `auth/token/lookup-self` (the
+//!   extension's own token), `cubbyhole/…`, `sys/…`, `identity/…` or another engine's path gets
+//!   "no secret", whatever the spelling (`/auth//token/./lookup-self/`); drone-vault reads any
+//!   path. The KV version comes from the mount, so a KV v1 secret with its own `data` object
+//!   keeps its top-level filters.
+//! * A filter whose value is not a string (`X-Drone-Repos: ["octocat/*"]`, `X-Drone-Events: 123`)
+//!   denies; drone-vault ignores it and serves everyone. An empty string is still no filter.
+//! * A failed login does not exit: it is retried with backoff (250 ms to 30 s) and `/readyz`
 //!   answers 503 meanwhile. Tokens are renewed at two thirds of their TTL (at most every
 //!   `VAULT_TOKEN_RENEWAL`), in every mode, and a login method logs in again when renewal fails,
 //!   the renewed TTL falls short of `VAULT_TOKEN_TTL`, or a revoked token is refused.
@@ -56,9 +75,12 @@ use drone_extension::global_secrets::SecretProvider;
 use drone_extension::layer::VerifySignatureLayer;
 use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::secret::SecretFinder;
+use drone_extension::server::Readiness;
 use drone_extension::server::Server;
 use drone_extension::signature::SharedSecret;
-use drone_extension::vault::{Vault, VaultSecretFinder, VaultSecretProvider, VaultSettings};
+use drone_extension::vault::{
+    Vault, VaultReadiness, VaultSecretFinder, VaultSecretProvider, VaultSettings,
+};
 use drone_extension::{BoxError, ExtensionKind};
 
 fn env(name: &str) -> Option<String> {
@@ -108,6 +130,14 @@ async fn run() -> Result<(), BoxError> {
     if let Some(ttl) = settings.cache_ttl {
         vault = vault.with_cache(ttl, 1024);
     }
+    if let Some(mounts) = settings.kv_mounts {
+        let list: Vec<String> = mounts
+            .iter()
+            .map(|m| format!("{}={}", m.path(), m.version()))
+            .collect();
+        tracing::info!(mounts = %list.join(","), "reading only these KV mounts");
+        vault = vault.with_kv_mounts(mounts);
+    }
 
     let auth = vault.auth().clone();
     metrics.watch_vault_token_ttl(move || auth.status().ttl_seconds.map(|s| s as f64));
@@ -130,22 +160,27 @@ async fn run() -> Result<(), BoxError> {
 
     let server = Server::new();
     let readiness = server.readiness();
+    let (live_vault, live_readiness) = (vault.clone(), readiness.clone());
+    // Liveness: 200 while the process answers, whatever Vault's state.
     let healthz = move || {
-        let (vault, readiness) = (vault.clone(), readiness.clone());
-        async move {
-            let health = vault.health().await;
-            let status = if health.is_healthy() && readiness.status().is_success() {
-                StatusCode::OK
-            } else {
-                StatusCode::SERVICE_UNAVAILABLE
-            };
-            (status, axum::Json(health)).into_response()
-        }
+        let body = state(&live_vault, &live_readiness);
+        std::future::ready((StatusCode::OK, axum::Json(body)).into_response())
+    };
+    // Readiness: 200 only when a secret can be served now.
+    let readyz = move || {
+        let body = state(&vault, &readiness);
+        let status = if body.ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        std::future::ready((status, axum::Json(body)).into_response())
     };
     let scrape = move || std::future::ready(metrics.response());
     let app = secrets
         .merge(global)
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(scrape));
 
     let bind = bind()?;
@@ -154,6 +189,26 @@ async fn run() -> Result<(), BoxError> {
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     server.serve(listener, app).await?; // logs `listening addr=…`
     Ok(())
+}
+
+/// The body of `/healthz` and `/readyz`.
+#[derive(serde::Serialize)]
+struct State {
+    /// Vault ready and not draining.
+    ready: bool,
+    draining: bool,
+    vault: VaultReadiness,
+}
+
+/// Vault's readiness (from the background checks: no call to Vault) and the drain.
+fn state(vault: &Vault, readiness: &Readiness) -> State {
+    let vault = vault.readiness();
+    let draining = readiness.is_draining();
+    State {
+        ready: vault.ready && !draining,
+        draining,
+        vault,
+    }
 }
 
 #[tokio::main]

@@ -14,7 +14,9 @@
 //! | `WOODPECKER_SERVER` | unset | a Woodpecker server URL whose key is fetched once, at start-up |
 //! | `WOODPECKER_MAX_AGE` | `60` | seconds a signed request stays acceptable |
 //!
-//! One of `WOODPECKER_PUBLIC_KEY` and `WOODPECKER_SERVER` is required. Woodpecker itself is
+//! One of `WOODPECKER_PUBLIC_KEY` and `WOODPECKER_SERVER` is required. A key of small order (all
+//! zeros, the identity, …) is refused at start: signatures made without a private key could
+//! match it. Woodpecker itself is
 //! configured with `WOODPECKER_CONFIG_EXTENSION_ENDPOINT=https://ext.example.com/woodpecker/config`
 //! (and `…SECRET…`, `…REGISTRY…`), and `WOODPECKER_EXTENSIONS_ALLOWED_HOSTS` must admit this
 //! host when it is not a public address.
@@ -22,7 +24,14 @@
 //! Secrets and registries come from the policy file's `[[secrets]]` and `[[registries]]` rules
 //! (repositories, events, forks: a pipeline `from_fork` gets nothing unless the rule says
 //! `pull_request = true`); the config extension keeps the files Woodpecker sent.
+//!
+//! `GET /healthz` answers `200 OK` while the process runs (liveness); `GET /readyz` answers
+//! `200 ready`, or `503 draining` once it shuts down (readiness: point a load balancer at it).
+//! Both are unsigned. The log goes to stdout as the starter's does: a stuck stdout never stalls
+//! a request or the shutdown (lines that do not fit in its 1 MiB buffer are dropped and counted).
 
+#[path = "starter/log.rs"]
+mod log;
 #[allow(dead_code)] // the Drone-only parts of the starter's policy are not used here
 #[path = "starter/policy.rs"]
 mod policy;
@@ -33,6 +42,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
 use drone_extension::BoxError;
 use drone_extension::server::Server;
 use drone_extension::woodpecker::{
@@ -130,7 +141,18 @@ async fn run() -> Result<(), BoxError> {
     };
     let layer = VerifyWoodpeckerLayer::new(Verifier::new(keys().await?).max_age(max_age));
     let ext = Extensions(Arc::new(policy));
+    let server = Server::new();
+    let readiness = server.readiness();
+    let readyz = move || {
+        std::future::ready(if readiness.is_draining() {
+            (StatusCode::SERVICE_UNAVAILABLE, "draining")
+        } else {
+            (StatusCode::OK, "ready")
+        })
+    };
     let app = Router::new()
+        .route("/healthz", get(|| std::future::ready("OK")))
+        .route("/readyz", get(readyz))
         .route_service(
             "/woodpecker/config",
             layer.layer(ConfigExtension::into_service(ext.clone())),
@@ -150,20 +172,25 @@ async fn run() -> Result<(), BoxError> {
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    Server::new().serve(listener, app).await?;
+    server.serve(listener, app).await?;
     Ok(())
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let log = log::Log::start();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_ansi(false)
+        .with_writer(log.writer())
         .init();
-    match run().await {
+    let result = run().await;
+    // Bounded: a stuck stdout cannot hold the exit.
+    log.flush(Duration::from_millis(500));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("woodpecker: {e}");

@@ -15,6 +15,8 @@
 //! * keys are compared case-insensitively (Go's `strings.EqualFold`, which also folds `ſ` to `s`
 //!   and the Kelvin sign to `k`);
 //! * a missing key, or an empty value, is no filter;
+//! * a value that is not a string (a list, a number, an object, a boolean, `null`: only possible
+//!   through [`AccessPolicy::from_json`]) denies the secret;
 //! * a list is split on `,` only, **without trimming spaces** (`push, tag` does not allow `tag`);
 //! * pattern and name are both lower-cased, then matched with Go's `path.Match`
 //!   ([`crate::glob`]): `*` does not cross `/` (`*` does not match `octocat/hello-world`, use
@@ -38,14 +40,19 @@
 //!
 //! # Where this differs from drone-vault
 //!
-//! Two cases drone-vault leaves to chance or to a surprising default are decided here, on the
-//! safe side: the same key twice with different case and different values (Go picks one at
-//! random) denies the secret; an `X-Drone-Disallow-Forks` value that `ParseBool` refuses (`yes`,
-//! `on`) falls back to the process-wide setting, where drone-vault reads it as `false` and lets
-//! forks through. Lower-casing uses Rust's `str::to_lowercase`, which differs from Go's
+//! Three cases drone-vault leaves to chance or to a surprising default are decided here, on the
+//! safe side: a filter whose value is not a string (`X-Drone-Repos: ["octocat/*"]` or
+//! `X-Drone-Events: 123`, written through Vault's API) denies the secret, where drone-vault drops
+//! the value and serves the secret to every repository; the same key twice with different case
+//! and different values (Go picks one at random) denies the secret; an `X-Drone-Disallow-Forks`
+//! value that `ParseBool` refuses (`yes`, `on`) falls back to the process-wide setting, where
+//! drone-vault reads it as `false` and lets forks through. An empty string is still "no filter",
+//! as in drone-vault. Lower-casing uses Rust's `str::to_lowercase`, which differs from Go's
 //! `strings.ToLower` only for the Greek final sigma and the dotted capital I.
 
 use std::fmt;
+
+use serde_json::{Map, Value};
 
 use crate::glob::Pattern;
 
@@ -127,6 +134,8 @@ pub enum Denied {
     Fork,
     /// A filter key appears twice (in different case) with different values.
     Ambiguous,
+    /// A filter's value is not a string (a list, a number, an object, a boolean, `null`).
+    NotAString,
 }
 
 impl fmt::Display for Denied {
@@ -137,6 +146,7 @@ impl fmt::Display for Denied {
             Denied::Branch => "access denied: branch does not match",
             Denied::Fork => "access denied: forks are not allowed",
             Denied::Ambiguous => "access denied: a filter key is given twice with different values",
+            Denied::NotAString => "access denied: a filter's value is not a string",
         })
     }
 }
@@ -156,15 +166,42 @@ pub struct AccessPolicy {
     pub disallow_forks: Option<bool>,
     /// A key was given twice with different values.
     ambiguous: bool,
+    /// A filter key's value is not a string.
+    not_a_string: bool,
 }
 
 impl AccessPolicy {
     /// The policy of a secret's key/value pairs: the four filter keys are picked out (in any
     /// case), everything else is ignored.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> AccessPolicy {
+        AccessPolicy::from_entries(pairs.into_iter().map(|(k, v)| (k, Some(v))))
+    }
+
+    /// The policy of a secret stored as a JSON object (a Vault secret's data): as
+    /// [`from_pairs`](Self::from_pairs), and a filter key whose value is not a string (a list,
+    /// a number, an object, a boolean, `null`) denies the secret ([`Denied::NotAString`]), where
+    /// drone-vault ignores it and serves the secret to everyone.
+    ///
+    /// ```
+    /// use drone_extension::access::{AccessPolicy, Denied, Subject};
+    /// use serde_json::json;
+    ///
+    /// let push = Subject { event: "push", repo: "octocat/hello-world", target: "main", fork: false };
+    /// let list = json!({"password": "pw", "X-Drone-Repos": ["octocat/*"]});
+    /// let policy = AccessPolicy::from_json(list.as_object().unwrap());
+    /// assert_eq!(policy.check(&push, false), Err(Denied::NotAString));
+    /// let empty = json!({"password": "pw", "x-drone-repos": "", "port": 5432});
+    /// assert_eq!(AccessPolicy::from_json(empty.as_object().unwrap()).check(&push, false), Ok(()));
+    /// ```
+    pub fn from_json(object: &Map<String, Value>) -> AccessPolicy {
+        AccessPolicy::from_entries(object.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    /// The policy of `(key, value)` entries, `None` standing for a value that is not a string.
+    fn from_entries<'a>(entries: impl Iterator<Item = (&'a str, Option<&'a str>)>) -> AccessPolicy {
         let mut policy = AccessPolicy::default();
-        let mut seen: [Option<&str>; 4] = [None; 4];
-        for (key, value) in pairs {
+        let mut seen: [Option<Option<&str>>; 4] = [None; 4];
+        for (key, value) in entries {
             let Some(slot) = [EVENTS_KEY, REPOS_KEY, BRANCHES_KEY, DISALLOW_FORKS_KEY]
                 .iter()
                 .position(|k| equal_fold(key, k))
@@ -176,6 +213,10 @@ impl AccessPolicy {
                 Some(_) => continue,
                 None => seen[slot] = Some(value),
             }
+            let Some(value) = value else {
+                policy.not_a_string = true;
+                continue;
+            };
             if value.is_empty() {
                 continue;
             }
@@ -194,8 +235,12 @@ impl AccessPolicy {
     ///
     /// # Errors
     ///
-    /// The first filter that refuses, in the order events, repositories, branches, forks.
+    /// [`Denied::NotAString`] or [`Denied::Ambiguous`] for a malformed policy, else the first
+    /// filter that refuses, in the order events, repositories, branches, forks.
     pub fn check(&self, subject: &Subject<'_>, disallow_forks: bool) -> Result<(), Denied> {
+        if self.not_a_string {
+            return Err(Denied::NotAString);
+        }
         if self.ambiguous {
             return Err(Denied::Ambiguous);
         }
@@ -323,6 +368,41 @@ mod tests {
             ("x-drone-repos", "octocat/*"),
         ]);
         assert_eq!(same.check(&PUSH, false), Ok(()));
+    }
+
+    #[test]
+    fn non_string_values_deny_and_empty_strings_do_not_filter() {
+        use serde_json::json;
+        let fork = Subject { fork: true, ..PUSH };
+        for (key, value) in [
+            ("X-Drone-Repos", json!(["octocat/*"])),
+            ("x-drone-events", json!(123)),
+            ("X-DRONE-BRANCHES", json!({"main": true})),
+            ("x-drone-disallow-forks", json!(false)),
+            ("x-drone-repos", Value::Null),
+        ] {
+            let object = json!({ "password": "pw", key: value });
+            let policy = AccessPolicy::from_json(object.as_object().unwrap());
+            assert_eq!(
+                policy.check(&PUSH, false),
+                Err(Denied::NotAString),
+                "{object}"
+            );
+            assert_eq!(
+                policy.check(&fork, false),
+                Err(Denied::NotAString),
+                "{object}"
+            );
+        }
+        // Other non-string values (a port, a nested object) are no filters.
+        let object = json!({"port": 5432, "data": {"a": "b"}, "X-Drone-Repos": ""});
+        let policy = AccessPolicy::from_json(object.as_object().unwrap());
+        assert_eq!(policy, AccessPolicy::default());
+        assert_eq!(policy.check(&PUSH, false), Ok(()));
+        // A string filter still filters next to a non-string non-filter key.
+        let object = json!({"port": 5432, "x-drone-repos": "spaceghost/*"});
+        let policy = AccessPolicy::from_json(object.as_object().unwrap());
+        assert_eq!(policy.check(&PUSH, false), Err(Denied::Repository));
     }
 
     #[test]

@@ -19,8 +19,8 @@
 //! | `Err(_)` from the trait | 500, generic text | logged and ignored by the runner: no credentials |
 //!
 //! A caller that sends `Accept-Encoding: aesgcm` gets the list encrypted with the key given to the
-//! service's `aesgcm_key` (feature `aesgcm`, see [`ExtensionService`]); official runners never ask
-//! for it.
+//! service's `aesgcm_key` (feature `aesgcm`, see [`ExtensionService`]; without a key, plain
+//! JSON); official runners never ask for it.
 //!
 //! The credentials are used for pulls in every build the runner compiles, pull requests from
 //! forks included: a fork can name any image of the registry. Answer `[]` for builds that should

@@ -265,19 +265,33 @@ impl ExtensionRouter {
         self.service(keys, crate::global_secrets::service(provider))
     }
 
-    /// Serves a [`SecretFinder`] at `/secret`.
+    /// Serves a [`SecretFinder`] at `/secret`. With the `aesgcm` feature, a caller that asks for
+    /// it gets the answer encrypted with the first key, as drone-go does (see
+    /// `ExtensionService::aesgcm_key`; likewise `/registry` and `/environ`).
     pub fn secret(self, keys: impl Into<Keyring>, finder: impl SecretFinder) -> Self {
-        self.service(keys, crate::secret::service(finder))
+        let keys = keys.into();
+        let service = crate::secret::service(finder);
+        #[cfg(feature = "aesgcm")]
+        let service = service.aesgcm_key(keys.primary().clone());
+        self.service(keys, service)
     }
 
     /// Serves a [`RegistryProvider`] at `/registry`.
     pub fn registry(self, keys: impl Into<Keyring>, provider: impl RegistryProvider) -> Self {
-        self.service(keys, crate::registry::service(provider))
+        let keys = keys.into();
+        let service = crate::registry::service(provider);
+        #[cfg(feature = "aesgcm")]
+        let service = service.aesgcm_key(keys.primary().clone());
+        self.service(keys, service)
     }
 
     /// Serves an [`EnvironProvider`] at `/environ`.
     pub fn environ(self, keys: impl Into<Keyring>, provider: impl EnvironProvider) -> Self {
-        self.service(keys, crate::environ::service(provider))
+        let keys = keys.into();
+        let service = crate::environ::service(provider);
+        #[cfg(feature = "aesgcm")]
+        let service = service.aesgcm_key(keys.primary().clone());
+        self.service(keys, service)
     }
 
     /// Serves a [`ConfigProvider`] at `/config`.

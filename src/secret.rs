@@ -34,8 +34,8 @@
 //! rejects. A secret with an empty `data` also counts as not found.
 //!
 //! A caller that sends `Accept-Encoding: aesgcm` gets the secret encrypted with the key given to
-//! the service's `aesgcm_key` (feature `aesgcm`, see [`ExtensionService`]); official runners
-//! never ask for it.
+//! the service's `aesgcm_key` (feature `aesgcm`, see [`ExtensionService`]; without a key, plain
+//! JSON); official runners never ask for it.
 //!
 //! # Pull requests and forks are your decision
 //!

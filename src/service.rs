@@ -222,49 +222,49 @@ impl RequestContext {
     }
 
     /// `200` with a JSON body carrying credentials: encrypted with aesgcm when the caller asks for
-    /// it (feature `aesgcm`; secret, registry and environ only), plain JSON otherwise.
+    /// it and the service has a key (feature `aesgcm`; secret, registry and environ only), plain
+    /// JSON otherwise.
     pub fn sensitive_json<T: Serialize + ?Sized>(
         &self,
         decision: &'static str,
         value: &T,
     ) -> Reply {
         #[cfg(feature = "aesgcm")]
-        if self.wants_aesgcm() {
-            return self.encrypted(decision, value);
+        if self.wants_aesgcm()
+            && let Some(key) = &self.settings.aesgcm_key
+        {
+            return encrypted(key, decision, value);
         }
         Reply::json(decision, value)
     }
+}
 
-    #[cfg(feature = "aesgcm")]
-    fn encrypted<T: Serialize + ?Sized>(&self, decision: &'static str, value: &T) -> Reply {
-        let Some(key) = &self.settings.aesgcm_key else {
-            tracing::error!("the caller asked for aesgcm but the service has no aesgcm key");
-            return Reply::text(
-                "error",
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "aesgcm: invalid key length",
+/// `200` with `value` encrypted with `key` (drone-go's `aesgcm`).
+#[cfg(feature = "aesgcm")]
+fn encrypted<T: Serialize + ?Sized>(
+    key: &crate::signature::SharedSecret,
+    decision: &'static str,
+    value: &T,
+) -> Reply {
+    let plain = match crate::json::to_vec(value) {
+        Ok(plain) => plain,
+        Err(e) => return Reply::internal_error(e.into()),
+    };
+    match crate::aesgcm::encrypt(key, &plain) {
+        Ok(sealed) => {
+            let mut reply = Reply::new(
+                decision,
+                response(StatusCode::OK, "application/octet-stream", sealed.into()),
             );
-        };
-        let plain = match crate::json::to_vec(value) {
-            Ok(plain) => plain,
-            Err(e) => return Reply::internal_error(e.into()),
-        };
-        match crate::aesgcm::encrypt(key, &plain) {
-            Ok(sealed) => {
-                let mut reply = Reply::new(
-                    decision,
-                    response(StatusCode::OK, "application/octet-stream", sealed.into()),
-                );
-                reply.response.headers_mut().insert(
-                    http::header::CONTENT_ENCODING,
-                    HeaderValue::from_static("aesgcm"),
-                );
-                reply
-            }
-            Err(e) => {
-                tracing::error!(error = %Escaped(&e), "aesgcm encryption failed");
-                Reply::text("error", StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
-            }
+            reply.response.headers_mut().insert(
+                http::header::CONTENT_ENCODING,
+                HeaderValue::from_static("aesgcm"),
+            );
+            reply
+        }
+        Err(e) => {
+            tracing::error!(error = %Escaped(&e), "aesgcm encryption failed");
+            Reply::text("error", StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
         }
     }
 }
@@ -345,10 +345,14 @@ impl<E: Endpoint> ExtensionService<E> {
         self
     }
 
-    /// The secret whose first 32 bytes encrypt answers for callers that ask for aesgcm.
+    /// The secret whose first 32 bytes encrypt answers for callers that ask for aesgcm (the
+    /// shared secret, as drone-go does; [`ExtensionRouter`](crate::router::ExtensionRouter) sets
+    /// it for the secret, registry and environ kinds).
     ///
-    /// Without it (or with a secret shorter than 32 bytes) such a request gets drone-go's answer,
-    /// `500 aesgcm: invalid key length`.
+    /// Without it, or with a secret shorter than 32 bytes (which cannot key AES-256:
+    /// [`SharedSecret::new`](crate::signature::SharedSecret::new) warns about those once, when
+    /// the secret is made), such a request is answered in plain JSON, never with an error
+    /// (drone-go answers `500 aesgcm: invalid key length` to each).
     #[cfg(feature = "aesgcm")]
     #[cfg_attr(docsrs, doc(cfg(feature = "aesgcm")))]
     pub fn aesgcm_key(mut self, secret: crate::signature::SharedSecret) -> Self {

@@ -15,10 +15,12 @@ use bao::Bao;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use drone_extension::global_secrets::{GlobalSecretsRequest, SecretProvider};
+use drone_extension::metrics::Metrics;
 use drone_extension::models::{Build, LegacyBuild, LegacyRepo, Repo};
 use drone_extension::secret::{SecretFinder, SecretRequest};
 use drone_extension::vault::{
-    AuthMethod, Renewal, Vault, VaultClient, VaultError, VaultSecretFinder, VaultSecretProvider,
+    AuthMethod, KvMount, KvVersion, Refusal, Renewal, Vault, VaultClient, VaultError,
+    VaultSecretFinder, VaultSecretProvider,
 };
 use http::Method;
 use serde_json::{Value, json};
@@ -151,13 +153,17 @@ async fn token_login_reads_kv_v1_and_v2_as_drone_vault_does() {
         vault.read("secret/data/drone/../drone/docker").await,
         Err(VaultError::InvalidPath)
     ));
-    // A missing mount (the root token may read anywhere: Vault answers 404 "no handler").
+    // A missing mount: Vault names none (even to the root token), nothing is read.
     let root = Vault::new(
         client(&bao, Duration::from_secs(3)),
         AuthMethod::Token("root".into()),
         Renewal::default(),
     );
-    assert!(matches!(root.read("nomount/drone/docker").await, Ok(None)));
+    let missing = root.read("nomount/drone/docker").await;
+    assert!(
+        matches!(missing, Err(VaultError::NotASecret(Refusal::NoMount))),
+        "{missing:?}"
+    );
     let health = vault.health().await;
     assert!(health.is_healthy(), "{health:?}");
     assert!(
@@ -673,4 +679,360 @@ async fn a_namespace_is_sent_with_every_call() {
         root.read("secret/data/drone/docker").await,
         Ok(None)
     ));
+}
+
+/// What no pipeline may read through the extension, in the spellings of the issue's attack: the
+/// extension's own token, its cubbyhole, the system backend, the identity store, a KV v2 mount's
+/// metadata and another engine (`transit`), with the key that would carry a string.
+const NOT_SECRETS: &[(&str, &str)] = &[
+    ("auth/token/lookup-self", "id"),
+    ("/auth/token/lookup-self", "id"),
+    ("auth//token/./lookup-self/", "id"),
+    ("./auth/token/lookup-self", "id"),
+    ("Auth/token/lookup-self", "id"),
+    ("secret/data/drone/../../../auth/token/lookup-self", "id"),
+    ("cubbyhole/drone", "value"),
+    ("/cubbyhole//drone/", "value"),
+    ("cubbyhole/./drone", "value"),
+    ("sys/health", "version"),
+    ("sys/internal/ui/mounts/secret", "type"),
+    ("/sys//mounts/", "type"),
+    ("identity/entity/name/drone", "name"),
+    ("secret/metadata/drone/docker", "created_time"),
+    ("secret/config", "max_versions"),
+    ("secret/data", "value"),
+    ("transit/keys/drone", "type"),
+    ("/transit//keys/./drone/", "name"),
+];
+
+/// The number of Vault calls `metrics` counted for `operation` (all: `""`).
+fn calls(metrics: &Metrics, operation: &str) -> f64 {
+    let label = match operation {
+        "" => String::new(),
+        operation => format!("operation=\"{operation}\""),
+    };
+    metrics
+        .encode()
+        .lines()
+        .filter(|l| l.starts_with("drone_extension_vault_calls_total{") && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Every attack of [`NOT_SECRETS`] against `token` (whose cubbyhole holds a value): nothing
+/// served, each refused before any read: a reserved path (`auth/`, `sys/`, …, or with `..`)
+/// without any call to Vault, the others after the mount lookup only (a `403` to it has the
+/// token checked with lookup-self), never with a `read`.
+async fn attack(bao: &Bao, token: &str) {
+    let response = bao
+        .client
+        .call(
+            Method::POST,
+            "cubbyhole/drone",
+            Some(token),
+            Some(&json!({"value": "the extension's cubbyhole"})),
+        )
+        .await
+        .unwrap();
+    assert!(response.status.is_success(), "{}", response.body);
+    // The data is there, and today's generic read would serve it.
+    let direct = bao
+        .client
+        .call(Method::GET, "auth/token/lookup-self", Some(token), None)
+        .await
+        .unwrap();
+    assert_eq!(direct.body["data"]["id"], token);
+    let metrics = Metrics::new();
+    let client = VaultClient::builder(&bao.addr)
+        .timeout(Duration::from_secs(3))
+        .metrics(&metrics)
+        .build()
+        .unwrap();
+    // No background checks: every `lookup` counted would come from a read.
+    let renewal = Renewal {
+        check: None,
+        ..Renewal::default()
+    };
+    let vault = Vault::new(client, AuthMethod::Token(token.into()), renewal);
+    let finder = VaultSecretFinder::new(vault.clone());
+    // A real secret first: the token works, the mount of `secret/` is learned.
+    assert_eq!(docker(&finder).await.as_deref(), Some(PASSWORD));
+    let start = Instant::now();
+    for &(path, name) in NOT_SECRETS {
+        let (all, reads) = (calls(&metrics, ""), calls(&metrics, "read"));
+        for attempt in [request(path, name), {
+            // A fork's pull request, as an attacker would send it.
+            let mut r = request(path, name);
+            r.build.event = "pull_request".into();
+            r.build.source_repo = "mallory/hello-world".into();
+            r
+        }] {
+            let answer = tokio::time::timeout(Duration::from_secs(10), finder.find(attempt))
+                .await
+                .expect("answered within 10 s")
+                .unwrap();
+            assert_eq!(answer, None, "{path} {name} was served");
+        }
+        let read = vault.read(path).await;
+        assert!(
+            matches!(
+                read,
+                Err(VaultError::NotASecret(_) | VaultError::InvalidPath)
+            ),
+            "{path}: {read:?}"
+        );
+        assert_eq!(calls(&metrics, "read"), reads, "{path} was read");
+        let first = path
+            .split('/')
+            .find(|s| !s.is_empty() && *s != ".")
+            .unwrap();
+        if ["auth", "sys", "identity", "cubbyhole"].contains(&first.to_lowercase().as_str())
+            || path.contains("..")
+        {
+            assert_eq!(calls(&metrics, ""), all, "{path} reached Vault");
+        }
+    }
+    println!(
+        "{} paths refused in {:?}",
+        NOT_SECRETS.len() * 3,
+        start.elapsed()
+    );
+    // The token still serves secrets.
+    assert_eq!(docker(&finder).await.as_deref(), Some(PASSWORD));
+}
+
+#[tokio::test]
+async fn the_token_cubbyhole_and_system_paths_are_never_served() {
+    let Some((bao, token)) = seeded().await else {
+        return;
+    };
+    bao.root(
+        Method::POST,
+        "sys/mounts/transit",
+        json!({"type": "transit"}),
+    )
+    .await;
+    bao.root(Method::POST, "transit/keys/drone", json!({}))
+        .await;
+    // The extension's token (the policy plus Vault's default policy: lookup-self, cubbyhole),
+    // then the root token, which Vault would let read everything.
+    attack(&bao, &token).await;
+    attack(&bao, "root").await;
+}
+
+#[tokio::test]
+async fn list_and_number_filters_deny_an_empty_string_does_not_filter() {
+    let Some((bao, token)) = seeded().await else {
+        return;
+    };
+    let cases = [
+        (
+            "list",
+            json!({"password": PASSWORD, "x-drone-repos": ["octocat/*"]}),
+        ),
+        (
+            "number",
+            json!({"password": PASSWORD, "X-Drone-Events": 123}),
+        ),
+        (
+            "object",
+            json!({"password": PASSWORD, "x-drone-branches": {"main": true}}),
+        ),
+        (
+            "bool",
+            json!({"password": PASSWORD, "x-drone-disallow-forks": false}),
+        ),
+        ("null", json!({"password": PASSWORD, "X-DRONE-REPOS": null})),
+    ];
+    for (name, data) in &cases {
+        bao.put_v2(&format!("drone/{name}"), data.clone()).await;
+    }
+    bao.put_v2(
+        "drone/empty",
+        json!({"password": PASSWORD, "x-drone-repos": "", "port": 5432}),
+    )
+    .await;
+    bao.root(
+        Method::POST,
+        "kv1/drone/list",
+        json!({"password": "pw1", "x-drone-repos": ["octocat/*"]}),
+    )
+    .await;
+    let finder = VaultSecretFinder::new(vault(&bao, AuthMethod::Token(token)));
+    for (name, data) in &cases {
+        let path = format!("secret/data/drone/{name}");
+        assert_eq!(
+            find(&finder, request(&path, "password")).await,
+            None,
+            "{data}: served although a filter is not a string"
+        );
+    }
+    assert_eq!(
+        find(&finder, request("kv1/drone/list", "password")).await,
+        None
+    );
+    assert_eq!(
+        find(&finder, request("secret/data/drone/empty", "password"))
+            .await
+            .as_deref(),
+        Some(PASSWORD),
+        "an empty filter is no filter, as in drone-vault"
+    );
+}
+
+#[tokio::test]
+async fn a_kv_v1_secret_with_a_data_object_keeps_its_filters() {
+    let Some((bao, token)) = seeded().await else {
+        return;
+    };
+    // KV v1 at `kv1/`: the secret's own member `data` is an object; its filters are top-level.
+    bao.root(
+        Method::POST,
+        "kv1/drone/nested",
+        json!({
+            "password": "spaceghost-only",
+            "x-drone-repos": "spaceghost/*",
+            "data": {"password": "inner", "value": "inner"},
+        }),
+    )
+    .await;
+    // KV v2 holding a user key `data` (an object): ignored, the other values served.
+    bao.put_v2(
+        "drone/nested",
+        json!({"password": PASSWORD, "data": {"password": "inner"}}),
+    )
+    .await;
+    let vault = vault(&bao, AuthMethod::Token(token));
+    let finder = VaultSecretFinder::new(vault.clone());
+    assert_eq!(
+        find(&finder, request("kv1/drone/nested", "password")).await,
+        None,
+        "octocat is not spaceghost"
+    );
+    assert_eq!(find(&finder, request("kv1/drone/nested", "")).await, None);
+    let mut spaceghost = request("kv1/drone/nested", "password");
+    spaceghost.repo.slug = "spaceghost/app".into();
+    assert_eq!(
+        find(&finder, spaceghost).await.as_deref(),
+        Some("spaceghost-only")
+    );
+    let data = vault.read("kv1/drone/nested").await.unwrap().unwrap();
+    assert!(data.policy().repos.is_some(), "{data:?}");
+    assert_eq!(
+        find(&finder, request("secret/data/drone/nested", "password"))
+            .await
+            .as_deref(),
+        Some(PASSWORD)
+    );
+}
+
+#[tokio::test]
+async fn a_least_privilege_token_reads_its_secrets() {
+    let Some((bao, _)) = seeded().await else {
+        return;
+    };
+    bao.root(
+        Method::PUT,
+        "sys/policies/acl/least",
+        json!({"policy": "path \"secret/data/drone/docker\" { capabilities = [\"read\"] }\npath \"sys/internal/ui/mounts/*\" { capabilities = [\"read\"] }"}),
+    )
+    .await;
+    bao.root(
+        Method::PUT,
+        "sys/policies/acl/kv-only",
+        json!({"policy": "path \"secret/data/drone/docker\" { capabilities = [\"read\"] }"}),
+    )
+    .await;
+    let create = |policies: Value, no_default: bool| {
+        let bao = &bao;
+        async move {
+            bao.root(
+                Method::POST,
+                "auth/token/create",
+                json!({"policies": policies, "no_default_policy": no_default, "ttl": "1h"}),
+            )
+            .await
+            .body["auth"]["client_token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    // The KV path and the mount lookup, with Vault's default policy (lookup-self, for the
+    // token checks): served, and ready.
+    let least = vault(
+        &bao,
+        AuthMethod::Token(create(json!(["least"]), false).await),
+    );
+    let finder = VaultSecretFinder::new(least.clone());
+    assert_eq!(docker(&finder).await.as_deref(), Some(PASSWORD));
+    assert!(least.readiness().ready, "{:?}", least.readiness());
+    assert_eq!(
+        find(&finder, request("secret/data/drone/filtered", "password")).await,
+        None
+    );
+    // Only the KV path, not even the default policy: OpenBao still names the mount of a path
+    // the token may read, so the secret is served (the token checks fail: not ready).
+    let bare = vault(
+        &bao,
+        AuthMethod::Token(create(json!(["kv-only"]), true).await),
+    );
+    let finder = VaultSecretFinder::new(bare.clone());
+    assert_eq!(docker(&finder).await.as_deref(), Some(PASSWORD));
+    assert!(!bare.readiness().ready, "lookup-self is refused");
+}
+
+#[tokio::test]
+async fn an_allow_list_of_kv_mounts_reads_nothing_else() {
+    let Some((bao, token)) = seeded().await else {
+        return;
+    };
+    let listed = vault(&bao, AuthMethod::Token(token.clone()))
+        .with_kv_mounts(KvMount::parse_list("secret=2").unwrap());
+    let finder = VaultSecretFinder::new(listed.clone());
+    assert_eq!(docker(&finder).await.as_deref(), Some(PASSWORD));
+    let kv1 = listed.read("kv1/drone/docker").await;
+    assert!(
+        matches!(kv1, Err(VaultError::NotASecret(Refusal::NotAllowed))),
+        "{kv1:?}"
+    );
+    for &(path, _) in NOT_SECRETS {
+        assert!(listed.read(path).await.is_err(), "{path}");
+    }
+    // The version is the list's: `kv1/` declared KV v1 reads its map as is.
+    let both = vault(&bao, AuthMethod::Token(token)).with_kv_mounts([
+        KvMount::new("secret", KvVersion::V2).unwrap(),
+        KvMount::new("/kv1/", KvVersion::V1).unwrap(),
+    ]);
+    let data = both.read("kv1/drone/docker").await.unwrap().unwrap();
+    assert_eq!(data.get("password"), Some("pw1"));
+}
+
+#[tokio::test]
+async fn readiness_follows_a_revoked_token_within_the_check_interval() {
+    let Some((bao, token)) = seeded().await else {
+        return;
+    };
+    let vault = vault(&bao, AuthMethod::Token(token.clone()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !vault.readiness().ready {
+        assert!(Instant::now() < deadline, "{:?}", vault.readiness());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bao.revoke(&token).await;
+    let revoked = Instant::now();
+    // No read: only the background checks (every 2 s by default) can notice.
+    while vault.readiness().ready {
+        assert!(
+            revoked.elapsed() < Duration::from_secs(30),
+            "still ready 30 s after the revocation (checks every 2 s)"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("not ready {:?} after the revocation", revoked.elapsed());
+    let readiness = vault.readiness();
+    assert!(
+        readiness.reachable && !readiness.token.valid,
+        "{readiness:?}"
+    );
 }

@@ -1,6 +1,7 @@
 //! `examples/vault.rs` as a child process against a real OpenBao: a runner's request (signed by
 //! the crate's client and by the probe example) gets what drone-vault would answer for the same
-//! Vault data, the probe's audit passes, and `/healthz` reports Vault's state.
+//! Vault data, the probe's audit passes, nothing but KV secrets is ever served, `/healthz` is
+//! liveness and `/readyz` readiness (a revoked token or a frozen Vault turns it `503`).
 
 #[path = "support/bao.rs"]
 mod bao;
@@ -9,7 +10,7 @@ mod process;
 
 use std::io::{Read, Write};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bao::Bao;
 use drone_extension::global_secrets::GlobalSecretsRequest;
@@ -97,6 +98,22 @@ fn probe(args: &[&str]) -> (bool, String) {
     (output.status.success(), text)
 }
 
+/// Polls `GET path` every 100 ms until it answers `status`, at most `bound`: how long it took.
+fn wait_status(server: &Server, path: &str, status: u16, bound: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let (got, body) = get(server, path);
+        if got == status {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < bound,
+            "{path} still {got} {bound:?} later (waiting for {status}): {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[tokio::test]
 async fn a_drop_in_for_drone_vault() {
     let Some((bao, token)) = seeded().await else {
@@ -181,12 +198,16 @@ async fn a_drop_in_for_drone_vault() {
         ("npm_token", "npm-1234")
     );
 
-    // Health: Vault reachable, token valid; then Vault frozen: 503, and reads answer quickly.
+    // Liveness and readiness: Vault reachable, token valid.
     let (status, body) = get(&server, "/healthz");
     assert_eq!(status, 200, "{body}");
-    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(health["reachable"], true, "{body}");
-    assert_eq!(health["token"]["valid"], true, "{body}");
+    let (status, body) = get(&server, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    let ready: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(ready["ready"], true, "{body}");
+    assert_eq!(ready["draining"], false, "{body}");
+    assert_eq!(ready["vault"]["reachable"], true, "{body}");
+    assert_eq!(ready["vault"]["token"]["valid"], true, "{body}");
     assert!(!body.contains(&token), "the token never appears");
 
     // Metrics: the reads above, by outcome, and the answers by kind.
@@ -225,10 +246,16 @@ async fn a_drop_in_for_drone_vault() {
         "{text}"
     );
     assert!(!text.contains(&token) && !text.contains(PASSWORD));
+    // Vault frozen: not ready once a background check times out (every 2 s, 5 s timeout), still
+    // alive; ready again once it answers.
     bao.freeze();
+    let took = wait_status(&server, "/readyz", 503, Duration::from_secs(60));
+    println!("/readyz 503 {took:?} after Vault froze (checks every 2 s, 5 s timeout)");
     let (status, body) = get(&server, "/healthz");
-    assert_eq!(status, 503, "{body}");
+    assert_eq!(status, 200, "alive: {body}");
     bao.thaw();
+    let took = wait_status(&server, "/readyz", 200, Duration::from_secs(60));
+    println!("/readyz 200 {took:?} after Vault resumed");
     assert!(!server.log().contains(&token), "the token is never logged");
     assert!(
         !server.log().contains(PASSWORD),
@@ -249,12 +276,308 @@ async fn a_bad_approle_login_keeps_serving_and_reports_unhealthy() {
         ("VAULT_APPROLE_SECRET", "wrong-secret-id"),
     ]);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (status, body) = get(&server, "/healthz");
+    let (status, body) = get(&server, "/readyz");
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("\"valid\":false"), "{body}");
+    let (status, body) = get(&server, "/healthz");
+    assert_eq!(status, 200, "alive, not ready: {body}");
     assert!(
         server.wait_exit(Duration::from_secs(2)).is_none(),
         "drone-vault would have exited"
     );
     assert!(!server.log().contains("wrong-secret-id"));
+}
+
+/// What a pipeline names in `get.path` to reach past its secrets, in every spelling of the
+/// issue's attack, with the key that would carry a value.
+const ATTACKS: &[(&str, &str)] = &[
+    ("auth/token/lookup-self", "id"),
+    ("/auth/token/lookup-self", "id"),
+    ("auth//token/./lookup-self/", "id"),
+    ("secret/data/../../auth/token/lookup-self", "id"),
+    ("cubbyhole/drone", "value"),
+    ("/cubbyhole//drone/", "value"),
+    ("sys/health", "version"),
+    ("sys/internal/ui/mounts/secret", "type"),
+    ("secret/metadata/docker", "created_time"),
+];
+
+#[tokio::test]
+async fn the_token_cubbyhole_and_system_paths_are_never_served_and_readyz_follows_a_revocation() {
+    let Some((bao, token)) = seeded().await else {
+        return;
+    };
+    // The extension's cubbyhole holds a value (drone-vault would serve it).
+    let response = bao
+        .client
+        .call(
+            Method::POST,
+            "cubbyhole/drone",
+            Some(&token),
+            Some(&json!({"value": "the extension's cubbyhole"})),
+        )
+        .await
+        .unwrap();
+    assert!(response.status.is_success(), "{}", response.body);
+    let server = start(&[
+        ("DRONE_BIND", "127.0.0.1:0"),
+        ("VAULT_ADDR", &bao.addr),
+        ("VAULT_TOKEN", &token),
+    ]);
+    let push = |path: &str, name: &str| SecretRequest {
+        path: path.into(),
+        name: name.into(),
+        repo: Repo {
+            slug: "octocat/hello-world".into(),
+            ..Repo::default()
+        },
+        build: Build {
+            event: "push".into(),
+            target: "main".into(),
+            ..Build::default()
+        },
+    };
+    // The KV secret is served, on both routes.
+    for route in ["/", "/secret"] {
+        let secret = server
+            .client(route)
+            .find_secret(&push("secret/data/docker", "docker_password"))
+            .await
+            .unwrap();
+        assert_eq!(secret.map(|s| s.data).as_deref(), Some(PASSWORD), "{route}");
+    }
+    let start_attacks = Instant::now();
+    for route in ["/", "/secret"] {
+        for &(path, name) in ATTACKS {
+            let answer = tokio::time::timeout(
+                Duration::from_secs(10),
+                server.client(route).find_secret(&push(path, name)),
+            )
+            .await
+            .expect("answered within 10 s")
+            .unwrap();
+            assert_eq!(answer, None, "{route} served {path} {name}");
+        }
+    }
+    println!(
+        "{} attacks refused in {:?}",
+        ATTACKS.len() * 2,
+        start_attacks.elapsed()
+    );
+    // The probe's audit asks for the token and the cubbyhole too: refused, so it passes.
+    let endpoint = server.url("/");
+    let (ok, out) = probe(&["audit", "secret", "--endpoint", &endpoint]);
+    assert!(ok && out.contains("passed:"), "{out}");
+    assert!(out.contains("lookup-self"), "{out}");
+    let log = server.log();
+    assert!(!log.contains(&token), "the token is never logged");
+    assert!(
+        log.contains("secret path refused"),
+        "refusals are logged: {log}"
+    );
+
+    // Readiness: revoke the token, no request sent: the background lookup-self (every 2 s)
+    // turns /readyz to 503; /healthz stays 200 (alive).
+    wait_status(&server, "/readyz", 200, Duration::from_secs(30));
+    bao.revoke(&token).await;
+    let took = wait_status(&server, "/readyz", 503, Duration::from_secs(30));
+    println!("/readyz 503 {took:?} after the token was revoked (checks every 2 s)");
+    let (status, body) = get(&server, "/readyz");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("\"valid\":false"), "{body}");
+    let (status, _) = get(&server, "/healthz");
+    assert_eq!(status, 200, "alive");
+}
+
+#[tokio::test]
+async fn request_fields_are_logged_escaped() {
+    let Some((bao, token)) = seeded().await else {
+        return;
+    };
+    bao.put_v2("other/thing", json!({"value": "not for drone"}))
+        .await;
+    let server = start(&[
+        ("DRONE_BIND", "127.0.0.1:0"),
+        ("VAULT_ADDR", &bao.addr),
+        ("VAULT_TOKEN", &token),
+        ("DRONE_DEBUG", "true"),
+    ]);
+    let forged = "INFO forged line";
+    let hostile = |path: String, repo: &str| SecretRequest {
+        path,
+        name: format!("docker_password\n{forged}"),
+        repo: Repo {
+            slug: repo.into(),
+            ..Repo::default()
+        },
+        build: Build {
+            event: format!("push\n{forged}"),
+            target: format!("main\n{forged}\u{1b}[2J"),
+            ..Build::default()
+        },
+    };
+    for request in [
+        // Refused before any read.
+        hostile(format!("auth/token/lookup-self\n{forged}"), "octocat/x"),
+        // Vault answers 403 (outside the token's policy): a warning with the path.
+        hostile(
+            format!("secret/data/other/thing\n{forged}\u{1b}[2J"),
+            "octocat/x",
+        ),
+        // Not found: a debug line.
+        hostile(format!("secret/data/missing\n{forged}"), "octocat/x"),
+        // Found, then denied by the filters: an info line with the repository, event, target.
+        SecretRequest {
+            name: "docker_password".into(),
+            ..hostile("secret/data/docker".into(), &format!("mallory/x\n{forged}"))
+        },
+    ] {
+        assert_eq!(
+            server
+                .client("/secret")
+                .find_secret(&request)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    let log = server.log();
+    assert!(
+        !log.lines()
+            .any(|l| l.contains(forged) && !l.contains("\\n")),
+        "a line was forged: {log}"
+    );
+    assert!(!log.contains('\u{1b}'), "an escape reached the log: {log}");
+    for logged in [
+        "lookup-self\\nINFO forged line",
+        "other/thing\\nINFO forged line\\u{1b}[2J",
+        "missing\\nINFO forged line",
+        "mallory/x\\nINFO forged line",
+    ] {
+        assert!(log.contains(logged), "{logged}: {log}");
+    }
+}
+
+#[tokio::test]
+async fn non_string_filters_deny_and_a_kv_v1_data_object_keeps_its_filters() {
+    let Some((bao, token)) = seeded().await else {
+        return;
+    };
+    bao.put_v2(
+        "drone/list",
+        json!({"docker_password": PASSWORD, "x-drone-repos": ["octocat/*"]}),
+    )
+    .await;
+    bao.put_v2(
+        "drone/number",
+        json!({"docker_password": PASSWORD, "X-Drone-Events": 123}),
+    )
+    .await;
+    bao.mount_kv1().await;
+    bao.root(
+        Method::POST,
+        "kv1/docker",
+        json!({"docker_password": "spaceghost-only", "x-drone-repos": "spaceghost/*", "data": {"docker_password": "inner"}}),
+    )
+    .await;
+    bao.root(
+        Method::PUT,
+        "sys/policies/acl/drone",
+        json!({"policy": "path \"secret/data/*\" { capabilities = [\"read\"] }\npath \"kv1/*\" { capabilities = [\"read\"] }"}),
+    )
+    .await;
+    let server = start(&[
+        ("DRONE_BIND", "127.0.0.1:0"),
+        ("VAULT_ADDR", &bao.addr),
+        ("VAULT_TOKEN", &token),
+    ]);
+    let find = |path: &str, repo: &str| {
+        let request = SecretRequest {
+            path: path.into(),
+            name: "docker_password".into(),
+            repo: Repo {
+                slug: repo.into(),
+                ..Repo::default()
+            },
+            build: Build {
+                event: "push".into(),
+                target: "main".into(),
+                ..Build::default()
+            },
+        };
+        let client = server.client("/secret");
+        async move {
+            let answer = client.find_secret(&request).await.unwrap();
+            answer.map(|s| s.data)
+        }
+    };
+    // Without the filters, everyone would get these (drone-vault ignores non-strings).
+    assert_eq!(find("secret/data/drone/list", "mallory/app").await, None);
+    assert_eq!(find("secret/data/drone/list", "octocat/app").await, None);
+    assert_eq!(find("secret/data/drone/number", "octocat/app").await, None);
+    // KV v1: the secret's own `data` object is a value like any other, its filter holds.
+    assert_eq!(find("kv1/docker", "octocat/app").await, None);
+    assert_eq!(
+        find("kv1/docker", "spaceghost/app").await.as_deref(),
+        Some("spaceghost-only")
+    );
+    // The README's secret still works.
+    assert_eq!(
+        find("secret/data/docker", "octocat/app").await.as_deref(),
+        Some(PASSWORD)
+    );
+}
+
+/// A secret extension that reads whatever path it is given, as drone-vault does (here: serves a
+/// value for any path), behind the crate's verifying layer.
+struct ReadsAnyPath;
+
+#[async_trait::async_trait]
+impl drone_extension::secret::SecretFinder for ReadsAnyPath {
+    async fn find(
+        &self,
+        request: SecretRequest,
+    ) -> Result<Option<drone_extension::models::Secret>, drone_extension::BoxError> {
+        Ok(Some(drone_extension::models::Secret {
+            name: request.name,
+            data: format!("value of {}", request.path),
+            ..Default::default()
+        }))
+    }
+}
+
+#[tokio::test]
+async fn the_probe_audit_fails_against_an_extension_serving_its_own_token() {
+    use drone_extension::ExtensionKind;
+    use drone_extension::layer::VerifySignatureLayer;
+    use drone_extension::secret::SecretFinder;
+    use drone_extension::signature::SharedSecret;
+
+    let app = axum::Router::new()
+        .route_service("/secret", SecretFinder::into_service(ReadsAnyPath))
+        .route_layer(VerifySignatureLayer::for_kind(
+            ExtensionKind::Secret,
+            SharedSecret::new(SECRET).unwrap(),
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let endpoint = format!("http://{addr}/secret");
+    let run =
+        tokio::task::spawn_blocking(move || probe(&["audit", "secret", "--endpoint", &endpoint]));
+    let (ok, out) = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("the audit ends within 60 s")
+        .unwrap();
+    server.abort();
+    assert!(!ok, "{out}");
+    let leaks: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("signed, path") && l.ends_with("FORGERY ACCEPTED"))
+        .collect();
+    assert_eq!(leaks.len(), 3, "{out}");
+    assert!(
+        out.contains("FAILED: 3 forged request(s) ACCEPTED"),
+        "{out}"
+    );
 }

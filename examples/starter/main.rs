@@ -17,6 +17,7 @@
 //! serde = { version = "1", features = ["derive"] }
 //! toml = "1"
 //! getrandom = "0.4"
+//! prometheus-client = "0.26"
 //! tracing = "0.1"
 //! tracing-subscriber = { version = "0.3", features = ["env-filter"] }
 //! ```
@@ -46,7 +47,12 @@
 //!
 //! # Routes
 //!
-//! `GET /healthz` answers `200 OK` unsigned, `503` once the process is draining. `GET /metrics`
+//! `GET /healthz` answers `200 OK` unsigned while the process runs (liveness). `GET /readyz`
+//! answers `200 ready` unsigned when the process can serve now, and `503` otherwise: `draining`
+//! once it is shutting down, `replay guard unavailable` while the Redis of a shared replay guard
+//! does not answer its `PING` (sent every second in the background, so `/readyz` itself never
+//! waits for Redis; not with `DRONE_REPLAY_GUARD_FAIL_OPEN`, which serves meanwhile). Point a
+//! load balancer's health check at `/readyz`, a liveness probe at `/healthz`. `GET /metrics`
 //! answers the Prometheus metrics unsigned (on `DRONE_METRICS_BIND` when set: keep it where
 //! Prometheus reaches and Drone does not). `POST
 //! /admission`, `/global-secrets`, `/secret`, `/registry`, `/environ`, `/config`, `/convert`,
@@ -61,15 +67,30 @@
 //! repository's own file), passes every validation and logs webhooks. `examples/starter.toml`
 //! documents every setting. Secrets, registry credentials and variables never reach a build from
 //! a fork unless their rule says `pull_request = true`.
+//!
+//! # Logs
+//!
+//! To stdout, through a bounded buffer and a thread of its own (`log.rs`): a stdout that does not
+//! take bytes (a stuck log shipper) never stalls a request or the shutdown; lines that do not fit
+//! are dropped, counted in `drone_extension_log_lines_dropped_total`, and one warning says how
+//! many once stdout takes bytes again.
+//!
+//! # aesgcm
+//!
+//! Built with `--features aesgcm`, `/secret`, `/registry` and `/environ` encrypt their answer for
+//! a caller that sends `Accept-Encoding: aesgcm`, keyed with the kind's shared secret, as
+//! drone-go does. A secret shorter than 32 bytes cannot key it: those answers stay plain JSON
+//! (a warning says so at start).
 
 mod extension;
+mod log;
 mod policy;
 
 use std::io::IsTerminal;
-use std::io::{BufWriter, Stdout, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -92,7 +113,15 @@ use drone_extension::webhook::WebhookReceiver;
 use drone_extension::{BoxError, ExtensionKind, Layer};
 
 use extension::Starter;
+use log::Log;
 use tracing::Instrument;
+
+/// How often `/readyz`'s view of the shared replay guard's Redis is refreshed.
+#[cfg(feature = "redis")]
+const READY_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// How long the exit waits for the log to be written out.
+const EXIT_FLUSH: Duration = Duration::from_millis(500);
 
 /// Reads `name`; unset and empty are the same.
 fn env(name: &str) -> Option<String> {
@@ -169,22 +198,61 @@ fn server() -> Result<Server, BoxError> {
     Ok(server)
 }
 
+/// The replay guard, and whether it can answer now.
+#[derive(Default)]
+struct Guard {
+    guard: Option<Arc<dyn ReplayGuard>>,
+    /// `Some` for a guard in Redis: whether Redis answered its last `PING`.
+    reachable: Option<Arc<AtomicBool>>,
+}
+
 /// `DRONE_REPLAY_GUARD`: none, one for this process, or one shared through Redis. One guard
 /// serves every route (a signature is bound to its kind's media type, so kinds cannot collide).
-fn replay_guard() -> Result<Option<Arc<dyn ReplayGuard>>, BoxError> {
+fn replay_guard() -> Result<Guard, BoxError> {
     let Some(value) = env("DRONE_REPLAY_GUARD") else {
-        return Ok(None);
+        return Ok(Guard::default());
     };
     match value.as_str() {
-        "none" => Ok(None),
-        "memory" => Ok(Some(Arc::new(MemoryReplayGuard::default()))),
+        "none" => Ok(Guard::default()),
+        "memory" => Ok(Guard {
+            guard: Some(Arc::new(MemoryReplayGuard::default())),
+            reachable: None,
+        }),
         url if url.starts_with("redis://") || url.starts_with("unix://") => redis_guard(url),
         _ => Err("DRONE_REPLAY_GUARD must be none, memory or a redis:// URL".into()),
     }
 }
 
+/// `PING`s the guard's Redis every [`READY_CHECK_EVERY`] (each bounded by the guard's timeout),
+/// for `/readyz`; logs each change.
 #[cfg(feature = "redis")]
-fn redis_guard(url: &str) -> Result<Option<Arc<dyn ReplayGuard>>, BoxError> {
+fn watch_redis(guard: drone_extension::layer::RedisReplayGuard) -> Arc<AtomicBool> {
+    let reachable = Arc::new(AtomicBool::new(false));
+    let flag = reachable.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(READY_CHECK_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut first = true;
+        loop {
+            tick.tick().await;
+            let answer = guard.ping().await;
+            let was = flag.swap(answer.is_ok(), Ordering::Relaxed);
+            match answer {
+                Ok(()) if !was => tracing::info!("replay guard: Redis answers; /readyz is 200"),
+                Err(e) if was || first => tracing::warn!(
+                    error = %e,
+                    "replay guard: Redis does not answer; /readyz is 503"
+                ),
+                _ => {}
+            }
+            first = false;
+        }
+    });
+    reachable
+}
+
+#[cfg(feature = "redis")]
+fn redis_guard(url: &str) -> Result<Guard, BoxError> {
     use drone_extension::layer::{DEFAULT_REDIS_TIMEOUT, RedisReplayGuard};
     let timeout = match env_number("DRONE_REPLAY_GUARD_TIMEOUT_MS")? {
         Some(ms) => Duration::from_millis(ms),
@@ -198,11 +266,16 @@ fn redis_guard(url: &str) -> Result<Option<Arc<dyn ReplayGuard>>, BoxError> {
         tracing::warn!("replay guard fails OPEN: while Redis is down, replays are served");
     }
     tracing::info!(guard = ?guard, "replay guard shared through Redis");
-    Ok(Some(Arc::new(guard)))
+    Ok(Guard {
+        // Failing open, requests are served while Redis is down: the process stays ready (a
+        // replica taken out of the load balancer would defeat the choice).
+        reachable: (!fail_open).then(|| watch_redis(guard.clone())),
+        guard: Some(Arc::new(guard)),
+    })
 }
 
 #[cfg(not(feature = "redis"))]
-fn redis_guard(_: &str) -> Result<Option<Arc<dyn ReplayGuard>>, BoxError> {
+fn redis_guard(_: &str) -> Result<Guard, BoxError> {
     Err("DRONE_REPLAY_GUARD=redis://… needs the starter built with --features redis".into())
 }
 
@@ -230,6 +303,40 @@ impl Layers {
     }
 }
 
+/// For `/secret`, `/registry` and `/environ`: answers encrypted with the kind's secret for a
+/// caller that asks (`Accept-Encoding: aesgcm`), as drone-go does. A secret under 32 bytes
+/// cannot key it: those answers stay plain JSON (`SharedSecret::new` warned at start).
+fn sealed<E: Endpoint>(service: ExtensionService<E>, secret: &SharedSecret) -> ExtensionService<E> {
+    #[cfg(feature = "aesgcm")]
+    let service = service.aesgcm_key(secret.clone());
+    #[cfg(not(feature = "aesgcm"))]
+    let _ = secret;
+    service
+}
+
+/// `/readyz`: whether the process can serve now.
+#[derive(Clone)]
+struct Ready {
+    readiness: Readiness,
+    redis: Option<Arc<AtomicBool>>,
+}
+
+impl Ready {
+    fn answer(&self) -> (StatusCode, &'static str) {
+        if self.readiness.is_draining() {
+            (StatusCode::SERVICE_UNAVAILABLE, "draining")
+        } else if self
+            .redis
+            .as_ref()
+            .is_some_and(|up| !up.load(Ordering::Relaxed))
+        {
+            (StatusCode::SERVICE_UNAVAILABLE, "replay guard unavailable")
+        } else {
+            (StatusCode::OK, "ready")
+        }
+    }
+}
+
 /// Every kind on its own route, each behind a layer for its own kind.
 ///
 /// Each route is a router of its own, merged, with its layers applied to its service (never
@@ -242,19 +349,17 @@ fn app(
     readiness: Readiness,
     metrics: Option<&Metrics>,
 ) -> Result<Router, BoxError> {
-    let guard = replay_guard()?;
+    let Guard { guard, reachable } = replay_guard()?;
     let starter = Starter(Arc::new(policy));
     let unsigned_global_secrets = env_flag("DRONE_GLOBAL_SECRETS_UNSIGNED");
-    let healthz = move || {
-        let readiness = readiness.clone();
-        async move {
-            match readiness.status() {
-                StatusCode::OK => (StatusCode::OK, "OK"),
-                status => (status, "draining"),
-            }
-        }
+    let ready = Ready {
+        readiness,
+        redis: reachable,
     };
-    let mut app = Router::new().route("/healthz", get(healthz));
+    let readyz = move || std::future::ready(ready.answer());
+    let mut app = Router::new()
+        .route("/healthz", get(|| std::future::ready("OK")))
+        .route("/readyz", get(readyz));
     for kind in ExtensionKind::ALL {
         let var = format!(
             "DRONE_{}_SECRET",
@@ -268,7 +373,7 @@ fn app(
         let unsigned = kind == ExtensionKind::GlobalSecrets && unsigned_global_secrets;
         let layers = Layers {
             verify: (!unsigned).then(|| {
-                let mut layer = VerifySignatureLayer::for_kind(kind, secret);
+                let mut layer = VerifySignatureLayer::for_kind(kind, secret.clone());
                 // Without DRONE_BODY_BUDGET every layer shares the crate's process-wide default.
                 if let Some(budget) = budget {
                     layer = layer.body_budget(budget.clone());
@@ -289,9 +394,13 @@ fn app(
         let route = match kind {
             ExtensionKind::Admission => layers.mount(Admitter::into_service(s)),
             ExtensionKind::GlobalSecrets => layers.mount(SecretProvider::into_service(s)),
-            ExtensionKind::Secret => layers.mount(SecretFinder::into_service(s)),
-            ExtensionKind::Registry => layers.mount(RegistryProvider::into_service(s)),
-            ExtensionKind::Environ => layers.mount(EnvironProvider::into_service(s)),
+            ExtensionKind::Secret => layers.mount(sealed(SecretFinder::into_service(s), &secret)),
+            ExtensionKind::Registry => {
+                layers.mount(sealed(RegistryProvider::into_service(s), &secret))
+            }
+            ExtensionKind::Environ => {
+                layers.mount(sealed(EnvironProvider::into_service(s), &secret))
+            }
             ExtensionKind::Config => layers.mount(ConfigProvider::into_service(s)),
             ExtensionKind::Convert => layers.mount(Converter::into_service(s)),
             ExtensionKind::Validate => layers.mount(Validator::into_service(s)),
@@ -303,66 +412,47 @@ fn app(
     Ok(app)
 }
 
-/// The log's destination: stdout through a 64 KiB buffer that a background thread flushes every
-/// 100 ms (and [`flush_log`] at exit). A request formats its line into memory: it neither waits
-/// for a write nor wakes another thread, and a write happens once per buffer, not per line.
-type LogBuffer = Arc<Mutex<BufWriter<Stdout>>>;
-
-/// Logs to stdout, `info` and up (`DRONE_DEBUG`: `debug`; `RUST_LOG` overrides), with colours
-/// only on a terminal.
-fn init_tracing() -> LogBuffer {
+/// Logs to stdout through [`Log`], `info` and up (`DRONE_DEBUG`: `debug`; `RUST_LOG`
+/// overrides), with colours only on a terminal.
+fn init_tracing() -> Log {
     let level = if env_flag("DRONE_DEBUG") {
         "debug"
     } else {
         "info"
     };
     let ansi = std::io::stdout().is_terminal() && env("NO_COLOR").is_none();
-    let buffer: LogBuffer = Arc::new(Mutex::new(BufWriter::with_capacity(
-        64 * 1024,
-        std::io::stdout(),
-    )));
-    let flushed = Arc::downgrade(&buffer);
-    std::thread::spawn(move || {
-        // Ends with the process, or when the buffer is gone.
-        while let Some(buffer) = flushed.upgrade() {
-            flush_log(&buffer);
-            drop(buffer);
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    });
+    let log = Log::start();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
         .with_ansi(ansi)
-        .with_writer({
-            let buffer = buffer.clone();
-            move || LogWriter(buffer.clone())
-        })
+        .with_writer(log.writer())
         .init();
-    buffer
+    log
 }
 
-/// One log line's writer: appends to the buffer.
-struct LogWriter(LogBuffer);
+/// `drone_extension_log_lines_dropped_total`, read from the log at each scrape.
+#[derive(Debug)]
+struct LogDrops(Log);
 
-impl Write for LogWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let mut out = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        out.write_all(bytes)?;
-        Ok(bytes.len())
+impl prometheus_client::collector::Collector for LogDrops {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        let counter =
+            prometheus_client::metrics::counter::ConstCounter::new(self.0.dropped_lines());
+        let metric = encoder.encode_descriptor(
+            "drone_extension_log_lines_dropped",
+            "Log lines dropped because stdout did not take them (a stuck log reader)",
+            None,
+            counter.metric_type(),
+        )?;
+        counter.encode(metric)
     }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(()) // the background thread flushes
-    }
-}
-
-/// Writes out what the log holds.
-fn flush_log(buffer: &LogBuffer) {
-    let mut out = buffer.lock().unwrap_or_else(PoisonError::into_inner);
-    let _ = out.flush();
 }
 
 /// A pending metrics server.
@@ -373,9 +463,25 @@ type MetricsServer = tokio::task::JoinHandle<Result<(), drone_extension::server:
 async fn serve_metrics(
     app: Router,
     metrics: Metrics,
+    log: Log,
     server: &Server,
 ) -> Result<(Router, Option<MetricsServer>), BoxError> {
-    let scrape = move || std::future::ready(metrics.response());
+    let mut registry = prometheus_client::registry::Registry::default();
+    metrics.register(&mut registry);
+    registry.register_collector(Box::new(LogDrops(log)));
+    let registry = Arc::new(registry);
+    let scrape = move || {
+        let mut text = String::with_capacity(4096);
+        // Writing into a String cannot fail, nor can these collectors.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+        std::future::ready((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                drone_extension::metrics::CONTENT_TYPE_OPENMETRICS,
+            )],
+            text,
+        ))
+    };
     let Some(bind) = env("DRONE_METRICS_BIND") else {
         return Ok((app.route("/metrics", get(scrape)), None));
     };
@@ -397,7 +503,7 @@ async fn serve_metrics(
     Ok((app, Some(tokio::spawn(serving))))
 }
 
-async fn run() -> Result<(), BoxError> {
+async fn run(log: Log) -> Result<(), BoxError> {
     let policy = load_policy()?;
     let secret = shared_secret()?;
     let server = server()?;
@@ -421,7 +527,7 @@ async fn run() -> Result<(), BoxError> {
         metrics.as_ref(),
     )?;
     let (app, metrics_server) = match metrics {
-        Some(metrics) => serve_metrics(app, metrics, &server).await?,
+        Some(metrics) => serve_metrics(app, metrics, log, &server).await?,
         None => (app, None),
     };
 
@@ -444,11 +550,13 @@ async fn run() -> Result<(), BoxError> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let log = init_tracing();
-    let result = run().await;
+    let result = run(log).await;
     if let Err(e) = &result {
         tracing::error!("{e}");
     }
-    flush_log(&log); // before the message below and the exit
+    // Before the message below and the exit; bounded, so that a stuck stdout cannot hold the
+    // exit (what it holds then is lost).
+    log.flush(EXIT_FLUSH);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

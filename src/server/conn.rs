@@ -1,11 +1,12 @@
 //! Connection tracking: the process-wide connection bound with eviction of the connection idle
-//! the longest, the per-connection deadlines (header, keep-alive), and the task that drives one
-//! connection through its TLS handshake, its requests and the shutdown.
+//! or stalled the longest, the per-connection deadlines (header, keep-alive, write), and the task
+//! that drives one connection through its TLS handshake, its requests and the shutdown.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
@@ -20,8 +21,9 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 use tower_service::Service;
 
+use super::framing::FramingWatch;
 use super::limit::Guarded;
-use super::{H2_MAX_CONCURRENT_STREAMS, H2_PING_INTERVAL, Limits, Readiness};
+use super::{H2_MAX_CONCURRENT_STREAMS, H2_MAX_SEND_BUF, H2_PING_INTERVAL, Limits, Readiness};
 use crate::BoxError;
 
 /// What every connection task shares: the settings, the hyper builders, the in-flight slots.
@@ -56,6 +58,7 @@ impl Context {
             .http2()
             .timer(TokioTimer::new())
             .max_concurrent_streams(H2_MAX_CONCURRENT_STREAMS)
+            .max_send_buf_size(H2_MAX_SEND_BUF)
             .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
             .keep_alive_interval(H2_PING_INTERVAL)
             .keep_alive_timeout(limits.header_read_timeout);
@@ -101,8 +104,9 @@ impl Registry {
         }
     }
 
-    /// Registers a new connection, evicting the connection idle the longest when at the bound.
-    /// `None` (the connection is to be closed) when every connection has a request in progress.
+    /// Registers a new connection, evicting the connection idle or stalled the longest when at
+    /// the bound. `None` (the connection is to be closed) when every connection has a request in
+    /// progress and no stalled answer.
     pub(crate) fn admit(&self, peer: SocketAddr) -> Option<Admitted> {
         let mut open = lock(&self.inner);
         if open.connections.len() >= self.max {
@@ -114,19 +118,24 @@ impl Registry {
                     continue; // already on its way out
                 }
                 staying += 1;
-                if state.is_idle() && victim.is_none_or(|(_, since)| state.idle_since < since) {
-                    victim = Some((connection, state.idle_since));
+                if let Some(since) = state.evictable_since()
+                    && victim.is_none_or(|(_, oldest)| since < oldest)
+                {
+                    victim = Some((connection, since));
                 }
             }
             if staying >= self.max {
                 match victim {
                     Some((victim, _)) => {
+                        let mut state = victim.state();
                         tracing::debug!(
                             %peer,
                             evicted = %victim.peer,
-                            "connection limit reached: evicting the connection idle the longest"
+                            stalled = state.is_stalled(),
+                            "connection limit reached: evicting the connection idle or stalled the longest"
                         );
-                        victim.state().evict = true;
+                        state.evict = true;
+                        drop(state);
                         victim.wake.notify_one();
                     }
                     None => {
@@ -183,6 +192,9 @@ pub(crate) struct Connection {
     state: Mutex<State>,
     /// Wakes the connection task when its deadline may have moved or it is evicted.
     wake: Notify,
+    /// A request head with both `Content-Length` and `Transfer-Encoding` arrived (see
+    /// [`FramingWatch`]).
+    ambiguous_framing: AtomicBool,
 }
 
 struct State {
@@ -196,6 +208,8 @@ struct State {
     head_since: Option<Instant>,
     /// Bytes handed to the socket and not yet flushed (a response still going out).
     unflushed: bool,
+    /// The socket refused the last write of that response: the client is not reading it.
+    stalled: bool,
     /// When the socket last accepted bytes of a response still going out (or the response
     /// started to go out).
     write_progress: Instant,
@@ -207,6 +221,45 @@ impl State {
     /// No request in progress and no response still going out: can be closed at no loss.
     fn is_idle(&self) -> bool {
         self.busy == 0 && !self.unflushed
+    }
+
+    /// A response is going out and the socket refuses it: the client does not read.
+    fn is_stalled(&self) -> bool {
+        self.unflushed && self.stalled
+    }
+
+    /// When the connection became evictable at the connection bound: idle since its last
+    /// request ended (or since it was accepted), or stalled since the socket last took a byte.
+    /// `None` while it is neither.
+    fn evictable_since(&self) -> Option<Instant> {
+        if self.is_idle() {
+            Some(self.idle_since)
+        } else if self.is_stalled() {
+            Some(self.write_progress)
+        } else {
+            None
+        }
+    }
+}
+
+/// What a write to the socket did, for the write deadline and the stall.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wrote {
+    /// The socket took bytes.
+    Progress,
+    /// The socket is full: the write waits for the client to read.
+    Refused,
+    /// Nothing taken, or the write failed.
+    Other,
+}
+
+impl Wrote {
+    fn of(polled: &Poll<io::Result<usize>>) -> Wrote {
+        match polled {
+            Poll::Pending => Wrote::Refused,
+            Poll::Ready(Ok(n)) if *n > 0 => Wrote::Progress,
+            Poll::Ready(_) => Wrote::Other,
+        }
     }
 }
 
@@ -222,11 +275,18 @@ impl Connection {
                 idle_since: now,
                 head_since: None,
                 unflushed: false,
+                stalled: false,
                 write_progress: now,
                 evict: false,
             }),
             wake: Notify::new(),
+            ambiguous_framing: AtomicBool::new(false),
         }
+    }
+
+    /// A request head on this connection carried both `Content-Length` and `Transfer-Encoding`.
+    pub(crate) fn framing_ambiguous(&self) -> bool {
+        self.ambiguous_framing.load(Ordering::Relaxed)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -266,22 +326,32 @@ impl Connection {
         }
     }
 
-    /// A write was attempted; `progressed`: the socket took some bytes.
-    fn on_write(&self, progressed: bool) {
+    /// A write was attempted.
+    fn on_write(&self, wrote: Wrote) {
         let mut state = self.state();
+        state.stalled = wrote == Wrote::Refused;
         if !state.unflushed {
             // A response starts to go out: its write deadline is armed.
             state.unflushed = true;
             state.write_progress = Instant::now();
             drop(state);
             self.wake.notify_one();
-        } else if progressed {
+        } else if wrote == Wrote::Progress {
             state.write_progress = Instant::now();
+        }
+    }
+
+    /// A flush is waiting for the socket (a TLS record the socket refuses).
+    fn on_flush_refused(&self) {
+        let mut state = self.state();
+        if state.unflushed {
+            state.stalled = true;
         }
     }
 
     fn on_flushed(&self) {
         let mut state = self.state();
+        state.stalled = false;
         if state.unflushed {
             state.unflushed = false;
             if state.busy == 0 {
@@ -378,6 +448,7 @@ pub(crate) async fn run<S, B>(
         registration: _registration,
     } = admitted;
     let _ = stream.set_nodelay(true);
+    set_buffer_sizes(&stream, &context.limits, peer);
 
     #[cfg(feature = "tls")]
     let (io, h2) = match &context.tls {
@@ -409,6 +480,7 @@ pub(crate) async fn run<S, B>(
     let io = TokioIo::new(Tracked {
         io,
         connection: connection.clone(),
+        framing: FramingWatch::default(),
     });
     let service = Guarded {
         inner: service,
@@ -421,12 +493,20 @@ pub(crate) async fn run<S, B>(
     let mut sleep = pin!(tokio::time::sleep(Duration::ZERO));
     loop {
         let draining = context.readiness.is_draining();
-        let (idle, evict) = {
+        let (idle, stalled, evict) = {
             let mut state = connection.state();
-            (state.is_idle(), std::mem::take(&mut state.evict))
+            (
+                state.is_idle(),
+                state.is_stalled(),
+                std::mem::take(&mut state.evict),
+            )
         };
         if idle && (evict || draining) {
             tracing::debug!(%peer, evict, "closing an idle connection");
+            return;
+        }
+        if stalled && evict {
+            tracing::debug!(%peer, "evicted while its answer was stalled: closing");
             return;
         }
         if draining && !graceful {
@@ -457,6 +537,21 @@ pub(crate) async fn run<S, B>(
                 }
             }
         }
+    }
+}
+
+/// Sets the kernel buffers of an accepted connection (0: the operating system's default).
+fn set_buffer_sizes(stream: &TcpStream, limits: &Limits, peer: SocketAddr) {
+    let socket = socket2::SockRef::from(stream);
+    if limits.send_buffer_size > 0
+        && let Err(error) = socket.set_send_buffer_size(limits.send_buffer_size)
+    {
+        tracing::debug!(%peer, %error, "cannot set the send buffer size");
+    }
+    if limits.receive_buffer_size > 0
+        && let Err(error) = socket.set_recv_buffer_size(limits.receive_buffer_size)
+    {
+        tracing::debug!(%peer, %error, "cannot set the receive buffer size");
     }
 }
 
@@ -495,10 +590,12 @@ enum Io {
     Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
 }
 
-/// The transport, reporting reads and flushes to the connection's deadlines.
+/// The transport, reporting reads, writes and flushes to the connection's deadlines and its
+/// stall, and watching request heads for ambiguous framing.
 struct Tracked {
     io: Io,
     connection: Arc<Connection>,
+    framing: FramingWatch,
 }
 
 macro_rules! with_io {
@@ -522,6 +619,11 @@ impl AsyncRead for Tracked {
         let polled = with_io!(&mut this.io, stream => Pin::new(stream).poll_read(cx, buf));
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
             this.connection.on_read();
+            if this.framing.scan(&buf.filled()[before..]) {
+                this.connection
+                    .ambiguous_framing
+                    .store(true, Ordering::Relaxed);
+            }
         }
         polled
     }
@@ -535,8 +637,7 @@ impl AsyncWrite for Tracked {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let polled = with_io!(&mut this.io, stream => Pin::new(stream).poll_write(cx, buf));
-        this.connection
-            .on_write(matches!(polled, Poll::Ready(Ok(n)) if n > 0));
+        this.connection.on_write(Wrote::of(&polled));
         polled
     }
 
@@ -548,8 +649,7 @@ impl AsyncWrite for Tracked {
         let this = self.get_mut();
         let polled =
             with_io!(&mut this.io, stream => Pin::new(stream).poll_write_vectored(cx, bufs));
-        this.connection
-            .on_write(matches!(polled, Poll::Ready(Ok(n)) if n > 0));
+        this.connection.on_write(Wrote::of(&polled));
         polled
     }
 
@@ -560,8 +660,10 @@ impl AsyncWrite for Tracked {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let polled = with_io!(&mut this.io, stream => Pin::new(stream).poll_flush(cx));
-        if matches!(polled, Poll::Ready(Ok(()))) {
-            this.connection.on_flushed();
+        match polled {
+            Poll::Ready(Ok(())) => this.connection.on_flushed(),
+            Poll::Pending => this.connection.on_flush_refused(),
+            Poll::Ready(Err(_)) => {}
         }
         polled
     }

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
-use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use http::header::{CONNECTION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, TRANSFER_ENCODING};
 use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
@@ -44,6 +44,16 @@ where
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let busy = self.connection.start_request();
+        if self.connection.framing_ambiguous() && request.headers().contains_key(TRANSFER_ENCODING)
+        {
+            // hyper dropped the `Content-Length` this head also carried (see `framing`).
+            tracing::warn!(
+                peer = %self.connection.peer(),
+                "request with both Content-Length and Transfer-Encoding: 400, closing"
+            );
+            let response = text(StatusCode::BAD_REQUEST, "Bad Request\n", busy);
+            return Box::pin(std::future::ready(Ok(response)));
+        }
         let mut service = self.inner.clone();
         let slots = self.slots.clone();
         let wait = self.wait;
@@ -100,6 +110,9 @@ fn text<B>(status: StatusCode, text: &'static str, busy: RequestGuard) -> Respon
     );
     if status == StatusCode::SERVICE_UNAVAILABLE {
         headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    if status == StatusCode::BAD_REQUEST {
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
     }
     response
 }

@@ -16,10 +16,19 @@
 //!   (no byte of it accepted by the socket for that long) is abandoned and its connection closed,
 //!   so a client cannot hold an in-flight slot by never reading a large answer.
 //! - **Connection bound** ([`Server::max_connections`], 512): at the bound, a new connection
-//!   evicts the connection that has been idle the longest (no request in progress: idle
-//!   keep-alive, handshaking, or still sending its head), so a legitimate client is served at once
-//!   even when idle sockets hold every slot. When every connection has a request in progress, the
-//!   new connection is closed at once. Descriptors stay within the bound plus a few.
+//!   evicts the connection that has been idle or stalled the longest: idle is no request in
+//!   progress (idle keep-alive, handshaking, or still sending its head), stalled is an answer the
+//!   socket refuses because the client does not read it (counted from the last byte the socket
+//!   took). So a legitimate client is served at once even when idle sockets, or connections
+//!   pipelining requests whose answers they never read, hold every slot. When every connection
+//!   has a request in progress and no answer stalled, the new connection is closed at once.
+//!   Descriptors stay within the bound plus a few.
+//! - **Socket buffers** ([`Server::send_buffer_size`] and [`Server::receive_buffer_size`],
+//!   64 KiB each): the kernel buffers of every accepted connection are set to these sizes
+//!   instead of growing to several MiB each. hyper parses a connection's next request only once
+//!   the previous answer has been handed to the socket, and buffers at most
+//!   [`Server::max_header_bytes`] of answer, so a client that pipelines requests and never reads the answers pins these buffers
+//!   and no more.
 //! - **In-flight bound** ([`Server::max_in_flight`], 256): one process-wide semaphore around the
 //!   service. A request that finds no slot waits up to [`Server::in_flight_wait`] (1 s) and is
 //!   then answered `503 Service Unavailable` with `Retry-After: 1`; nothing queues without bound.
@@ -30,6 +39,11 @@
 //!   with no request in progress (including half-sent heads), lets the requests in progress finish
 //!   within [`Server::drain_timeout`] (20 s), then closes the rest and returns.
 //! - **HTTP/1.1 only** unless [`Server::http2`] opts in to HTTP/2.
+//!
+//! - **Ambiguous framing**: an HTTP/1.1 request carrying both `Content-Length` and
+//!   `Transfer-Encoding` (a request-smuggling vector behind a proxy that frames by
+//!   `Content-Length`) is answered `400 Bad Request` and its connection closed, before the
+//!   service sees it.
 //!
 //! Once its head has arrived, a request is the service's: the server puts no deadline on its
 //! body or its handling. The verifying layer ([`crate::layer`]) bounds the body's size and time.
@@ -70,13 +84,14 @@
 //! [`Server::http2`] serves HTTP/2 as well: over TLS when the client negotiates `h2` with ALPN,
 //! and in clear text when the client sends the HTTP/2 preface first (prior knowledge, no
 //! `Upgrade`). Drone itself speaks HTTP/1.1, so it is off by default. An HTTP/2 connection takes
-//! at most 32 concurrent streams (each holds an in-flight slot while handled), its header list is
-//! bounded by [`Server::max_header_bytes`], the server pings it every 20 s and closes it when a
+//! at most 32 concurrent streams (each holds an in-flight slot while handled, and buffers at
+//! most 64 KiB of its answer), its header list is bounded by [`Server::max_header_bytes`], the server pings it every 20 s and closes it when a
 //! ping goes unanswered for [`Server::header_read_timeout`]. The idle rules above apply to it too:
 //! with no stream open it is closed after [`Server::keep_alive_timeout`], or
 //! [`Server::header_read_timeout`] after it next sends anything without opening a stream.
 
 mod conn;
+mod framing;
 mod limit;
 mod shutdown;
 #[cfg(feature = "tls")]
@@ -118,6 +133,10 @@ pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
 pub const DEFAULT_MAX_HEADERS: usize = 100;
 /// Default of [`Server::drain_timeout`]: 20 s.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+/// Default of [`Server::send_buffer_size`]: 64 KiB.
+pub const DEFAULT_SEND_BUFFER_SIZE: usize = 64 * 1024;
+/// Default of [`Server::receive_buffer_size`]: 64 KiB.
+pub const DEFAULT_RECEIVE_BUFFER_SIZE: usize = 64 * 1024;
 
 /// The smallest head buffer hyper accepts; [`Server::max_header_bytes`] raises smaller values.
 const MIN_HEADER_BYTES: usize = 8192;
@@ -125,6 +144,8 @@ const MIN_HEADER_BYTES: usize = 8192;
 const H2_MAX_CONCURRENT_STREAMS: u32 = 32;
 /// Interval of the HTTP/2 keep-alive pings.
 const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
+/// The answer bytes one HTTP/2 stream buffers before its body is polled again.
+const H2_MAX_SEND_BUF: usize = 64 * 1024;
 
 type SignalFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
@@ -141,6 +162,8 @@ pub(crate) struct Limits {
     pub(crate) max_headers: usize,
     pub(crate) http2: bool,
     pub(crate) drain_timeout: Duration,
+    pub(crate) send_buffer_size: usize,
+    pub(crate) receive_buffer_size: usize,
 }
 
 /// A hardened HTTP server: build it, then [`serve`](Server::serve) a listener with a tower
@@ -199,6 +222,8 @@ impl Server {
                 max_headers: DEFAULT_MAX_HEADERS,
                 http2: false,
                 drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+                send_buffer_size: DEFAULT_SEND_BUFFER_SIZE,
+                receive_buffer_size: DEFAULT_RECEIVE_BUFFER_SIZE,
             },
             readiness: Readiness::new(),
             signal: None,
@@ -231,8 +256,9 @@ impl Server {
     }
 
     /// The process-wide bound on open connections (default 512; 0 counts as 1). At the bound, a
-    /// new connection evicts the connection idle the longest, or is closed at once when every
-    /// connection has a request in progress.
+    /// new connection evicts the connection idle or stalled the longest (stalled: its answer is
+    /// refused by the socket because the client does not read it), or is closed at once when
+    /// every connection has a request in progress and no stalled answer.
     pub fn max_connections(mut self, n: usize) -> Self {
         self.limits.max_connections = n.max(1);
         self
@@ -269,6 +295,30 @@ impl Server {
     /// accepts and its limits.
     pub fn http2(mut self, yes: bool) -> Self {
         self.limits.http2 = yes;
+        self
+    }
+
+    /// The kernel send buffer (`SO_SNDBUF`) of every accepted connection, in bytes (default
+    /// 64 KiB; 0 keeps the operating system's default).
+    ///
+    /// It bounds the answer bytes the kernel holds for a client that does not read them: without
+    /// it Linux grows the buffer up to `net.ipv4.tcp_wmem`'s maximum (4 MiB by default) per
+    /// connection. Linux reserves twice the value for its bookkeeping. A larger answer is simply
+    /// sent in several rounds; raise it only for large answers over long round trips.
+    pub fn send_buffer_size(mut self, bytes: usize) -> Self {
+        self.limits.send_buffer_size = bytes;
+        self
+    }
+
+    /// The kernel receive buffer (`SO_RCVBUF`) of every accepted connection, in bytes (default
+    /// 64 KiB; 0 keeps the operating system's default).
+    ///
+    /// It bounds the request bytes the kernel holds for a connection the server is not reading
+    /// (its answer stalled, or its request being handled): without it Linux may grow the buffer
+    /// up to `net.ipv4.tcp_rmem`'s maximum (6 MiB or more) per connection. Linux reserves twice
+    /// the value for its bookkeeping.
+    pub fn receive_buffer_size(mut self, bytes: usize) -> Self {
+        self.limits.receive_buffer_size = bytes;
         self
     }
 

@@ -81,8 +81,14 @@ impl fmt::Debug for AuthMethod {
     }
 }
 
-/// When to renew.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How often, by default, the token is checked with `lookup-self` between renewals.
+pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The shortest interval between two checks.
+const MIN_CHECK_INTERVAL: Duration = Duration::from_millis(250);
+
+/// When to renew, and how often to check the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Renewal {
     /// The TTL asked for at each renewal (`VAULT_TOKEN_TTL`); `None` asks for the role's
     /// default. After a renewal that grants less (the token reached its maximum TTL), a login
@@ -91,6 +97,22 @@ pub struct Renewal {
     /// The longest wait between two renewals (`VAULT_TOKEN_RENEWAL`); renewal otherwise happens
     /// at two thirds of the token's remaining TTL.
     pub period: Option<Duration>,
+    /// How often the token is checked with `lookup-self` between renewals (default
+    /// [`DEFAULT_CHECK_INTERVAL`], at least 250 ms), so that a revoked token or an unreachable
+    /// Vault shows in [`super::Vault::readiness`] within that interval (plus the client's
+    /// timeout), not only after a read failed. `None`: checked only at renewal time and after a
+    /// refused read. Every check is one `lookup-self` call, which Vault's default policy allows.
+    pub check: Option<Duration>,
+}
+
+impl Default for Renewal {
+    fn default() -> Renewal {
+        Renewal {
+            increment: None,
+            period: None,
+            check: Some(DEFAULT_CHECK_INTERVAL),
+        }
+    }
 }
 
 /// The token's health, for a `/healthz` answer.
@@ -114,6 +136,10 @@ struct State {
     /// Incremented at every published outcome.
     checks: u64,
     valid: bool,
+    /// Whether Vault answered the last login, lookup or renewal (even with a refusal).
+    reachable: bool,
+    /// When Vault last answered one.
+    answered_at: Option<Instant>,
     lease: Lease,
     since: Instant,
     last_error: Option<String>,
@@ -151,6 +177,7 @@ pub struct Auth {
     rx: watch::Receiver<State>,
     nudge: Arc<Notify>,
     method: &'static str,
+    check: Option<Duration>,
     _task: Arc<AbortOnDrop>,
 }
 
@@ -178,6 +205,8 @@ impl Auth {
             generation: 0,
             checks: 0,
             valid: false,
+            reachable: false,
+            answered_at: None,
             lease: Lease::default(),
             since: Instant::now(),
             last_error: None,
@@ -189,6 +218,7 @@ impl Auth {
             rx,
             nudge,
             method: name,
+            check: renewal.check.map(|c| c.max(MIN_CHECK_INTERVAL)),
             _task: Arc::new(AbortOnDrop(task)),
         }
     }
@@ -223,6 +253,18 @@ impl Auth {
             .as_ref()
             .filter(|new| new.as_ref() != token.as_ref())
             .cloned()
+    }
+
+    /// The interval of the background checks (`None`: off).
+    pub fn check_interval(&self) -> Option<Duration> {
+        self.check
+    }
+
+    /// Whether Vault answered the last background login, lookup or renewal (even with a
+    /// refusal), and how long ago Vault last answered one (`None`: never yet).
+    pub fn last_answer(&self) -> (bool, Option<Duration>) {
+        let state = self.rx.borrow();
+        (state.reachable, state.answered_at.map(|at| at.elapsed()))
     }
 
     /// The token's health.
@@ -266,8 +308,11 @@ async fn maintain(
     tx: watch::Sender<State>,
     nudge: Arc<Notify>,
 ) {
+    let check = renewal.check.map(|c| c.max(MIN_CHECK_INTERVAL));
     let mut backoff = Backoff(Backoff::FIRST);
     let mut current: Option<(Arc<str>, Lease)> = None;
+    // When the token is next renewed (or, when not renewable, checked and rescheduled).
+    let mut due = Instant::now();
     let mut login_ttl = None;
     let mut retry_soon = false;
     loop {
@@ -279,6 +324,7 @@ async fn maintain(
                     backoff.reset();
                     login_ttl = lease.ttl;
                     publish(&tx, Some(token.clone()), lease, None);
+                    due = Instant::now() + schedule(lease, renewal);
                     current = Some((token.clone(), lease));
                     (token, lease)
                 }
@@ -291,8 +337,7 @@ async fn maintain(
                         continue;
                     };
                     let token: Arc<str> = token.as_str().into();
-                    let unchecked = Some(error.to_string());
-                    publish(&tx, Some(token.clone()), Lease::default(), unchecked);
+                    publish(&tx, Some(token.clone()), Lease::default(), Some(&error));
                     current = Some((token.clone(), Lease::default()));
                     retry_soon = true;
                     (token, Lease::default())
@@ -306,13 +351,16 @@ async fn maintain(
                 }
             },
         };
-        let wait = if retry_soon {
-            backoff.next()
-        } else {
-            schedule(lease, renewal)
+        let until_due = due.saturating_duration_since(Instant::now());
+        let wait = match (retry_soon, check) {
+            (true, Some(check)) => backoff.next().min(check),
+            (true, None) => backoff.next(),
+            (false, Some(check)) => until_due.min(check),
+            (false, None) => until_due,
         };
         let nudged = wait_or_nudge(wait, &nudge).await;
-        let renewing = !nudged && lease.renewable;
+        let at_due = Instant::now() >= due;
+        let renewing = !nudged && at_due && lease.renewable;
         let outcome = if renewing {
             renew(&client, &token, renewal.increment).await
         } else {
@@ -328,23 +376,42 @@ async fn maintain(
                     current = None;
                     continue;
                 }
-                tracing::debug!(renewed = renewing, ttl = ?new.ttl, "Vault token checked");
+                let state = tx.borrow();
+                if !(state.valid && state.reachable) {
+                    tracing::info!(renewed = renewing, ttl = ?new.ttl, "Vault token valid again");
+                } else {
+                    tracing::trace!(renewed = renewing, ttl = ?new.ttl, "Vault token checked");
+                }
+                drop(state);
                 backoff.reset();
                 publish(&tx, Some(token.clone()), new, None);
+                if at_due {
+                    due = Instant::now() + schedule(new, renewal);
+                }
                 current = Some((token, new));
             }
             Err(error @ (VaultError::PermissionDenied | VaultError::Status { .. })) => {
                 if method.can_login() {
+                    // Not published: `rejected` waits for the new login's outcome.
                     tracing::warn!(%error, "Vault token refused: logging in again");
                     current = None;
                 } else {
-                    tracing::warn!(%error, "VAULT_TOKEN refused by Vault (expired or revoked?)");
+                    // Warned once, then checked again every interval quietly until it recovers.
+                    if tx.borrow().valid {
+                        tracing::warn!(%error, "VAULT_TOKEN refused by Vault (expired or revoked?)");
+                    } else {
+                        tracing::debug!(%error, "VAULT_TOKEN still refused");
+                    }
                     publish_error(&tx, &error, true);
                     retry_soon = true;
                 }
             }
             Err(error) => {
-                tracing::warn!(%error, "cannot check the Vault token");
+                if tx.borrow().reachable {
+                    tracing::warn!(%error, "cannot check the Vault token");
+                } else {
+                    tracing::debug!(%error, "Vault still unreachable");
+                }
                 publish_error(&tx, &error, false);
                 retry_soon = true;
             }
@@ -370,11 +437,12 @@ async fn wait_or_nudge(wait: Duration, nudge: &Notify) -> bool {
     }
 }
 
+/// Publishes a token (checked when `error` is `None`).
 fn publish(
     tx: &watch::Sender<State>,
     token: Option<Arc<str>>,
     lease: Lease,
-    error: Option<String>,
+    error: Option<&VaultError>,
 ) {
     tx.send_modify(|state| {
         if token.as_deref() != state.token.as_deref() {
@@ -384,7 +452,8 @@ fn publish(
         state.valid = error.is_none();
         state.lease = lease;
         state.since = Instant::now();
-        state.last_error = error;
+        answered(state, error);
+        state.last_error = error.map(ToString::to_string);
         state.checks += 1;
     });
 }
@@ -394,9 +463,28 @@ fn publish_error(tx: &watch::Sender<State>, error: &VaultError, invalid: bool) {
         if invalid {
             state.valid = false;
         }
+        answered(state, Some(error));
         state.last_error = Some(error.to_string());
         state.checks += 1;
     });
+}
+
+/// Records whether Vault answered the attempt that ended with `error` (`None`: success).
+fn answered(state: &mut State, error: Option<&VaultError>) {
+    let reached = !matches!(
+        error,
+        Some(
+            VaultError::Transport(_)
+                | VaultError::Timeout
+                | VaultError::Tls(_)
+                | VaultError::Config(_)
+                | VaultError::NotAuthenticated
+        )
+    );
+    state.reachable = reached;
+    if reached {
+        state.answered_at = Some(Instant::now());
+    }
 }
 
 /// Logs in, or checks the operator's token.

@@ -111,7 +111,8 @@ impl VaultClientBuilder {
     }
 
     /// Counts every call in `metrics` (`drone_extension_vault_calls_total`, by operation:
-    /// `login`, `renew`, `lookup`, `health` or `read`; and outcome: `ok`, `not_found`, `denied`,
+    /// `login`, `renew`, `lookup`, `health`, `mount` (a path's mount, asked before reading it)
+    /// or `read`; and outcome: `ok`, `not_found`, `denied`,
     /// `error` for another status, `timeout` or `unreachable`).
     #[cfg(feature = "metrics")]
     #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
@@ -330,6 +331,7 @@ fn operation(path: &str) -> &'static str {
         "auth/token/renew-self" => "renew",
         "auth/token/lookup-self" => "lookup",
         "sys/health" => "health",
+        _ if path.starts_with("sys/internal/ui/mounts/") => "mount",
         _ if path.starts_with("auth/") && path.ends_with("/login") => "login",
         _ if path.starts_with("auth/") && path.contains("/login/") => "login",
         _ => "read",

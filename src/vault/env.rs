@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
-    AuthMethod, KUBERNETES_TOKEN_PATH, Renewal, VaultClient, VaultClientBuilder, VaultError,
+    AuthMethod, DEFAULT_CHECK_INTERVAL, KUBERNETES_TOKEN_PATH, KvMount, Renewal, VaultClient,
+    VaultClientBuilder, VaultError,
 };
 use crate::access::parse_bool;
 
@@ -28,6 +29,8 @@ use crate::access::parse_bool;
 /// | `VAULT_NAMESPACE` | `X-Vault-Namespace` |
 /// | `VAULT_CLIENT_TIMEOUT` | deadline of one Vault call (Go duration or seconds; default 5 s) |
 /// | `VAULT_CACHE_TTL` | cache reads this long (Go duration; default off) |
+/// | `VAULT_TOKEN_CHECK_INTERVAL` | `lookup-self` check of the token for readiness (Go duration; default `2s`, `0` off) |
+/// | `VAULT_KV_MOUNTS` | allow-list of KV mounts, `path=version` (`secret=2,kv1=1`); default: asked of Vault |
 /// | `DRONE_DISALLOW_FORKS` | Go boolean: default of `X-Drone-Disallow-Forks` |
 /// | `DRONE_GLOBAL_SECRETS_PATHS` | comma-separated paths served on `/global-secrets` |
 ///
@@ -47,6 +50,9 @@ pub struct VaultSettings {
     pub cache_ttl: Option<Duration>,
     /// `DRONE_GLOBAL_SECRETS_PATHS`.
     pub global_secrets_paths: Vec<String>,
+    /// `VAULT_KV_MOUNTS`: the only KV mounts read ([`super::Vault::with_kv_mounts`]); `None`:
+    /// learned from Vault.
+    pub kv_mounts: Option<Vec<KvMount>>,
 }
 
 impl VaultSettings {
@@ -150,12 +156,21 @@ impl VaultSettings {
             },
             _ => AuthMethod::Token(get("VAULT_TOKEN").unwrap_or_default()),
         };
+        let check = match get("VAULT_TOKEN_CHECK_INTERVAL") {
+            None => Some(DEFAULT_CHECK_INTERVAL),
+            Some(_) => duration("VAULT_TOKEN_CHECK_INTERVAL")?,
+        };
+        let kv_mounts = get("VAULT_KV_MOUNTS")
+            .map(|list| KvMount::parse_list(&list))
+            .transpose()
+            .map_err(|e| VaultError::Config(format!("VAULT_KV_MOUNTS: {e}")))?;
         Ok(VaultSettings {
             client,
             method,
             renewal: Renewal {
                 increment: duration("VAULT_TOKEN_TTL")?,
                 period: duration("VAULT_TOKEN_RENEWAL")?,
+                check,
             },
             disallow_forks: flag("DRONE_DISALLOW_FORKS")?,
             cache_ttl: duration("VAULT_CACHE_TTL")?,
@@ -167,6 +182,7 @@ impl VaultSettings {
                         .collect()
                 })
                 .unwrap_or_default(),
+            kv_mounts,
         })
     }
 }
@@ -240,6 +256,16 @@ mod tests {
         assert!(VaultSettings::from_lookup(env("VAULT_SKIP_VERIFY", "yes")).is_err());
         assert!(VaultSettings::from_lookup(env("VAULT_TOKEN_TTL", "3d")).is_err());
         assert!(VaultSettings::from_lookup(env("DRONE_DISALLOW_FORKS", "on")).is_err());
+        assert!(VaultSettings::from_lookup(env("VAULT_KV_MOUNTS", "sys=1")).is_err());
+        assert!(VaultSettings::from_lookup(env("VAULT_KV_MOUNTS", "secret")).is_err());
+        assert!(VaultSettings::from_lookup(env("VAULT_TOKEN_CHECK_INTERVAL", "2")).is_err());
+        let defaults = VaultSettings::from_lookup(|_| None).unwrap();
+        assert_eq!(defaults.renewal.check, Some(DEFAULT_CHECK_INTERVAL));
+        assert_eq!(defaults.kv_mounts, None);
+        let off = VaultSettings::from_lookup(env("VAULT_TOKEN_CHECK_INTERVAL", "0")).unwrap();
+        assert_eq!(off.renewal.check, None);
+        let listed = VaultSettings::from_lookup(env("VAULT_KV_MOUNTS", "secret=2,kv1=1")).unwrap();
+        assert_eq!(listed.kv_mounts.map(|m| m.len()), Some(2));
         let token = VaultSettings::from_lookup(env("VAULT_TOKEN", "s.abc")).unwrap();
         assert_eq!(token.method, AuthMethod::Token("s.abc".into()));
         assert!(!format!("{token:?}").contains("s.abc"));

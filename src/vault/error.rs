@@ -2,13 +2,16 @@
 
 use std::fmt;
 
+use super::Refusal;
 use crate::client::ClientError;
 
 /// Why a call to Vault (or OpenBao) failed.
 ///
-/// None of these reach a Drone runner as such: the providers of this module answer "no secret"
-/// (`204` for the secret kind, `[]` for global secrets) and log the error, so a Vault outage
-/// never hangs a build nor leaks detail. The `Display` texts carry no token and no secret value.
+/// None of these reach a Drone runner as such: whatever the variant, the providers of this
+/// module answer "no secret" (HTTP `204` for the secret kind, `200 []` for global secrets) and
+/// log the error, so a Vault outage never hangs a build and a refused path never tells the
+/// pipeline why. The `Display` texts carry no token and no secret value (Vault's own `errors`
+/// may quote the path: log them escaped).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum VaultError {
@@ -34,8 +37,12 @@ pub enum VaultError {
     /// The answer is not the JSON Vault sends.
     Decode(String),
     /// A `get.path` this client refuses to send: a `..` segment (drone-vault would resolve it
-    /// and read another path than the one written).
+    /// and read another path than the one written), or an empty path.
     InvalidPath,
+    /// A `get.path` that is not a secret in a KV secrets engine (the extension's own token at
+    /// `auth/token/lookup-self`, its cubbyhole, `sys/…`, another engine), refused before any
+    /// read. The runner gets "no secret" (`204`); the reason is logged with the path.
+    NotASecret(Refusal),
     /// No token: logging in has not succeeded (yet). The login is retried in the background.
     NotAuthenticated,
     /// A login (AppRole, Kubernetes) failed.
@@ -57,7 +64,10 @@ impl fmt::Display for VaultError {
                 write!(f, "Vault answered {code}: {}", errors.join("; "))
             }
             VaultError::Decode(why) => write!(f, "cannot decode Vault's answer: {why}"),
-            VaultError::InvalidPath => f.write_str("a secret path may not contain `..`"),
+            VaultError::InvalidPath => {
+                f.write_str("a secret path may not contain `..` nor be empty")
+            }
+            VaultError::NotASecret(why) => write!(f, "not a KV secret, not read: {why}"),
             VaultError::NotAuthenticated => f.write_str("not logged in to Vault (yet)"),
             VaultError::Login(why) => write!(f, "Vault login failed: {why}"),
         }

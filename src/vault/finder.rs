@@ -2,18 +2,23 @@
 
 use async_trait::async_trait;
 
-use super::{Lookup, Vault};
+use super::{Lookup, Vault, VaultError};
 use crate::BoxError;
-use crate::access::{AccessPolicy, Subject};
+use crate::access::Subject;
+use crate::log::Escaped;
 use crate::models::Secret;
 use crate::secret::{SecretFinder, SecretRequest};
 
 /// A [`SecretFinder`] reading Vault with drone-vault's mapping: `get.path` is read as given
 /// (KV v2 paths include `data/`), `get.name` names the key (`value` when empty), string values
-/// only, and the secret's own `X-Drone-*` keys filter who gets it ([`crate::access`]).
+/// only, and the secret's own `X-Drone-*` keys filter who gets it ([`crate::access`]). Only
+/// secrets in KV engines are read ([`Vault::read`]): a pipeline asking for
+/// `auth/token/lookup-self`, `cubbyhole/…` or `sys/…` gets nothing.
 ///
-/// Whatever fails (Vault down, `403`, missing path or key, a filter refusing) is logged and
-/// answered "no secret" (`204`); the build runs without it, as with drone-vault's `404`.
+/// Whatever fails (Vault down, `403`, a path that is not a KV secret, missing path or key, a
+/// filter refusing) is logged and answered "no secret" (`204`); the build runs without it, as
+/// with drone-vault's `404`. Every request-controlled field is logged escaped (control
+/// characters as `\n`, `\u{1b}`), so a `get.path` cannot forge log lines.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), drone_extension::vault::VaultError> {
@@ -55,19 +60,27 @@ impl SecretFinder for VaultSecretFinder {
             "" => "value",
             name => name,
         };
+        let path = Escaped(&request.path);
+        let repo = Escaped(&request.repo.slug);
         let data = match self.vault.lookup(&request.path).await {
             Lookup::Found(data) => data,
             Lookup::NotFound => {
-                tracing::debug!(path = %request.path, "secret not found");
+                tracing::debug!(%path, "secret not found");
+                return Ok(None);
+            }
+            Lookup::Failed(error @ (VaultError::NotASecret(_) | VaultError::InvalidPath)) => {
+                let error = Escaped(&error);
+                tracing::warn!(%path, %repo, %error, "secret path refused: not read");
                 return Ok(None);
             }
             Lookup::Failed(error) => {
-                tracing::warn!(path = %request.path, %error, "secret not found: Vault read failed");
+                let error = Escaped(&error);
+                tracing::warn!(%path, %error, "secret not found: Vault read failed");
                 return Ok(None);
             }
         };
         let Some(value) = data.get(name) else {
-            tracing::debug!(path = %request.path, name, "secret key not found");
+            tracing::debug!(%path, name = %Escaped(name), "secret key not found");
             return Ok(None);
         };
         let subject = Subject {
@@ -76,12 +89,12 @@ impl SecretFinder for VaultSecretFinder {
             target: &request.build.target,
             fork: request.build.is_fork(&request.repo),
         };
-        if let Err(denied) =
-            AccessPolicy::from_pairs(data.iter()).check(&subject, self.disallow_forks)
-        {
+        if let Err(denied) = data.policy().check(&subject, self.disallow_forks) {
             tracing::info!(
-                path = %request.path, name, repo = %request.repo.slug,
-                event = %request.build.event, target = %request.build.target, "{denied}"
+                %path, name = %Escaped(name), %repo,
+                event = %Escaped(&request.build.event),
+                target = %Escaped(&request.build.target),
+                "{denied}"
             );
             return Ok(None);
         }

@@ -6,6 +6,7 @@ use super::{Lookup, Vault};
 use crate::BoxError;
 use crate::access::{AccessPolicy, PatternList, Subject, equal_fold};
 use crate::global_secrets::{GlobalSecretsRequest, SecretProvider};
+use crate::log::Escaped;
 use crate::models::LegacySecret;
 
 /// The key listing the images that may use the secrets of a path (0.8's `image` list).
@@ -59,15 +60,25 @@ impl SecretProvider for VaultSecretProvider {
             let data = match self.vault.lookup(path).await {
                 Lookup::Found(data) => data,
                 Lookup::NotFound => {
-                    tracing::warn!(%path, "global secrets path not found");
+                    tracing::warn!(path = %Escaped(path), "global secrets path not found");
                     continue;
                 }
                 Lookup::Failed(error) => {
-                    tracing::warn!(%path, %error, "global secrets path skipped: Vault read failed");
+                    tracing::warn!(
+                        path = %Escaped(path), error = %Escaped(&error),
+                        "global secrets path skipped: Vault read failed"
+                    );
                     continue;
                 }
             };
-            let policy = AccessPolicy::from_pairs(data.iter());
+            if data.non_string_keys().any(|k| equal_fold(k, IMAGES_KEY)) {
+                tracing::warn!(
+                    path = %Escaped(path),
+                    "global secrets path skipped: its X-Drone-Images is not a string"
+                );
+                continue;
+            }
+            let policy = data.policy();
             let subject = Subject {
                 event: &request.build.event,
                 repo: &request.repo.full_name,
@@ -78,7 +89,9 @@ impl SecretProvider for VaultSecretProvider {
             let mut groups = policy.clone();
             groups.events = None;
             if let Err(denied) = groups.check(&subject, false) {
-                tracing::debug!(%path, repo = %request.repo.full_name, "{denied}");
+                tracing::debug!(
+                    path = %Escaped(path), repo = %Escaped(&request.repo.full_name), "{denied}"
+                );
                 continue;
             }
             let find = |key: &str| {

@@ -20,6 +20,10 @@ pub enum KeyError {
     Length,
     /// The 32 bytes are not a valid Ed25519 public key.
     Invalid,
+    /// The key is a point of small order (the all-zero key, the identity, or one of the other
+    /// six): signatures made without any private key verify with it (non-strict verifiers), so
+    /// it is never a Woodpecker server's key.
+    Weak,
     /// A [`PublicKeys`] set needs at least one key.
     Empty,
     /// Fetching the key from a Woodpecker server failed (the text says why: unreachable, status,
@@ -33,6 +37,10 @@ impl fmt::Display for KeyError {
             KeyError::Pem => f.write_str("not an Ed25519 public key in PEM (BEGIN PUBLIC KEY)"),
             KeyError::Length => f.write_str("a raw Ed25519 public key is 32 bytes (64 hex digits)"),
             KeyError::Invalid => f.write_str("not a valid Ed25519 public key"),
+            KeyError::Weak => f.write_str(
+                "a weak Ed25519 public key (a point of small order, such as all zeros or the \
+                 identity): refused, since signatures without a private key could match it",
+            ),
             KeyError::Empty => f.write_str("no Woodpecker public key configured"),
             KeyError::Fetch(why) => write!(f, "could not fetch the Woodpecker public key: {why}"),
         }
@@ -61,22 +69,34 @@ impl PublicKey {
     ///
     /// # Errors
     ///
-    /// [`KeyError::Pem`] when it is not one.
+    /// [`KeyError::Pem`] when it is not one, [`KeyError::Weak`] for a key of small order.
     pub fn from_pem(pem: &str) -> Result<PublicKey, KeyError> {
         VerifyingKey::from_public_key_pem(pem.trim())
-            .map(PublicKey)
             .map_err(|_| KeyError::Pem)
+            .and_then(PublicKey::strong)
     }
 
     /// From the 32 raw bytes.
     ///
     /// # Errors
     ///
-    /// [`KeyError::Invalid`] when they are not a point of the curve.
+    /// [`KeyError::Invalid`] when they are not a point of the curve, [`KeyError::Weak`] for a
+    /// point of small order.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<PublicKey, KeyError> {
         VerifyingKey::from_bytes(bytes)
-            .map(PublicKey)
             .map_err(|_| KeyError::Invalid)
+            .and_then(PublicKey::strong)
+    }
+
+    /// Refuses a key of small order. Signatures are verified strictly as well
+    /// (`verify_strict`, which also refuses such keys and non-canonical encodings); refusing
+    /// the key when it is configured makes the mistake visible at start rather than as every
+    /// request refused.
+    fn strong(key: VerifyingKey) -> Result<PublicKey, KeyError> {
+        if key.is_weak() {
+            return Err(KeyError::Weak);
+        }
+        Ok(PublicKey(key))
     }
 
     /// From 64 hex digits.
@@ -183,5 +203,74 @@ impl PublicKeys {
 impl From<PublicKey> for PublicKeys {
     fn from(key: PublicKey) -> PublicKeys {
         PublicKeys(Arc::new([key]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The eight points of small order, canonically encoded (the identity, the point of order 2,
+    /// two of order 4, four of order 8), and non-canonical encodings of some of them.
+    const SMALL_ORDER: [&str; 12] = [
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+        // y = p + 1 (the identity), y = p (order 4), y = p - 1 with the sign bit, and the
+        // identity with the sign bit.
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "0100000000000000000000000000000000000000000000000000000000000080",
+    ];
+
+    /// A raw key as the PEM Woodpecker would serve (SubjectPublicKeyInfo, OID 1.3.101.112).
+    fn pem(raw: &[u8; 32]) -> String {
+        use base64::Engine;
+        let mut der = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
+        der.extend_from_slice(raw);
+        let body = base64::engine::general_purpose::STANDARD.encode(der);
+        format!("-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n")
+    }
+
+    #[test]
+    fn small_order_keys_are_refused_in_every_form() {
+        for (i, hex) in SMALL_ORDER.iter().enumerate() {
+            let raw = PublicKey::decode_hex(hex).unwrap();
+            let refused = PublicKey::from_hex(hex).unwrap_err();
+            // The eight canonical ones decode, and are refused as weak; a non-canonical
+            // encoding may already fail to decode.
+            if i < 8 {
+                assert_eq!(refused, KeyError::Weak, "{hex}");
+            } else {
+                assert!(
+                    matches!(refused, KeyError::Weak | KeyError::Invalid),
+                    "{hex}"
+                );
+            }
+            assert!(PublicKey::parse(hex).is_err(), "{hex}");
+            assert!(PublicKey::from_bytes(&raw).is_err(), "{hex}");
+            let from_pem = PublicKey::from_pem(&pem(&raw)).unwrap_err();
+            assert!(matches!(from_pem, KeyError::Weak | KeyError::Pem), "{hex}");
+            if i < 8 {
+                assert_eq!(PublicKey::parse(&pem(&raw)), Err(KeyError::Weak), "{hex}");
+            }
+        }
+        assert!(KeyError::Weak.to_string().contains("weak"));
+    }
+
+    #[test]
+    fn real_keys_are_accepted_in_both_forms() {
+        let hex = "26b40b8f93fff3d897112f7ebc582b232dbd72517d082fe83cfb30ddce43d1bb";
+        let key = PublicKey::from_hex(hex).unwrap();
+        let raw = PublicKey::decode_hex(hex).unwrap();
+        assert_eq!(PublicKey::from_pem(&pem(&raw)).unwrap(), key);
     }
 }

@@ -128,3 +128,26 @@ impl Drop for Redis {
         self.stop();
     }
 }
+
+impl Redis {
+    /// Freezes the server (SIGSTOP): the kernel still accepts connections and takes commands
+    /// into its buffers, nothing answers until [`thaw`](Redis::thaw).
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Resumes a frozen server (SIGCONT): it runs the commands it received meanwhile.
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, which: &str) {
+        let child = self.child.as_ref().expect("redis-server is running");
+        let status = Command::new("kill")
+            .arg(which)
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {which} redis-server");
+    }
+}

@@ -37,6 +37,19 @@ pub use self::redis::{
 ///   second, after a transport error, a 5xx below 511, or **any 2xx with an empty body (every
 ///   204)**. Only a 2xx with a body ends its loop, and only those are remembered.
 ///
+/// A request refused with 503 because the store did not answer leaves no claim behind once the
+/// store answers again (see `RedisReplayGuard`): a store that makes the claim late must not
+/// refuse the caller's retry of the same bytes.
+///
+/// # Several replicas: the window under clock skew
+///
+/// Each replica checks a request's `Date` against its own clock, and a claim expires at the
+/// `Date` plus the clock window by the clock of the replica that made it. When two replicas'
+/// clocks differ by `d`, a claim made by the one ahead expires `d` before the other stops
+/// accepting the request, so a replay sent to the one behind in those last `d` seconds is
+/// served. Synchronise the replicas' clocks (NTP); the exposure is that difference, not the
+/// window.
+///
 /// Implement this trait over a shared store (Redis `SET NX PX`, a database) when several
 /// replicas serve one endpoint: [`MemoryReplayGuard`] serves a single process, and the `redis`
 /// feature's `RedisReplayGuard` several.

@@ -1,10 +1,15 @@
 //! [`RedisReplayGuard`]: one replay guard for several replicas, in Redis or Valkey.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
+use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::Notify;
 
 use super::ReplayGuard;
 use crate::BoxError;
@@ -19,10 +24,35 @@ pub const DEFAULT_REDIS_KEY_PREFIX: &str = "drone-extension:replay:";
 /// A [`ReplayGuard`] in Redis (or Valkey), shared by every replica that points at the same
 /// server: a signature answered by one replica is refused by all of them inside the window.
 ///
-/// A claim is `SET <prefix><hex of the MAC> 1 NX PX <ms until the window closes>`: atomic, so
-/// two replicas receiving the same bytes at once cannot both proceed, and expiring by itself, so
-/// the store never grows past the signatures of one clock window. Releasing a claim (the answer
-/// was not a 2xx with a body, see [`ReplayGuard`]) is a `DEL`.
+/// A claim is `SET <prefix><hex of the MAC> <token> NX PX <ms until the window closes>` (in a
+/// small Lua script, see below): atomic, so two replicas receiving the same bytes at once cannot
+/// both proceed, and expiring by itself, so the store never grows past the signatures of one
+/// clock window. Releasing a claim (the answer was not a 2xx with a body, see [`ReplayGuard`]) is
+/// a `DEL`.
+///
+/// # A claim refused with 503 leaves nothing behind
+///
+/// When Redis does not answer within the timeout (it is stalled, paused, overloaded), the request
+/// is refused with 503, but its claim may still be sitting in the connection, and Redis would
+/// make it once it resumes: the caller's retry of the same bytes would then be refused as a
+/// replay. So each claim carries a token of its own (a per-guard random seed and a counter), and
+/// a claim that did not answer in time is released in the background as soon as Redis answers
+/// again: a script deletes the claim if it holds that token, and leaves a marker
+/// (`<prefix>released:<token>`, expiring after the window) that turns the claim into a no-op
+/// should it reach Redis later still. A retry of the same bytes at the same replica releases
+/// its earlier claim before claiming anew. The guard keeps at most 10 000 such claims to release
+/// (more are logged and left to expire), each for at most its clock window.
+///
+/// # The replay window when replicas' clocks differ
+///
+/// A replica accepts a request while its `Date` is within the clock window (`skew`, 5 minutes by
+/// default) of **its own** clock, and claims it until the `Date` plus the window, counted from
+/// **its own** clock too (`PX` is relative: Redis' clock plays no part). When replica A's clock
+/// is `d` seconds ahead of replica B's, a claim made by A expires `d` seconds (real time) before
+/// B stops accepting the request: for those `d` seconds a replay of it sent to B is served. A
+/// claim made by B holds as long as A accepts. So the window in which a replay can succeed is
+/// the largest clock difference between replicas, after the claim expires. Keep the replicas'
+/// clocks synchronised (NTP: milliseconds apart); a smaller `skew` narrows the window too.
 ///
 /// The connection is made on first use and re-made after a failure by redis-rs'
 /// `ConnectionManager`; every call is bounded by the [timeout](RedisReplayGuard::with_timeout)
@@ -50,6 +80,195 @@ pub struct RedisReplayGuard {
     timeout: Duration,
     fail_open: bool,
     target: String,
+    unsettled: Arc<Unsettled>,
+}
+
+/// Claims only if the claim's token was not released before the claim arrived.
+/// `KEYS`: the claim, its token's release marker. `ARGV`: the token, the claim's lifetime (ms).
+static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+",
+    )
+});
+
+/// Releases claims by token: marks each token released (so that its claim, if it arrives later,
+/// does nothing) and deletes a claim already made with it. `KEYS`: claim and marker, pairwise.
+/// `ARGV`: token and marker lifetime (ms), pairwise.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+for i = 1, #KEYS, 2 do
+  redis.call('SET', KEYS[i + 1], '1', 'PX', ARGV[i + 1])
+  if redis.call('GET', KEYS[i]) == ARGV[i] then redis.call('DEL', KEYS[i]) end
+end
+return 1
+",
+    )
+});
+
+/// At most this many unanswered claims wait to be released.
+const MAX_UNSETTLED: usize = 10_000;
+
+/// Claims released by one script call.
+const RELEASE_BATCH: usize = 128;
+
+/// The pause between two attempts to release while Redis does not answer.
+const RELEASE_RETRY: Duration = Duration::from_millis(250);
+
+/// A claim sent to Redis without an answer in time: its request was refused.
+#[derive(Debug)]
+struct Unanswered {
+    key: String,
+    token: String,
+    marker: String,
+    /// The claim's lifetime in ms: the marker's too.
+    hold: u64,
+    /// After this the claim has expired (had it been made on time) and is no longer released.
+    expires: Instant,
+}
+
+/// Claim tokens, and the claims to release.
+struct Unsettled {
+    seed: u64,
+    counter: AtomicU64,
+    /// By claim key.
+    pending: Mutex<HashMap<String, Vec<Unanswered>>>,
+    /// Wakes the releasing task: a claim to release, or the guard is gone.
+    wake: Arc<Notify>,
+    started: AtomicBool,
+}
+
+impl Unsettled {
+    fn new() -> Unsettled {
+        // Tokens need to be unique, not secret: when the operating system's random source fails
+        // (it does not in practice), the standard library's hasher keys are random enough.
+        let seed = getrandom::u64().unwrap_or_else(|_| {
+            use std::hash::{BuildHasher, Hasher};
+            std::hash::RandomState::new().build_hasher().finish()
+        });
+        Unsettled {
+            seed,
+            counter: AtomicU64::new(0),
+            pending: Mutex::new(HashMap::new()),
+            wake: Arc::new(Notify::new()),
+            started: AtomicBool::new(false),
+        }
+    }
+
+    fn token(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{:016x}{n:016x}", self.seed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Unanswered>>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes the claims of `key` waiting to be released.
+    fn take(&self, key: &str) -> Option<Vec<Unanswered>> {
+        let mut pending = self.lock();
+        if pending.is_empty() {
+            return None;
+        }
+        pending.remove(key)
+    }
+
+    /// Takes up to [`RELEASE_BATCH`] claims waiting to be released, dropping expired ones.
+    fn take_batch(&self) -> Vec<Unanswered> {
+        let now = Instant::now();
+        let mut pending = self.lock();
+        let mut batch = Vec::new();
+        pending.retain(|_, claims| {
+            claims.retain(|c| c.expires > now);
+            while batch.len() < RELEASE_BATCH
+                && let Some(claim) = claims.pop()
+            {
+                batch.push(claim);
+            }
+            !claims.is_empty()
+        });
+        batch
+    }
+
+    /// Puts claims back after a failed release (unless they have expired meanwhile).
+    fn put_back(&self, claims: Vec<Unanswered>) {
+        let now = Instant::now();
+        let mut pending = self.lock();
+        for claim in claims.into_iter().filter(|c| c.expires > now) {
+            pending.entry(claim.key.clone()).or_default().push(claim);
+        }
+    }
+
+    /// Adds an unanswered claim; whether there was room.
+    fn add(&self, claim: Unanswered) -> bool {
+        let mut pending = self.lock();
+        let held: usize = pending.values().map(Vec::len).sum();
+        if held >= MAX_UNSETTLED {
+            return false;
+        }
+        pending.entry(claim.key.clone()).or_default().push(claim);
+        true
+    }
+}
+
+impl Drop for Unsettled {
+    fn drop(&mut self) {
+        // Ends the releasing task (it holds a weak reference only).
+        self.wake.notify_one();
+    }
+}
+
+/// Runs [`RELEASE`] for `claims`, bounded by `timeout`.
+async fn release(
+    connection: &ConnectionManager,
+    claims: &[Unanswered],
+    timeout: Duration,
+) -> Result<(), RedisGuardError> {
+    let mut invocation = RELEASE.prepare_invoke();
+    for claim in claims {
+        invocation
+            .key(&claim.key)
+            .key(&claim.marker)
+            .arg(&claim.token)
+            .arg(claim.hold);
+    }
+    let mut connection = connection.clone();
+    match tokio::time::timeout(timeout, invocation.invoke_async::<i64>(&mut connection)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(RedisGuardError::Redis(e)),
+        Err(_) => Err(RedisGuardError::Timeout(timeout)),
+    }
+}
+
+/// Releases unanswered claims as soon as Redis answers; ends when the guard is dropped.
+async fn release_unanswered(
+    unsettled: Weak<Unsettled>,
+    wake: Arc<Notify>,
+    connection: ConnectionManager,
+    timeout: Duration,
+) {
+    loop {
+        wake.notified().await;
+        loop {
+            let Some(claims) = unsettled.upgrade() else {
+                return;
+            };
+            let batch = claims.take_batch();
+            if batch.is_empty() {
+                break;
+            }
+            if let Err(e) = release(&connection, &batch, timeout).await {
+                tracing::debug!(error = %e, "replay guard: claims not released yet");
+                claims.put_back(batch);
+                drop(claims);
+                tokio::time::sleep(RELEASE_RETRY).await;
+            }
+        }
+    }
 }
 
 impl fmt::Debug for RedisReplayGuard {
@@ -137,6 +356,7 @@ impl RedisReplayGuard {
             timeout,
             fail_open: false,
             target,
+            unsettled: Arc::new(Unsettled::new()),
         })
     }
 
@@ -162,6 +382,37 @@ impl RedisReplayGuard {
             let _ = write!(key, "{byte:02x}");
         }
         key
+    }
+
+    /// The marker that voids the claim made with `token`.
+    fn marker(&self, token: &str) -> String {
+        let mut marker = String::with_capacity(self.prefix.len() + 9 + token.len());
+        marker.push_str(&self.prefix);
+        marker.push_str("released:");
+        marker.push_str(token);
+        marker
+    }
+
+    /// Remembers a claim that got no answer in time, and wakes the task that releases it (started
+    /// on first use, within the runtime of the request).
+    fn unanswered(&self, claim: Unanswered) {
+        if !self.unsettled.add(claim) {
+            tracing::warn!(
+                target = %self.target,
+                "replay guard: too many unanswered claims to release; a retry of this request \
+                 may be refused as a replay until its clock window ends"
+            );
+            return;
+        }
+        if !self.unsettled.started.swap(true, Ordering::AcqRel) {
+            tokio::spawn(release_unanswered(
+                Arc::downgrade(&self.unsettled),
+                self.unsettled.wake.clone(),
+                self.connection.clone(),
+                self.timeout,
+            ));
+        }
+        self.unsettled.wake.notify_one();
     }
 
     async fn query<T: redis::FromRedisValue>(
@@ -196,25 +447,51 @@ impl ReplayGuard for RedisReplayGuard {
     ) -> Result<bool, BoxError> {
         let window = until.duration_since(now).unwrap_or_default();
         let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-        let mut set = redis::cmd("SET");
-        set.arg(self.key(mac))
-            .arg(1)
-            .arg("NX")
-            .arg("PX")
-            .arg(millis);
-        // `OK` when the key was set, nil when it existed.
-        match self.query::<Option<String>>(&set).await {
-            Ok(answer) => Ok(answer.is_some()),
+        let key = self.key(mac);
+        // An earlier claim of these bytes that got no answer (its request was refused) is
+        // released first: this may be its retry.
+        if let Some(earlier) = self.unsettled.take(&key)
+            && let Err(e) = release(&self.connection, &earlier, self.timeout).await
+        {
+            self.unsettled.put_back(earlier);
+            return if self.fail_open {
+                self.failing_open(&e);
+                Ok(true)
+            } else {
+                Err(e.into())
+            };
+        }
+        let token = self.unsettled.token();
+        let marker = self.marker(&token);
+        let mut claim = CLAIM.prepare_invoke();
+        claim.key(&key).key(&marker).arg(&token).arg(millis);
+        let mut connection = self.connection.clone();
+        let answer =
+            match tokio::time::timeout(self.timeout, claim.invoke_async::<i64>(&mut connection))
+                .await
+            {
+                Ok(Ok(claimed)) => Ok(claimed == 1),
+                Ok(Err(e)) => Err(RedisGuardError::Redis(e)),
+                Err(_) => Err(RedisGuardError::Timeout(self.timeout)),
+            };
+        match answer {
+            Ok(claimed) => Ok(claimed),
             Err(e) if self.fail_open => {
-                tracing::error!(
-                    target = %self.target,
-                    error = %e,
-                    "replay guard FAILING OPEN: Redis cannot answer, a request is served \
-                     without replay protection"
-                );
+                // Served: should the claim reach Redis later, it follows a served answer.
+                self.failing_open(&e);
                 Ok(true)
             }
-            Err(e) => Err(e.into()),
+            Err(e) => {
+                // Refused with 503: the claim, if Redis makes it late, must not outlive it.
+                self.unanswered(Unanswered {
+                    key,
+                    token,
+                    marker,
+                    hold: millis,
+                    expires: Instant::now() + window,
+                });
+                Err(e.into())
+            }
         }
     }
 
@@ -223,5 +500,16 @@ impl ReplayGuard for RedisReplayGuard {
         del.arg(self.key(mac));
         self.query::<i64>(&del).await?;
         Ok(())
+    }
+}
+
+impl RedisReplayGuard {
+    fn failing_open(&self, e: &RedisGuardError) {
+        tracing::error!(
+            target = %self.target,
+            error = %e,
+            "replay guard FAILING OPEN: Redis cannot answer, a request is served without \
+             replay protection"
+        );
     }
 }
