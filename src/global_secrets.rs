@@ -58,7 +58,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::models::{LegacyBuild, LegacyRepo, LegacySecret, null_default};
-use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
+use crate::service::{DroneEndpoint, Endpoint, ExtensionService, Reply, RequestContext};
 use crate::{BoxError, ExtensionKind};
 
 /// The request of a Drone 0.8 server. `repo` and `build` are required; extra keys are ignored.
@@ -106,9 +106,13 @@ pub fn service<P: SecretProvider>(provider: P) -> GlobalSecretsService<P> {
     ExtensionService::new(GlobalSecretsEndpoint(provider))
 }
 
+impl<P: SecretProvider> DroneEndpoint for GlobalSecretsEndpoint<P> {
+    const KIND: ExtensionKind = ExtensionKind::GlobalSecrets;
+}
+
 #[async_trait]
 impl<P: SecretProvider> Endpoint for GlobalSecretsEndpoint<P> {
-    const KIND: ExtensionKind = ExtensionKind::GlobalSecrets;
+    const NAME: &'static str = ExtensionKind::GlobalSecrets.name();
     type Request = GlobalSecretsRequest;
 
     fn subject(request: &GlobalSecretsRequest) -> String {

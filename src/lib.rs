@@ -92,6 +92,7 @@ pub mod aesgcm;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod convert;
 pub mod environ;

@@ -83,7 +83,7 @@ use crate::global_secrets::SecretProvider;
 use crate::layer::{ResponseBody, VerifiedBody, VerifySignature, VerifySignatureLayer};
 use crate::registry::RegistryProvider;
 use crate::secret::SecretFinder;
-use crate::service::{Endpoint, ExtensionService};
+use crate::service::{DroneEndpoint, ExtensionService};
 use crate::signature::Keyring;
 use crate::validate::Validator;
 use crate::webhook::WebhookReceiver;
@@ -119,7 +119,7 @@ pub type RouterResponse = Response<ResponseBody<VerifiedBody>>;
 ///     .route_service("/admission", verified_service(key, Nobody.into_service()));
 /// # Ok::<(), BoxError>(())
 /// ```
-pub fn verified_service<E: Endpoint>(
+pub fn verified_service<E: DroneEndpoint>(
     keys: impl Into<Keyring>,
     service: ExtensionService<E>,
 ) -> VerifiedService<E> {
@@ -136,7 +136,7 @@ trait Route: Send + Sync + 'static {
     fn call(&self, request: Request<RouteBody>) -> RouteFuture;
 }
 
-impl<E: Endpoint> Route for VerifiedService<E> {
+impl<E: DroneEndpoint> Route for VerifiedService<E> {
     fn call(&self, request: Request<RouteBody>) -> RouteFuture {
         let mut service = self.clone();
         Box::pin(async move {
@@ -226,7 +226,7 @@ impl ExtensionRouter {
 
     /// Serves `service` at its kind's path, verified with `keys`. Use it for a service configured
     /// with its builder methods (`body_limit`, `aesgcm_key`, …).
-    pub fn service<E: Endpoint>(
+    pub fn service<E: DroneEndpoint>(
         mut self,
         keys: impl Into<Keyring>,
         service: ExtensionService<E>,

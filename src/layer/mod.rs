@@ -130,7 +130,7 @@ mod scheme;
 mod service;
 
 pub(crate) use body::read_body;
-pub use body::{ResponseBody, VerifiedBody};
+pub use body::{BodyReceived, ResponseBody, VerifiedBody};
 pub use budget::{BodyBudget, DEFAULT_BODY_BUDGET, DEFAULT_BUDGET_WAIT};
 pub use future::ResponseFuture;
 pub use layer::{DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, VerifyLayer};

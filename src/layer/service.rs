@@ -11,7 +11,7 @@ use tower_service::Service;
 
 use super::layer::Config;
 use super::scheme::{PendingBody, Scheme, SignatureFailure};
-use super::{Refused, Rejection, ResponseBody, ResponseFuture, VerifiedBody};
+use super::{BodyReceived, Refused, Rejection, ResponseBody, ResponseFuture, VerifiedBody};
 use crate::BoxError;
 
 /// Verifies the signature of every request under its [`Scheme`] before calling the inner
@@ -170,6 +170,9 @@ where
             tracing::debug!(verified = ?verified, body_len = bytes.len(), "signature verified");
             let mut request = Request::from_parts(parts, Full::new(bytes));
             request.extensions_mut().insert(verified);
+            request
+                .extensions_mut()
+                .insert(BodyReceived::new(config.intake.body_limit));
             let response = inner.call(request).await;
             // The verified bytes and what the service decoded from them live until here.
             drop(permit);

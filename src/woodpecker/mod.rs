@@ -54,12 +54,14 @@ mod scheme;
 mod sign;
 mod verify;
 
+/// The one endpoint trait of every protocol (Woodpecker's own trait was merged into it).
+pub use crate::service::Endpoint;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use client::{Client, WOODPECKER_USER_AGENT, fetch_public_key};
 pub use error::Error;
 pub use extension::{
-    ConfigAnswer, ConfigEndpoint, ConfigExtension, Endpoint, RegistryEndpoint, RegistryExtension,
+    ConfigAnswer, ConfigEndpoint, ConfigExtension, RegistryEndpoint, RegistryExtension,
     SecretEndpoint, SecretExtension, WoodpeckerService,
 };
 pub use fields::{Component, ED25519, LABEL, SIGNATURE_LEN, SignatureFields, request_target};

@@ -12,7 +12,7 @@ use super::fields::{
     Digests, SIGNATURE_LEN, SignatureFields, parse_content_digest, request_target,
 };
 use super::{Error, PublicKeys};
-use crate::signature::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock};
 
 /// The `Signature-Input` header.
 pub static SIGNATURE_INPUT: HeaderName = HeaderName::from_static("signature-input");
