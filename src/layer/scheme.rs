@@ -7,58 +7,6 @@
 //! puts in the request's extensions. Everything else (body limits and deadlines, the budget,
 //! in-flight copies, the replay guard, the plain-text refusals) is the layer's and is the same
 //! for every scheme.
-//!
-//! The crate implements it for Drone's HTTP signatures
-//! ([`signature::Verifier`](crate::signature::Verifier)) and, with the feature `woodpecker`, for
-//! Woodpecker's RFC 9421 Ed25519 signatures (`woodpecker::Verifier`). A scheme of your own plugs
-//! into the same layer:
-//!
-//! ```
-//! use std::time::SystemTime;
-//! use drone_extension::layer::{Fingerprint, PendingBody, Scheme, SchemeError, VerifyLayer};
-//! use http::StatusCode;
-//!
-//! /// Accepts a request whose `X-Token` header is `open-sesame` (a toy: not a signature).
-//! #[derive(Clone)]
-//! struct Token;
-//!
-//! #[derive(Debug)]
-//! struct NoToken;
-//! impl std::fmt::Display for NoToken {
-//!     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-//!         f.write_str("no valid X-Token")
-//!     }
-//! }
-//! impl std::error::Error for NoToken {}
-//! impl SchemeError for NoToken {
-//!     fn status(&self) -> StatusCode { StatusCode::UNAUTHORIZED }
-//!     fn class(&self) -> &'static str { "signature" }
-//!     fn public_reason(&self) -> &'static str { "Invalid signature" }
-//! }
-//!
-//! struct Pending(Fingerprint);
-//! impl PendingBody for Pending {
-//!     type Verified = ();
-//!     type Error = NoToken;
-//!     fn fingerprint(&self) -> &Fingerprint { &self.0 }
-//!     fn verify_body(self, _body: &[u8]) -> Result<(), NoToken> { Ok(()) }
-//! }
-//!
-//! impl Scheme for Token {
-//!     type Pending = Pending;
-//!     type Verified = ();
-//!     type Error = NoToken;
-//!     fn verify_head(&self, parts: &http::request::Parts) -> Result<Pending, NoToken> {
-//!         match parts.headers.get("x-token") {
-//!             Some(token) if token == "open-sesame" => Ok(Pending(Fingerprint::new([7; 32]))),
-//!             _ => Err(NoToken),
-//!         }
-//!     }
-//! }
-//!
-//! let layer = VerifyLayer::with_scheme(Token).body_limit(64 * 1024);
-//! # let _ = layer;
-//! ```
 
 use std::fmt;
 use std::time::SystemTime;
@@ -151,7 +99,57 @@ pub trait PendingBody: Send + 'static {
 
 /// A signature scheme: how the verifying layer checks a request's head, then its body.
 ///
-/// See the [module docs](self) for an implementation.
+/// The crate implements it for Drone's HTTP signatures
+/// ([`signature::Verifier`](crate::signature::Verifier)) and, with the feature `woodpecker`, for
+/// Woodpecker's RFC 9421 Ed25519 signatures (`woodpecker::Verifier`). A scheme of your own plugs
+/// into the same layer:
+///
+/// ```
+/// use std::time::SystemTime;
+/// use drone_extension::layer::{Fingerprint, PendingBody, Scheme, SchemeError, VerifyLayer};
+/// use http::StatusCode;
+///
+/// /// Accepts a request whose `X-Token` header is `open-sesame` (a toy: not a signature).
+/// #[derive(Clone)]
+/// struct Token;
+///
+/// #[derive(Debug)]
+/// struct NoToken;
+/// impl std::fmt::Display for NoToken {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("no valid X-Token")
+///     }
+/// }
+/// impl std::error::Error for NoToken {}
+/// impl SchemeError for NoToken {
+///     fn status(&self) -> StatusCode { StatusCode::UNAUTHORIZED }
+///     fn class(&self) -> &'static str { "signature" }
+///     fn public_reason(&self) -> &'static str { "Invalid signature" }
+/// }
+///
+/// struct Pending(Fingerprint);
+/// impl PendingBody for Pending {
+///     type Verified = ();
+///     type Error = NoToken;
+///     fn fingerprint(&self) -> &Fingerprint { &self.0 }
+///     fn verify_body(self, _body: &[u8]) -> Result<(), NoToken> { Ok(()) }
+/// }
+///
+/// impl Scheme for Token {
+///     type Pending = Pending;
+///     type Verified = ();
+///     type Error = NoToken;
+///     fn verify_head(&self, parts: &http::request::Parts) -> Result<Pending, NoToken> {
+///         match parts.headers.get("x-token") {
+///             Some(token) if token == "open-sesame" => Ok(Pending(Fingerprint::new([7; 32]))),
+///             _ => Err(NoToken),
+///         }
+///     }
+/// }
+///
+/// let layer = VerifyLayer::with_scheme(Token).body_limit(64 * 1024);
+/// # let _ = layer;
+/// ```
 pub trait Scheme: Send + Sync + 'static {
     /// A verified head, waiting for its body.
     type Pending: PendingBody<Verified = Self::Verified, Error = Self::Error>;
