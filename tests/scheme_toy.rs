@@ -85,8 +85,8 @@ impl PendingBody for ToyPending {
     type Verified = ToyVerified;
     type Error = ToyError;
 
-    fn fingerprint(&self) -> &Fingerprint {
-        &self.fingerprint
+    fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
     }
 
     fn verify_body(self, body: &[u8]) -> Result<ToyVerified, ToyError> {

@@ -86,8 +86,8 @@ pub trait PendingBody: Send + 'static {
     /// Why the body was refused.
     type Error: SchemeError;
 
-    /// The request's fingerprint.
-    fn fingerprint(&self) -> &Fingerprint;
+    /// The request's fingerprint (asked for twice per request: keep it cheap).
+    fn fingerprint(&self) -> Fingerprint;
 
     /// Checks the exact body bytes, as received.
     ///
@@ -131,7 +131,7 @@ pub trait PendingBody: Send + 'static {
 /// impl PendingBody for Pending {
 ///     type Verified = ();
 ///     type Error = NoToken;
-///     fn fingerprint(&self) -> &Fingerprint { &self.0 }
+///     fn fingerprint(&self) -> Fingerprint { self.0 }
 ///     fn verify_body(self, _body: &[u8]) -> Result<(), NoToken> { Ok(()) }
 /// }
 ///

@@ -134,7 +134,9 @@ where
             .verify_head(&parts)
             .map_err(|e| Rejection::Signature(SignatureFailure::new(e)))
             .and_then(|pending| {
-                let declared = config.intake.admit(&parts.headers, pending.fingerprint())?;
+                let declared = config
+                    .intake
+                    .admit(&parts.headers, &pending.fingerprint())?;
                 Ok((pending, declared))
             });
         let (pending, declared) = match head {
@@ -143,7 +145,7 @@ where
         };
 
         ResponseFuture::new(async move {
-            let fingerprint = *pending.fingerprint();
+            let fingerprint = pending.fingerprint();
             let check = |body: &[u8]| {
                 pending
                     .verify_body(body)

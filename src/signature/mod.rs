@@ -68,7 +68,7 @@ pub use params::{MAX_HEADER_LEN, MAX_PARAMS, SignatureParams};
 pub use policy::{
     Clock, DEFAULT_MAX_SKEW, DRONE_EXTENSION_HEADERS, DRONE_WEBHOOK_HEADERS, Policy, SystemClock,
 };
-pub use scheme::{DronePending, VerifySignature, VerifySignatureLayer};
+pub use scheme::{VerifySignature, VerifySignatureLayer};
 pub use sign::{DRONE_KEY_ID, EXTENSION_HEADER_LIST, Signer, WEBHOOK_HEADER_LIST};
 pub use signing_string::{HeaderList, MAX_HEADER_LIST_ENTRIES, REQUEST_TARGET, signing_string};
 pub use verify::{MAC_LEN, SIGNATURE, Verified, VerifiedHeaders, Verifier};

@@ -57,36 +57,26 @@ impl SchemeError for Error {
 }
 
 /// A Drone head that verified: its fingerprint is the HMAC.
-#[derive(Debug)]
-pub struct DronePending {
-    fingerprint: Fingerprint,
-    headers: VerifiedHeaders,
-}
-
-impl PendingBody for DronePending {
+impl PendingBody for VerifiedHeaders {
     type Verified = Verified;
     type Error = Error;
 
-    fn fingerprint(&self) -> &Fingerprint {
-        &self.fingerprint
+    fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::new(*self.verified().mac())
     }
 
     fn verify_body(self, body: &[u8]) -> Result<Verified, Error> {
-        self.headers.verify_body(body)
+        VerifiedHeaders::verify_body(self, body)
     }
 }
 
 impl Scheme for Verifier {
-    type Pending = DronePending;
+    type Pending = VerifiedHeaders;
     type Verified = Verified;
     type Error = Error;
 
-    fn verify_head(&self, parts: &Parts) -> Result<DronePending, Error> {
-        let headers = self.verify_parts(parts)?;
-        Ok(DronePending {
-            fingerprint: Fingerprint::new(*headers.verified().mac()),
-            headers,
-        })
+    fn verify_head(&self, parts: &Parts) -> Result<VerifiedHeaders, Error> {
+        self.verify_parts(parts)
     }
 
     /// From the policy's clock to the signed `Date` plus the allowed skew.

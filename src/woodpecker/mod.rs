@@ -70,7 +70,7 @@ pub use models::{
     ConfigFile, ConfigRequest, ConfigResponse, Netrc, Pipeline, Registry, RegistryRequest,
     RegistryResponse, Repo, Secret, SecretRequest, SecretResponse,
 };
-pub use scheme::{VerifyWoodpecker, VerifyWoodpeckerLayer, WoodpeckerPending};
+pub use scheme::{VerifyWoodpecker, VerifyWoodpeckerLayer};
 pub use sign::{DigestAlgorithm, SignedHeaders, Signer};
 pub use verify::{
     CONTENT_DIGEST, DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE_SKEW, SIGNATURE, SIGNATURE_INPUT, Verified,

@@ -78,36 +78,26 @@ impl SchemeError for Error {
 }
 
 /// A Woodpecker head that verified: its fingerprint is the SHA-256 of the signature.
-#[derive(Debug)]
-pub struct WoodpeckerPending {
-    fingerprint: Fingerprint,
-    headers: VerifiedHeaders,
-}
-
-impl PendingBody for WoodpeckerPending {
+impl PendingBody for VerifiedHeaders {
     type Verified = Verified;
     type Error = Error;
 
-    fn fingerprint(&self) -> &Fingerprint {
-        &self.fingerprint
+    fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::new(self.signature_hash())
     }
 
     fn verify_body(self, body: &[u8]) -> Result<Verified, Error> {
-        self.headers.verify_body(body)
+        VerifiedHeaders::verify_body(self, body)
     }
 }
 
 impl Scheme for Verifier {
-    type Pending = WoodpeckerPending;
+    type Pending = VerifiedHeaders;
     type Verified = Verified;
     type Error = Error;
 
-    fn verify_head(&self, parts: &Parts) -> Result<WoodpeckerPending, Error> {
-        let headers = self.verify_parts(parts)?;
-        Ok(WoodpeckerPending {
-            fingerprint: Fingerprint::new(headers.fingerprint()),
-            headers,
-        })
+    fn verify_head(&self, parts: &Parts) -> Result<VerifiedHeaders, Error> {
+        self.verify_parts(parts)
     }
 
     /// From the verifier's clock to `created` plus the window.

@@ -318,8 +318,8 @@ impl VerifiedHeaders {
         Ok(self.verified)
     }
 
-    /// The request's fingerprint for the layer: the SHA-256 of the signature.
-    pub(crate) fn fingerprint(&self) -> [u8; 32] {
+    /// The SHA-256 of the signature: the request's fingerprint for the layer.
+    pub(crate) fn signature_hash(&self) -> [u8; 32] {
         Sha256::digest(self.verified.signature).into()
     }
 }
