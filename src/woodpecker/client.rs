@@ -16,19 +16,10 @@ use super::models::{
 };
 use super::verify::{CONTENT_DIGEST, SIGNATURE, SIGNATURE_INPUT};
 use super::{KeyError, PUBLIC_KEY_PATH, PublicKey, Signer};
-use crate::client::{ClientError, RawResponse};
-use crate::signature::SharedSecret;
+use crate::client::{ClientError, RawResponse, Transport};
 
 /// The `User-Agent` Woodpecker 3.17.0 sends to extensions.
 pub const WOODPECKER_USER_AGENT: &str = "Woodpecker/3.17.0 (server-extensions)";
-
-/// The transport: the Drone client's (timeouts, `https` with the system's roots, no redirect).
-/// Its shared secret only decrypts `aesgcm` answers, which Woodpecker extensions never send.
-fn transport(endpoint: &str) -> Result<crate::client::Client, ClientError> {
-    let unused = SharedSecret::new("woodpecker-client-decrypts-nothing")
-        .map_err(|e| ClientError::Request(e.into()))?;
-    crate::client::Client::new(endpoint, unused)
-}
 
 /// Calls one Woodpecker extension endpoint, signing each request as Woodpecker does. Cheap to
 /// clone.
@@ -44,7 +35,7 @@ fn transport(endpoint: &str) -> Result<crate::client::Client, ClientError> {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {
-    transport: crate::client::Client,
+    transport: Transport,
     signer: Signer,
     user_agent: HeaderValue,
 }
@@ -57,7 +48,7 @@ impl Client {
     /// [`ClientError::InvalidEndpoint`] when the URL does not parse or has another scheme.
     pub fn new(endpoint: &str, signer: Signer) -> Result<Client, ClientError> {
         Ok(Client {
-            transport: transport(endpoint)?,
+            transport: Transport::new(endpoint)?,
             signer,
             user_agent: HeaderValue::from_static(WOODPECKER_USER_AGENT),
         })
@@ -65,7 +56,7 @@ impl Client {
 
     /// The deadline of one call (default 60 s; Woodpecker's is 10 s per attempt).
     pub fn timeout(mut self, timeout: Duration) -> Client {
-        self.transport = self.transport.timeout(timeout);
+        self.transport.set_timeout(timeout);
         self
     }
 
@@ -77,7 +68,7 @@ impl Client {
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Result<Client, ClientError> {
-        self.transport = self.transport.add_root_certificate_pem(pem)?;
+        self.transport.add_root_certificate_pem(pem)?;
         Ok(self)
     }
 
@@ -217,9 +208,8 @@ fn decode<T: DeserializeOwned>(raw: RawResponse) -> Result<T, ClientError> {
 pub async fn fetch_public_key(server: &str) -> Result<PublicKey, KeyError> {
     let url = format!("{}{PUBLIC_KEY_PATH}", server.trim_end_matches('/'));
     let fail = |why: String| KeyError::Fetch(format!("GET {url}: {why}"));
-    let transport = transport(&url)
-        .map_err(|e| fail(e.to_string()))?
-        .timeout(Duration::from_secs(10));
+    let mut transport = Transport::new(&url).map_err(|e| fail(e.to_string()))?;
+    transport.set_timeout(Duration::from_secs(10));
     let request = Request::get(transport.endpoint().clone())
         .body(Full::new(Bytes::new()))
         .map_err(|e| fail(e.to_string()))?;
