@@ -85,7 +85,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod access;
-pub mod admission;
 #[cfg(feature = "aesgcm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aesgcm")))]
 pub mod aesgcm;
@@ -93,13 +92,9 @@ pub mod aesgcm;
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
 pub mod clock;
-pub mod config;
-pub mod convert;
-pub mod environ;
+pub mod drone;
 pub mod glob;
-pub mod global_secrets;
 pub mod json;
-pub mod kind;
 pub mod layer;
 mod log;
 #[cfg(feature = "metrics")]
@@ -107,9 +102,6 @@ mod log;
 pub mod metrics;
 pub mod models;
 pub mod prelude;
-pub mod registry;
-pub mod router;
-pub mod secret;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod server;
@@ -118,11 +110,9 @@ pub mod signature;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod testing;
-pub mod validate;
 #[cfg(feature = "vault")]
 #[cfg_attr(docsrs, doc(cfg(feature = "vault")))]
 pub mod vault;
-pub mod webhook;
 #[cfg(feature = "woodpecker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "woodpecker")))]
 pub mod woodpecker;
@@ -131,6 +121,12 @@ pub mod woodpecker;
 mod answer;
 mod forward;
 
+// Drone's kinds, at the root where users look for them (their files are in `drone/`).
+#[doc(inline)]
+pub use drone::{
+    admission, config, convert, environ, global_secrets, kind, registry, router, secret, validate,
+    webhook,
+};
 pub use kind::ExtensionKind;
 
 /// The attribute every kind trait is implemented with (`#[drone_extension::async_trait]`),
