@@ -1,4 +1,13 @@
-//! Write [Drone CI](https://www.drone.io/) extensions in Rust.
+//! Write [Drone CI](https://www.drone.io/) and [Woodpecker CI](https://woodpecker-ci.org/)
+//! extensions in Rust.
+//!
+//! Both protocols go through one design: a signature **scheme** (Drone's HTTP signatures in
+//! [`signature`], Woodpecker's RFC 9421 Ed25519 signatures in `woodpecker`, feature
+//! `woodpecker`), one verifying [`layer`] generic over the scheme
+//! ([`VerifyLayer`](layer::VerifyLayer)), one decoding [`service`]
+//! ([`ExtensionService`](service::ExtensionService)) over each kind's
+//! [`Endpoint`](service::Endpoint), and one HTTP transport for the clients. Drone's kinds are in
+//! [`drone`] (and at the root), Woodpecker's in `woodpecker`.
 //!
 //! Drone calls an extension with a signed JSON `POST`. Implement the trait of a kind, turn it into
 //! a tower service, and put the [verifying layer](layer::VerifySignatureLayer) in front of it:
