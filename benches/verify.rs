@@ -50,6 +50,7 @@ use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
 use drone_extension::kind::SECRET_V1;
+use drone_extension::layer::SchemeError as _;
 use drone_extension::layer::{VerifiedBody, VerifySignatureLayer};
 use drone_extension::signature::{
     Error, HeaderList, Policy, SharedSecret, SignatureParams, Signer, Verifier, signing_string,

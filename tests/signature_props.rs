@@ -17,6 +17,7 @@ use drone_extension::kind::{
     ADMISSION_V1, CONFIG_V1, CONVERT_V1, ENVIRON_V1, ENVIRON_V2, GLOBAL_SECRETS, REGISTRY_V1,
     SECRET_V1, VALIDATE_V1, WEBHOOK_V1,
 };
+use drone_extension::layer::SchemeError as _;
 use drone_extension::signature::{
     DEFAULT_MAX_SKEW, DRONE_EXTENSION_HEADERS, DRONE_WEBHOOK_HEADERS, Error, HeaderList,
     MAX_HEADER_LIST_ENTRIES, MAX_PARAMS, Policy, SharedSecret, SignatureParams, Signer, Verifier,

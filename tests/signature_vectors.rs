@@ -4,6 +4,7 @@
 mod common;
 
 use drone_extension::kind::ADMISSION_V1;
+use drone_extension::layer::SchemeError as _;
 use drone_extension::signature::{
     HeaderList, SharedSecret, SignatureParams, Signer, digest_header, signing_string,
 };

@@ -3,6 +3,7 @@
 
 mod woodpecker_support;
 
+use drone_extension::layer::SchemeError as _;
 use drone_extension::woodpecker::{DigestAlgorithm, PublicKey, PublicKeys, SignatureFields};
 use woodpecker_support::{cases, public_key, signer, vectors, verifier};
 

@@ -56,16 +56,37 @@ impl fmt::Debug for Fingerprint {
 /// [`operator_hint`](SchemeError::operator_hint), and counts the
 /// [`reason`](SchemeError::reason) in metrics.
 pub trait SchemeError: std::error::Error + Send + Sync + 'static {
-    /// The HTTP status of the refusal: 400 for what cannot be parsed, 401 for the rest.
-    fn status(&self) -> StatusCode;
-
     /// The class of the failure, as logged: `missing`, `malformed`, `algorithm`, `key`,
     /// `policy`, `stale`, `signature`, `digest`, … .
     fn class(&self) -> &'static str;
 
+    /// Whether the request could not be parsed (a malformed signature or digest field), rather
+    /// than parsed and refused. Default: `false`.
+    fn malformed(&self) -> bool {
+        false
+    }
+
+    /// The HTTP status of the refusal: 400 for what cannot be parsed
+    /// ([`malformed`](SchemeError::malformed)), 401 for the rest.
+    fn status(&self) -> StatusCode {
+        if self.malformed() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::UNAUTHORIZED
+        }
+    }
+
     /// The text of the response body: the failed check in the broadest terms, never an expected
-    /// value.
-    fn public_reason(&self) -> &'static str;
+    /// value. By default `Missing signature` (class `missing`), `Malformed digest` /
+    /// `Malformed signature` (malformed, class `digest` or other), else `Invalid signature`.
+    fn public_reason(&self) -> &'static str {
+        match (self.class(), self.malformed()) {
+            ("missing", _) => "Missing signature",
+            ("digest", true) => "Malformed digest",
+            (_, true) => "Malformed signature",
+            _ => "Invalid signature",
+        }
+    }
 
     /// The metrics label ([`Rejection::reason`](super::Rejection::reason)): by default the class.
     fn reason(&self) -> &'static str {
@@ -107,7 +128,6 @@ pub trait PendingBody: Send + 'static {
 /// ```
 /// use std::time::SystemTime;
 /// use drone_extension::layer::{Fingerprint, PendingBody, Scheme, SchemeError, VerifyLayer};
-/// use http::StatusCode;
 ///
 /// /// Accepts a request whose `X-Token` header is `open-sesame` (a toy: not a signature).
 /// #[derive(Clone)]
@@ -122,9 +142,7 @@ pub trait PendingBody: Send + 'static {
 /// }
 /// impl std::error::Error for NoToken {}
 /// impl SchemeError for NoToken {
-///     fn status(&self) -> StatusCode { StatusCode::UNAUTHORIZED }
-///     fn class(&self) -> &'static str { "signature" }
-///     fn public_reason(&self) -> &'static str { "Invalid signature" }
+///     fn class(&self) -> &'static str { "signature" } // 401 "Invalid signature"
 /// }
 ///
 /// struct Pending(Fingerprint);

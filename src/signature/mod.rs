@@ -61,6 +61,8 @@ mod sign;
 mod signing_string;
 mod verify;
 
+/// What an [`Error`] tells the layer (status, class, public reason): the trait is the layer's.
+pub use crate::layer::SchemeError;
 pub use digest::{SHA256_LEN, check_body, digest_header, parse_digest};
 pub use error::Error;
 pub use key::{AESGCM_KEY_LEN, KeyError, Keyring, SharedSecret};

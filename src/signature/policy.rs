@@ -347,6 +347,7 @@ fn parse_date(date: &[u8]) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layer::SchemeError;
 
     const DATE: &[u8] = b"Wed, 01 Jan 2020 00:00:00 GMT";
     const T: u64 = 1_577_836_800;

@@ -3,12 +3,11 @@
 
 use std::time::SystemTime;
 
-use http::StatusCode;
 use http::request::Parts;
 
 use super::{Error, Keyring, Policy, Verified, VerifiedHeaders, Verifier};
 use crate::ExtensionKind;
-use crate::layer::{Fingerprint, PendingBody, Scheme, SchemeError, Verify, VerifyLayer};
+use crate::layer::{Fingerprint, PendingBody, Scheme, Verify, VerifyLayer};
 
 /// The verifying layer with Drone's HTTP signatures ([`Verifier`]): see
 /// [`VerifyLayer::for_kind`], [`VerifyLayer::new`], [`VerifyLayer::drone_extension`] and
@@ -17,44 +16,6 @@ pub type VerifySignatureLayer = VerifyLayer<Verifier>;
 
 /// The verifying service with Drone's HTTP signatures, made by [`VerifySignatureLayer`].
 pub type VerifySignature<S> = Verify<S, Verifier>;
-
-impl SchemeError for Error {
-    fn status(&self) -> StatusCode {
-        Error::status(self)
-    }
-
-    fn class(&self) -> &'static str {
-        Error::class(self)
-    }
-
-    fn public_reason(&self) -> &'static str {
-        Error::public_reason(self)
-    }
-
-    /// The class, except `header-absent`, counted as `malformed`.
-    fn reason(&self) -> &'static str {
-        match self {
-            Error::HeaderAbsent(_) => "malformed",
-            other => other.class(),
-        }
-    }
-
-    fn operator_hint(&self) -> Option<&'static str> {
-        match self {
-            Error::Signature => Some(
-                "check that this extension's secret equals the caller's DRONE_*_PLUGIN_SECRET \
-                 (server) or DRONE_*_PLUGIN_TOKEN (runner)",
-            ),
-            Error::Stale(_) => Some("check the clocks of Drone and this extension (NTP)"),
-            Error::MediaType { .. } => Some(
-                "signed for another kind; is a layer of another route stacked on this one? \
-                 (axum's `route_layer` wraps every route added before it; else check the \
-                 caller's endpoint URL, or give each extension kind its own secret)",
-            ),
-            _ => None,
-        }
-    }
-}
 
 /// A Drone head that verified: its fingerprint is the HMAC.
 impl PendingBody for VerifiedHeaders {

@@ -54,6 +54,8 @@ mod scheme;
 mod sign;
 mod verify;
 
+/// What an [`Error`] tells the layer (status, class, public reason): the trait is the layer's.
+pub use crate::layer::SchemeError;
 /// The one endpoint trait of every protocol (Woodpecker's own trait was merged into it).
 pub use crate::service::Endpoint;
 #[cfg(feature = "client")]

@@ -3,11 +3,10 @@
 
 use std::time::SystemTime;
 
-use http::StatusCode;
 use http::request::Parts;
 
 use super::{Error, Verified, VerifiedHeaders, Verifier};
-use crate::layer::{Fingerprint, PendingBody, Scheme, SchemeError, Verify, VerifyLayer};
+use crate::layer::{Fingerprint, PendingBody, Scheme, Verify, VerifyLayer};
 
 /// The verifying layer with Woodpecker's signatures: every request that reaches the inner service
 /// was signed by a configured Woodpecker server for the path it arrived on, is fresh, and carries
@@ -50,32 +49,6 @@ pub type VerifyWoodpeckerLayer = VerifyLayer<Verifier>;
 
 /// The verifying service with Woodpecker's signatures, made by [`VerifyWoodpeckerLayer`].
 pub type VerifyWoodpecker<S> = Verify<S, Verifier>;
-
-impl SchemeError for Error {
-    fn status(&self) -> StatusCode {
-        Error::status(self)
-    }
-
-    fn class(&self) -> &'static str {
-        Error::class(self)
-    }
-
-    fn public_reason(&self) -> &'static str {
-        Error::public_reason(self)
-    }
-
-    fn operator_hint(&self) -> Option<&'static str> {
-        match self {
-            Error::Signature => Some(
-                "check that this extension's public key is the Woodpecker server's (GET \
-                 /api/signature/public-key on the server), and that the extension is reached \
-                 at the URL configured in Woodpecker (the path is signed)",
-            ),
-            Error::Stale(_) => Some("check the clocks of Woodpecker and this extension (NTP)"),
-            _ => None,
-        }
-    }
-}
 
 /// A Woodpecker head that verified: its fingerprint is the SHA-256 of the signature.
 impl PendingBody for VerifiedHeaders {
