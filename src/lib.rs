@@ -129,6 +129,7 @@ pub mod woodpecker;
 #[cfg(feature = "client")]
 mod answer;
 mod forward;
+mod route_table;
 
 // Drone's kinds, at the root where users look for them (their files are in `drone/`).
 #[doc(inline)]

@@ -211,7 +211,7 @@ fn response(status: StatusCode, content_type: &'static str, body: Bytes) -> Exte
     response
 }
 
-fn text_response(status: StatusCode, text: &str) -> ExtensionResponse {
+pub(crate) fn text_response(status: StatusCode, text: &str) -> ExtensionResponse {
     let mut response = response(
         status,
         "text/plain; charset=utf-8",

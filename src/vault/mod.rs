@@ -37,7 +37,9 @@
 //! * [`Vault`]: all of it, with an optional [`TtlCache`] (off by default) and one deadline over a
 //!   whole read, so an outage answers quickly.
 //! * [`VaultSecretFinder`] (secret extension, Drone 1.x) and [`VaultSecretProvider`] (global
-//!   secrets, Drone 0.8), filtering with [`crate::access`].
+//!   secrets, Drone 0.8), filtering with [`crate::access`]; with the `woodpecker` feature,
+//!   `VaultWoodpeckerSecrets` (Woodpecker's secret extension: an operator-listed set of
+//!   `path#key` secrets, filtered by Woodpecker's repository and pipeline).
 //!
 //! # Why a hand-written client
 //!
@@ -71,6 +73,8 @@ mod finder;
 pub mod kv;
 mod mounts;
 mod provider;
+#[cfg(feature = "woodpecker")]
+mod woodpecker;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,6 +92,9 @@ pub use finder::VaultSecretFinder;
 pub use kv::SecretData;
 pub use mounts::{KvMount, KvVersion, MOUNT_CACHE_TTL, RESERVED_PREFIXES, Refusal, normalize_path};
 pub use provider::{IMAGES_KEY, VaultSecretProvider};
+#[cfg(feature = "woodpecker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "woodpecker")))]
+pub use woodpecker::{SecretSource, VaultWoodpeckerSecrets};
 
 /// A Vault server with a managed token and an optional cache: what the providers read from.
 /// Cloning shares everything.

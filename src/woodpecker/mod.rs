@@ -7,8 +7,9 @@
 //! [`PUBLIC_KEY_PATH`]. This module is the Woodpecker counterpart of the Drone modules: the
 //! [`Verifier`] (next to the Drone [`signature`](crate::signature) verifier), its tower layer
 //! ([`VerifyWoodpeckerLayer`], sharing the Drone layer's body machinery), the request and response
-//! models, one trait and service per extension, and a [`Signer`] that signs byte for byte as
-//! Woodpecker does.
+//! models, one trait and service per extension, a [`WoodpeckerRouter`] serving the three
+//! extensions with one call, a [`prelude`], and a [`Signer`] that signs byte for byte as
+//! Woodpecker does (the [`testing`](crate::testing) helpers sign with it).
 //!
 //! The signature binds only the `Content-Digest` *header*, not the body, and Woodpecker's own
 //! example extension never compares the two: a captured request with another body (another
@@ -44,12 +45,14 @@
 //! `@request-target`, and the refusal of duplicate dictionary keys (RFC 8941 parsers keep the last).
 
 #[cfg(feature = "client")]
-mod client;
+pub(crate) mod client;
 mod error;
 mod extension;
 mod fields;
 mod key;
 pub mod models;
+pub mod prelude;
+pub mod router;
 mod scheme;
 mod sign;
 mod verify;
@@ -72,6 +75,7 @@ pub use models::{
     ConfigFile, ConfigRequest, ConfigResponse, Netrc, Pipeline, Registry, RegistryRequest,
     RegistryResponse, Repo, Secret, SecretRequest, SecretResponse,
 };
+pub use router::WoodpeckerRouter;
 pub use scheme::{VerifyWoodpecker, VerifyWoodpeckerLayer};
 pub use sign::{DigestAlgorithm, SignedHeaders, Signer};
 pub use verify::{
