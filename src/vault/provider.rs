@@ -17,7 +17,12 @@ pub const IMAGES_KEY: &str = "X-Drone-Images";
 /// whether the build gets it at all, its `X-Drone-Events` and `X-Drone-Images` become each
 /// secret's `event` and `image` lists, which the 0.8 server enforces.
 ///
-/// A path Vault cannot answer is logged and skipped: the others are still served.
+/// A path that is missing or not served (not a KV secret, not allowed by the token's policies)
+/// is logged and skipped: the others are still served. A backend failure on any path (Vault
+/// unreachable, a timeout, a `5xx`, no valid token) fails the whole answer: the service answers
+/// `500` and records `decision="error"`, rather than a partial list that would silently drop
+/// global secrets. (Drone 0.8 then runs the build without any secret, as it does when the
+/// endpoint is down.)
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), drone_extension::vault::VaultError> {
@@ -63,12 +68,19 @@ impl SecretProvider for VaultSecretProvider {
                     tracing::warn!(path = %Escaped(path), "global secrets path not found");
                     continue;
                 }
-                Lookup::Failed(error) => {
+                Lookup::Refused(error) => {
                     tracing::warn!(
                         path = %Escaped(path), error = %Escaped(&error),
-                        "global secrets path skipped: Vault read failed"
+                        "global secrets path skipped: refused"
                     );
                     continue;
+                }
+                Lookup::Failed(error) => {
+                    tracing::warn!(
+                        path = %Escaped(path),
+                        "global secrets: Vault read failed: answered as an error"
+                    );
+                    return Err(Box::new(error));
                 }
             };
             if data.non_string_keys().any(|k| equal_fold(k, IMAGES_KEY)) {
