@@ -129,6 +129,19 @@ pub mod woodpecker;
 
 #[cfg(feature = "client")]
 mod answer;
+
+/// Entry points for the fuzz targets (`fuzz/`) and the tests that replay their corpora: the
+/// parsers behind the verifiers, which are not part of the public API. Not covered by semver:
+/// anything here may change or disappear in any release (rustls's `__fuzz` pattern).
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::signature::digest::{SHA256_LEN, check_body, digest_header, parse_digest};
+    pub use crate::signature::signing_string::{
+        HeaderList, MAX_HEADER_LIST_ENTRIES, REQUEST_TARGET, signing_string,
+    };
+    #[cfg(feature = "woodpecker")]
+    pub use crate::woodpecker::fields::{Component, SignatureFields, request_target};
+}
 mod forward;
 
 pub use kind::ExtensionKind;

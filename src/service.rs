@@ -9,7 +9,7 @@
 //! |---|---|
 //! | the method is `POST` | 405, `Allow: POST` |
 //! | `Content-Type` is `application/json` | 415 |
-//! | the body is read under the limit (4 MiB), a 30 s deadline and a 10 s idle timeout, unless the verifying layer already did ([`BodyReceived`](crate::layer::BodyReceived): its limit is the one that counts) | 413, 408, 400 |
+//! | the body is read under the limit (4 MiB), a 30 s deadline and a 10 s idle timeout, unless the verifying layer already did ([`crate::layer::BodyReceived`]: its limit is the one that counts) | 413, 408, 400 |
 //! | no JSON string is longer than the string limit (by default the body limit: no extra limit) | 400 `Invalid Input` |
 //! | the body decodes into the kind's request type | 400 `Invalid Input` |
 //! | the trait is called and its answer encoded with the status Drone expects | 500 on an error of the implementation |

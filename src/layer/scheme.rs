@@ -151,7 +151,7 @@ pub trait PendingBody: Send + 'static {
 
 /// A signature scheme: how the verifying layer checks a request's head, then its body.
 ///
-/// See the [module docs](self) for an implementation.
+/// See the [module docs](crate::layer) for an implementation.
 pub trait Scheme: Send + Sync + 'static {
     /// A verified head, waiting for its body.
     type Pending: PendingBody<Verified = Self::Verified, Error = Self::Error>;

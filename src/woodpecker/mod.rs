@@ -47,7 +47,7 @@
 mod client;
 mod error;
 mod extension;
-mod fields;
+pub(crate) mod fields;
 mod key;
 pub mod models;
 mod scheme;
@@ -64,7 +64,7 @@ pub use extension::{
     ConfigAnswer, ConfigEndpoint, ConfigExtension, RegistryEndpoint, RegistryExtension,
     SecretEndpoint, SecretExtension, WoodpeckerService,
 };
-pub use fields::{Component, ED25519, LABEL, SIGNATURE_LEN, SignatureFields, request_target};
+pub use fields::{ED25519, LABEL, SIGNATURE_LEN};
 pub use key::{KeyError, PUBLIC_KEY_PATH, PublicKey, PublicKeys};
 pub use models::{
     ConfigFile, ConfigRequest, ConfigResponse, Netrc, Pipeline, Registry, RegistryRequest,
