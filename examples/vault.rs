@@ -73,7 +73,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use drone_extension::global_secrets::SecretProvider;
+use drone_extension::global_secrets::GlobalSecretsProvider;
 use drone_extension::layer::VerifySignatureLayer;
 use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::secret::SecretFinder;
@@ -153,7 +153,10 @@ async fn run() -> Result<(), BoxError> {
         .route_layer(secret_layer)
         .route_layer(MetricsLayer::new(&metrics, ExtensionKind::Secret));
     let global = Router::new()
-        .route_service("/global-secrets", SecretProvider::into_service(provider))
+        .route_service(
+            "/global-secrets",
+            GlobalSecretsProvider::into_service(provider),
+        )
         .route_layer(VerifySignatureLayer::for_kind(
             ExtensionKind::GlobalSecrets,
             secret,

@@ -69,7 +69,7 @@
 //! | module | trait | caller | if the extension fails |
 //! |---|---|---|---|
 //! | [`admission`] | [`Admitter`](admission::Admitter) | server, at login | login refused |
-//! | [`global_secrets`] | [`SecretProvider`](global_secrets::SecretProvider) | Drone 0.8 server | build runs without secrets |
+//! | [`global_secrets`] | [`GlobalSecretsProvider`](global_secrets::GlobalSecretsProvider) | Drone 0.8 server | build runs without secrets |
 //! | [`secret`] | [`SecretFinder`](secret::SecretFinder) | runners | step runs without the secret |
 //! | [`registry`] | [`RegistryProvider`](registry::RegistryProvider) | runners | images pulled without credentials |
 //! | [`environ`] | [`EnvironProvider`](environ::EnvironProvider) | runners | stage runs without the variables |

@@ -5,14 +5,14 @@ use async_trait::async_trait;
 use super::{Lookup, Vault};
 use crate::BoxError;
 use crate::access::{AccessPolicy, PatternList, Subject, equal_fold};
-use crate::global_secrets::{GlobalSecretsRequest, SecretProvider};
+use crate::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
 use crate::log::Escaped;
 use crate::models::LegacySecret;
 
 /// The key listing the images that may use the secrets of a path (0.8's `image` list).
 pub const IMAGES_KEY: &str = "X-Drone-Images";
 
-/// A [`SecretProvider`] for Drone 0.8: each configured path holds a group of secrets, one per
+/// A [`GlobalSecretsProvider`] for Drone 0.8: each configured path holds a group of secrets, one per
 /// string key (`docker_password: …`); the group's `X-Drone-Repos` and `X-Drone-Branches` decide
 /// whether the build gets it at all, its `X-Drone-Events` and `X-Drone-Images` become each
 /// secret's `event` and `image` lists, which the 0.8 server enforces.
@@ -26,7 +26,7 @@ pub const IMAGES_KEY: &str = "X-Drone-Images";
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), drone_extension::vault::VaultError> {
-/// use drone_extension::global_secrets::SecretProvider;
+/// use drone_extension::global_secrets::GlobalSecretsProvider;
 /// use drone_extension::vault::{AuthMethod, Vault, VaultClient, VaultSecretProvider};
 ///
 /// let client = VaultClient::builder("http://127.0.0.1:8200").build()?;
@@ -58,7 +58,7 @@ fn list(value: Option<&str>) -> Vec<String> {
 }
 
 #[async_trait]
-impl SecretProvider for VaultSecretProvider {
+impl GlobalSecretsProvider for VaultSecretProvider {
     async fn secrets(&self, request: GlobalSecretsRequest) -> Result<Vec<LegacySecret>, BoxError> {
         let mut secrets = Vec::new();
         for path in &self.paths {
