@@ -11,7 +11,7 @@ use crate::admission::{Admission, AdmissionRequest, Admitter};
 use crate::config::{ConfigProvider, ConfigRequest};
 use crate::convert::{ConvertRequest, Converter};
 use crate::environ::{EnvironProvider, EnvironRequest};
-use crate::global_secrets::{GlobalSecretsRequest, SecretProvider};
+use crate::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
 use crate::models::{Config, LegacySecret, Registry, Secret, Variable};
 use crate::registry::{RegistryProvider, RegistryRequest};
 use crate::secret::{SecretFinder, SecretRequest};
@@ -37,7 +37,7 @@ macro_rules! forward {
 
 forward! {
     Admitter::admit(AdmissionRequest) -> Admission;
-    SecretProvider::secrets(GlobalSecretsRequest) -> Vec<LegacySecret>;
+    GlobalSecretsProvider::secrets(GlobalSecretsRequest) -> Vec<LegacySecret>;
     SecretFinder::find(SecretRequest) -> Option<Secret>;
     RegistryProvider::registries(RegistryRequest) -> Vec<Registry>;
     EnvironProvider::variables(EnvironRequest) -> Vec<Variable>;

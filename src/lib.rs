@@ -78,7 +78,7 @@
 //! | module | trait | caller | if the extension fails |
 //! |---|---|---|---|
 //! | [`admission`] | [`Admitter`](admission::Admitter) | server, at login | login refused |
-//! | [`global_secrets`] | [`SecretProvider`](global_secrets::SecretProvider) | Drone 0.8 server | build runs without secrets |
+//! | [`global_secrets`] | [`GlobalSecretsProvider`](global_secrets::GlobalSecretsProvider) | Drone 0.8 server | build runs without secrets |
 //! | [`secret`] | [`SecretFinder`](secret::SecretFinder) | runners | step runs without the secret |
 //! | [`registry`] | [`RegistryProvider`](registry::RegistryProvider) | runners | images pulled without credentials |
 //! | [`environ`] | [`EnvironProvider`](environ::EnvironProvider) | runners | stage runs without the variables |
@@ -128,6 +128,19 @@ pub mod woodpecker;
 
 #[cfg(feature = "client")]
 mod answer;
+
+/// Entry points for the fuzz targets (`fuzz/`) and the tests that replay their corpora: the
+/// parsers behind the verifiers, which are not part of the public API. Not covered by semver:
+/// anything here may change or disappear in any release (rustls's `__fuzz` pattern).
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::signature::digest::{SHA256_LEN, check_body, digest_header, parse_digest};
+    pub use crate::signature::signing_string::{
+        HeaderList, MAX_HEADER_LIST_ENTRIES, REQUEST_TARGET, signing_string,
+    };
+    #[cfg(feature = "woodpecker")]
+    pub use crate::woodpecker::fields::{Component, SignatureFields, request_target};
+}
 mod forward;
 mod route_table;
 

@@ -38,7 +38,7 @@ pub use crate::admission::{Admission, AdmissionEvent, AdmissionRequest, Admitter
 pub use crate::config::{ConfigProvider, ConfigRequest};
 pub use crate::convert::{ConvertRequest, Converter};
 pub use crate::environ::{EnvironProvider, EnvironRequest};
-pub use crate::global_secrets::{GlobalSecretsRequest, SecretProvider};
+pub use crate::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
 pub use crate::layer::VerifySignatureLayer;
 pub use crate::models::{Config, LegacySecret, Registry, Secret, Variable};
 pub use crate::registry::{RegistryProvider, RegistryRequest};

@@ -100,7 +100,7 @@ use drone_extension::admission::Admitter;
 use drone_extension::config::ConfigProvider;
 use drone_extension::convert::Converter;
 use drone_extension::environ::EnvironProvider;
-use drone_extension::global_secrets::SecretProvider;
+use drone_extension::global_secrets::GlobalSecretsProvider;
 use drone_extension::layer::{BodyBudget, MemoryReplayGuard, ReplayGuard, VerifySignatureLayer};
 use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::registry::RegistryProvider;
@@ -363,7 +363,7 @@ fn app(
     let mut app = Router::new()
         .route("/healthz", get(|| std::future::ready("OK")))
         .route("/readyz", get(readyz));
-    for kind in ExtensionKind::ALL {
+    for &kind in ExtensionKind::ALL {
         let var = format!(
             "DRONE_{}_SECRET",
             kind.name().replace('-', "_").to_uppercase()
@@ -396,7 +396,7 @@ fn app(
         }
         let route = match kind {
             ExtensionKind::Admission => layers.mount(Admitter::into_service(s)),
-            ExtensionKind::GlobalSecrets => layers.mount(SecretProvider::into_service(s)),
+            ExtensionKind::GlobalSecrets => layers.mount(GlobalSecretsProvider::into_service(s)),
             ExtensionKind::Secret => layers.mount(sealed(SecretFinder::into_service(s), &secret)),
             ExtensionKind::Registry => {
                 layers.mount(sealed(RegistryProvider::into_service(s), &secret))

@@ -70,7 +70,7 @@ use crate::admission::Admitter;
 use crate::config::ConfigProvider;
 use crate::convert::Converter;
 use crate::environ::EnvironProvider;
-use crate::global_secrets::SecretProvider;
+use crate::global_secrets::GlobalSecretsProvider;
 use crate::layer::{ResponseBody, VerifiedBody, VerifySignature, VerifySignatureLayer};
 use crate::registry::RegistryProvider;
 use crate::secret::SecretFinder;
@@ -195,8 +195,12 @@ impl ExtensionRouter {
         self.service(keys, crate::admission::service(admitter))
     }
 
-    /// Serves a Drone 0.8 [`SecretProvider`] at `/global-secrets`.
-    pub fn global_secrets(self, keys: impl Into<Keyring>, provider: impl SecretProvider) -> Self {
+    /// Serves a Drone 0.8 [`GlobalSecretsProvider`] at `/global-secrets`.
+    pub fn global_secrets(
+        self,
+        keys: impl Into<Keyring>,
+        provider: impl GlobalSecretsProvider,
+    ) -> Self {
         self.service(keys, crate::global_secrets::service(provider))
     }
 

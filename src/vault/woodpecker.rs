@@ -218,22 +218,11 @@ impl SecretExtension for VaultWoodpeckerSecrets {
                 let data = match self.vault.lookup(&source.path).await {
                     Lookup::Found(data) => Some(data),
                     Lookup::NotFound => None,
-                    Lookup::Failed(
-                        error @ (VaultError::NotASecret(_) | VaultError::InvalidPath),
-                    ) => {
+                    // Not a KV secret, an invalid path, or a path the (valid) token's policies
+                    // do not cover: the operator's list and Vault disagree, the others count.
+                    Lookup::Refused(error) => {
                         let error = Escaped(&error);
-                        tracing::warn!(path = %source.path, %error, "listed path refused: not read");
-                        None
-                    }
-                    // The token is valid but its policies do not cover this listed path:
-                    // the operator's list and Vault's policy disagree, the others still count.
-                    Lookup::Failed(VaultError::PermissionDenied)
-                        if self.vault.auth().status().valid =>
-                    {
-                        tracing::warn!(
-                            path = %source.path,
-                            "listed path not readable with the extension's token (403): not read"
-                        );
+                        tracing::warn!(path = %Escaped(&source.path), %error, "listed path refused: not read");
                         None
                     }
                     Lookup::Failed(error) => return Err(error.into()),

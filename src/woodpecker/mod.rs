@@ -48,7 +48,7 @@
 pub(crate) mod client;
 mod error;
 mod extension;
-mod fields;
+pub(crate) mod fields;
 mod key;
 pub mod models;
 pub mod prelude;
@@ -69,7 +69,7 @@ pub use extension::{
     ConfigAnswer, ConfigEndpoint, ConfigExtension, RegistryEndpoint, RegistryExtension,
     SecretEndpoint, SecretExtension, WoodpeckerService,
 };
-pub use fields::{Component, ED25519, LABEL, SIGNATURE_LEN, SignatureFields, request_target};
+pub use fields::{ED25519, LABEL, SIGNATURE_LEN};
 pub use key::{KeyError, PUBLIC_KEY_PATH, PublicKey, PublicKeys};
 pub use models::{
     ConfigFile, ConfigRequest, ConfigResponse, Netrc, Pipeline, Registry, RegistryRequest,
