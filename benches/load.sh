@@ -86,7 +86,7 @@ if [ "${INSTRUCTIONS:-}" = 1 ]; then
     env DRONE_BIND=127.0.0.1:$2 DRONE_SECRET=$SECRET RUST_LOG=${4:-warn} DRONE_METRICS=$3 \
       valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$1" "$STARTER" >"$WORK/$1.log" 2>&1 &
     pid=$!
-    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$2/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+    for _ in $(seq 600); do curl -fs "http://127.0.0.1:$2/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
     wrk -t1 -c2 -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$2/global-secrets" >/dev/null # warm-up
     callgrind_control -z "$pid" >/dev/null
     out=$(wrk -t1 -c2 -d8s -s "$WORK/signed.lua" "http://127.0.0.1:$2/global-secrets")
