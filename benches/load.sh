@@ -76,16 +76,17 @@ run() { # name port env...
   for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 }
 # INSTRUCTIONS=1: instead of the wrk runs, count the starter's instructions per signed request
-# under callgrind (valgrind), with and without metrics, twice each: instruction counts do not
+# under callgrind (valgrind), with and without metrics and with the per-request log line, twice
+# each: instruction counts do not
 # move with the VM's neighbours, so a cost of a few percent shows where throughput cannot.
 if [ "${INSTRUCTIONS:-}" = 1 ]; then
   command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2; }
-  count() { # label port DRONE_METRICS
+  count() { # label port DRONE_METRICS [RUST_LOG]
     local out pid n ir file
-    env DRONE_BIND=127.0.0.1:$2 DRONE_SECRET=$SECRET RUST_LOG=warn DRONE_METRICS=$3 \
+    env DRONE_BIND=127.0.0.1:$2 DRONE_SECRET=$SECRET RUST_LOG=${4:-warn} DRONE_METRICS=$3 \
       valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$1" "$STARTER" >"$WORK/$1.log" 2>&1 &
     pid=$!
-    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$2/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+    for _ in $(seq 600); do curl -fs "http://127.0.0.1:$2/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
     wrk -t1 -c2 -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$2/global-secrets" >/dev/null # warm-up
     callgrind_control -z "$pid" >/dev/null
     out=$(wrk -t1 -c2 -d8s -s "$WORK/signed.lua" "http://127.0.0.1:$2/global-secrets")
@@ -99,6 +100,8 @@ if [ "${INSTRUCTIONS:-}" = 1 ]; then
   for round in 1 2; do
     count "with-$round" $((3930 + round)) true
     count "without-$round" $((3940 + round)) false
+    # The default per-request log line on (metrics on): the cost of logging.
+    count "logged-$round" $((3950 + round)) true info
   done
   exit 0
 fi

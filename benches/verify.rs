@@ -49,11 +49,11 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
+use drone_extension::__fuzz::{HeaderList, signing_string};
 use drone_extension::kind::SECRET_V1;
+use drone_extension::layer::SchemeError as _;
 use drone_extension::layer::{VerifiedBody, VerifySignatureLayer};
-use drone_extension::signature::{
-    Error, HeaderList, Policy, SharedSecret, SignatureParams, Signer, Verifier, signing_string,
-};
+use drone_extension::signature::{Error, Policy, SharedSecret, SignatureParams, Signer, Verifier};
 use hmac::{Hmac, KeyInit, Mac};
 use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, HeaderValue, Method, Response, Uri};

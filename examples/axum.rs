@@ -17,7 +17,7 @@ mod shared;
 use axum::Router;
 use axum::routing::get;
 use drone_extension::admission::Admitter;
-use drone_extension::global_secrets::SecretProvider;
+use drone_extension::global_secrets::GlobalSecretsProvider;
 use drone_extension::layer::VerifySignatureLayer;
 use drone_extension::server::Server;
 use drone_extension::{BoxError, ExtensionKind};
@@ -41,7 +41,10 @@ async fn main() -> Result<(), BoxError> {
             secret.clone(),
         ));
     let global_secrets = Router::new()
-        .route_service("/global-secrets", SecretProvider::into_service(Policy))
+        .route_service(
+            "/global-secrets",
+            GlobalSecretsProvider::into_service(Policy),
+        )
         .route_layer(VerifySignatureLayer::for_kind(
             ExtensionKind::GlobalSecrets,
             secret,

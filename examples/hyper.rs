@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use drone_extension::admission::{AdmissionService, Admitter};
-use drone_extension::global_secrets::{GlobalSecretsService, SecretProvider};
+use drone_extension::global_secrets::{GlobalSecretsProvider, GlobalSecretsService};
 use drone_extension::layer::{VerifySignature, VerifySignatureLayer};
 use drone_extension::server::{Readiness, Server};
 use drone_extension::{BoxError, ExtensionKind};
@@ -72,7 +72,7 @@ async fn main() -> Result<(), BoxError> {
         admission: VerifySignatureLayer::for_kind(ExtensionKind::Admission, secret.clone())
             .layer(Admitter::into_service(Policy)),
         global_secrets: VerifySignatureLayer::for_kind(ExtensionKind::GlobalSecrets, secret)
-            .layer(SecretProvider::into_service(Policy)),
+            .layer(GlobalSecretsProvider::into_service(Policy)),
         readiness: server.readiness(),
     };
     // Any `Clone` tower service of `Request<Incoming>` can be served: the server bounds the

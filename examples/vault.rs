@@ -53,7 +53,9 @@
 //!   `VAULT_TOKEN_RENEWAL`), in every mode, and a login method logs in again when renewal fails,
 //!   the renewed TTL falls short of `VAULT_TOKEN_TTL`, or a revoked token is refused.
 //! * Every Vault call has a deadline: `VAULT_CLIENT_TIMEOUT`, default 5 s (drone-vault: 60 s);
-//!   no retries. A Vault outage answers "no secret" within it.
+//!   no retries. A Vault outage (unreachable, a timeout, a `5xx`, a refused token) answers
+//!   `500` within it, logged and counted as `decision="error"` (drone-vault: `404`, "no
+//!   secret"); the runner logs the error and runs the step without the secret.
 //! * "No secret" is `204` (drone-vault: `404`); runners treat both the same way.
 //! * `VAULT_AUTH_MOUNT_POINT` defaults to `approle` / `kubernetes` and applies to AppRole too;
 //!   the Kubernetes login uses the same TLS settings and namespace as the other calls.
@@ -71,7 +73,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use drone_extension::global_secrets::SecretProvider;
+use drone_extension::global_secrets::GlobalSecretsProvider;
 use drone_extension::layer::VerifySignatureLayer;
 use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::secret::SecretFinder;
@@ -151,7 +153,10 @@ async fn run() -> Result<(), BoxError> {
         .route_layer(secret_layer)
         .route_layer(MetricsLayer::new(&metrics, ExtensionKind::Secret));
     let global = Router::new()
-        .route_service("/global-secrets", SecretProvider::into_service(provider))
+        .route_service(
+            "/global-secrets",
+            GlobalSecretsProvider::into_service(provider),
+        )
         .route_layer(VerifySignatureLayer::for_kind(
             ExtensionKind::GlobalSecrets,
             secret,

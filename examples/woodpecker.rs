@@ -1,5 +1,6 @@
 //! Woodpecker CI extensions from the starter's policy file: `/woodpecker/config`,
-//! `/woodpecker/secret` and `/woodpecker/registry`, each behind the Woodpecker signature layer.
+//! `/woodpecker/secret` and `/woodpecker/registry`, served by one `WoodpeckerRouter` behind the
+//! Woodpecker signature layer.
 //!
 //! ```sh
 //! WOODPECKER_SERVER=https://ci.example.com DRONE_CONFIG=examples/starter.toml \
@@ -27,7 +28,9 @@
 //!
 //! `GET /healthz` answers `200 OK` while the process runs (liveness); `GET /readyz` answers
 //! `200 ready`, or `503 draining` once it shuts down (readiness: point a load balancer at it).
-//! Both are unsigned. The log goes to stdout as the starter's does: a stuck stdout never stalls
+//! Both are unsigned, as is `GET /metrics` (Prometheus text: request counts, refusals by reason,
+//! latencies and the body budget; label values are fixed words, never a repository or a secret).
+//! Keep this port reachable by Woodpecker and your scraper only. The log goes to stdout as the starter's does: a stuck stdout never stalls
 //! a request or the shutdown (lines that do not fit in its 1 MiB buffer are dropped and counted).
 
 #[path = "starter/log.rs"]
@@ -44,14 +47,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use drone_extension::BoxError;
-use drone_extension::server::Server;
-use drone_extension::woodpecker::{
-    ConfigAnswer, ConfigExtension, ConfigRequest, Pipeline, PublicKey, PublicKeys, Registry,
-    RegistryExtension, RegistryRequest, Repo, Secret, SecretExtension, SecretRequest, Verifier,
-    VerifyWoodpeckerLayer, fetch_public_key,
-};
-use tower::Layer;
+use drone_extension::metrics::Metrics;
+use drone_extension::woodpecker::fetch_public_key;
+use drone_extension::woodpecker::prelude::*;
 
 /// The extensions: one policy shared by the three routes.
 #[derive(Clone)]
@@ -61,23 +59,26 @@ fn admits(access: &policy::Access, repo: &Repo, pipeline: &Pipeline) -> bool {
     access.admits_pipeline(&repo.full_name, &pipeline.event, pipeline.from_fork)
 }
 
-#[drone_extension::async_trait]
+#[async_trait]
 impl ConfigExtension for Extensions {
-    async fn config(&self, _: &ConfigRequest) -> Result<ConfigAnswer, BoxError> {
+    async fn config(&self, _: &WoodpeckerConfigRequest) -> Result<ConfigAnswer, BoxError> {
         // 200 with the files Woodpecker sent: a 204 would be retried three times.
         Ok(ConfigAnswer::KeepIncoming)
     }
 }
 
-#[drone_extension::async_trait]
+#[async_trait]
 impl SecretExtension for Extensions {
-    async fn secrets(&self, request: SecretRequest) -> Result<Vec<Secret>, BoxError> {
+    async fn secrets(
+        &self,
+        request: WoodpeckerSecretRequest,
+    ) -> Result<Vec<WoodpeckerSecret>, BoxError> {
         Ok(self
             .0
             .secrets
             .iter()
             .filter(|rule| admits(&rule.access, &request.repo, &request.pipeline))
-            .map(|rule| Secret {
+            .map(|rule| WoodpeckerSecret {
                 name: rule.name.clone(),
                 value: rule.value.clone(),
                 ..Default::default()
@@ -86,15 +87,18 @@ impl SecretExtension for Extensions {
     }
 }
 
-#[drone_extension::async_trait]
+#[async_trait]
 impl RegistryExtension for Extensions {
-    async fn registries(&self, request: RegistryRequest) -> Result<Vec<Registry>, BoxError> {
+    async fn registries(
+        &self,
+        request: WoodpeckerRegistryRequest,
+    ) -> Result<Vec<WoodpeckerRegistry>, BoxError> {
         Ok(self
             .0
             .registries
             .iter()
             .filter(|rule| admits(&rule.access, &request.repo, &request.pipeline))
-            .map(|rule| Registry {
+            .map(|rule| WoodpeckerRegistry {
                 address: rule.address.clone(),
                 username: rule.username.clone(),
                 password: rule.password.clone(),
@@ -139,8 +143,17 @@ async fn run() -> Result<(), BoxError> {
         ),
         None => drone_extension::woodpecker::DEFAULT_MAX_AGE,
     };
-    let layer = VerifyWoodpeckerLayer::new(Verifier::new(keys().await?).max_age(max_age));
+    let verifier = Verifier::new(keys().await?).max_age(max_age);
     let ext = Extensions(Arc::new(policy));
+    let metrics = Metrics::new();
+    // One layer for the three routes: `/woodpecker/config`, `/woodpecker/secret`,
+    // `/woodpecker/registry` (the path is signed: the prefix is matched, never stripped).
+    let woodpecker = WoodpeckerRouter::new(verifier)
+        .prefix("/woodpecker")
+        .config(ext.clone())
+        .secret(ext.clone())
+        .registry(ext)
+        .metrics(&metrics);
     let server = Server::new();
     let readiness = server.readiness();
     let readyz = move || {
@@ -153,18 +166,11 @@ async fn run() -> Result<(), BoxError> {
     let app = Router::new()
         .route("/healthz", get(|| std::future::ready("OK")))
         .route("/readyz", get(readyz))
-        .route_service(
-            "/woodpecker/config",
-            layer.layer(ConfigExtension::into_service(ext.clone())),
+        .route(
+            "/metrics",
+            get(move || std::future::ready(metrics.response())),
         )
-        .route_service(
-            "/woodpecker/secret",
-            layer.layer(SecretExtension::into_service(ext.clone())),
-        )
-        .route_service(
-            "/woodpecker/registry",
-            layer.layer(RegistryExtension::into_service(ext)),
-        );
+        .fallback_service(woodpecker);
     let bind: SocketAddr = env("DRONE_BIND")
         .unwrap_or_else(|| "0.0.0.0:3000".to_owned())
         .parse()

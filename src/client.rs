@@ -47,10 +47,6 @@ use bytes::Bytes;
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, HeaderValue};
 use http::{HeaderMap, Request, StatusCode, Uri};
 use http_body_util::Full;
-use hyper_util::client::legacy::Client as HttpClient;
-#[cfg(not(feature = "tls"))]
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 
 use crate::admission::AdmissionRequest;
@@ -68,11 +64,11 @@ use crate::{BoxError, ExtensionKind};
 
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
+mod transport;
 
-#[cfg(feature = "tls")]
-type Connector = tls::Connector;
-#[cfg(not(feature = "tls"))]
-type Connector = HttpConnector;
+pub(crate) use transport::Transport;
+#[cfg(feature = "vault")]
+pub(crate) use transport::transport_error;
 
 /// Drone's deadline for one extension call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -167,28 +163,18 @@ pub struct RawResponse {
 /// Calls one extension endpoint as Drone does. Cheap to clone.
 #[derive(Clone)]
 pub struct Client {
-    http: HttpClient<Connector, Full<Bytes>>,
-    #[cfg(feature = "tls")]
-    tls: tls::TlsSettings,
-    endpoint: Uri,
+    transport: Transport,
     signer: Signer,
     secret: SharedSecret,
-    timeout: Duration,
     aesgcm: bool,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut debug = f.debug_struct("Client");
-        debug
-            .field("endpoint", &self.endpoint)
-            .field("timeout", &self.timeout)
-            .field("aesgcm", &self.aesgcm);
-        #[cfg(feature = "tls")]
-        debug
-            .field("extra_roots", &self.tls.extra_roots.len())
-            .field("accept_invalid_certs", &self.tls.accept_invalid_certs);
-        debug.finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("transport", &self.transport)
+            .field("aesgcm", &self.aesgcm)
+            .finish_non_exhaustive()
     }
 }
 
@@ -201,52 +187,12 @@ impl Client {
     ///
     /// [`ClientError::InvalidEndpoint`] when the URL does not parse or has another scheme.
     pub fn new(endpoint: &str, secret: SharedSecret) -> Result<Client, ClientError> {
-        let endpoint: Uri = endpoint
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| ClientError::InvalidEndpoint(e.to_string()))?;
-        if endpoint.authority().is_none() {
-            return Err(ClientError::InvalidEndpoint(
-                "expected an absolute http:// or https:// URL".into(),
-            ));
-        }
-        match endpoint.scheme_str() {
-            Some("http") => {}
-            #[cfg(feature = "tls")]
-            Some("https") => {}
-            #[cfg(not(feature = "tls"))]
-            Some("https") => {
-                return Err(ClientError::InvalidEndpoint(
-                    "https:// needs the `tls` feature".into(),
-                ));
-            }
-            _ => {
-                return Err(ClientError::InvalidEndpoint(
-                    "expected an absolute http:// or https:// URL".into(),
-                ));
-            }
-        }
-        #[cfg(feature = "tls")]
-        let tls = tls::TlsSettings::default();
         Ok(Client {
-            #[cfg(feature = "tls")]
-            http: Self::http_client(&tls)?,
-            #[cfg(not(feature = "tls"))]
-            http: HttpClient::builder(TokioExecutor::new()).build_http(),
-            #[cfg(feature = "tls")]
-            tls,
-            endpoint,
+            transport: Transport::new(endpoint)?,
             signer: Signer::new(secret.clone()),
             secret,
-            timeout: DEFAULT_TIMEOUT,
             aesgcm: false,
         })
-    }
-
-    #[cfg(feature = "tls")]
-    fn http_client(
-        settings: &tls::TlsSettings,
-    ) -> Result<HttpClient<Connector, Full<Bytes>>, ClientError> {
-        Ok(HttpClient::builder(TokioExecutor::new()).build(tls::connector(settings)?))
     }
 
     /// Trusts the CA certificate(s) of a PEM bundle for `https://` endpoints, on top of the
@@ -271,8 +217,7 @@ impl Client {
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Result<Client, ClientError> {
-        self.tls.extra_roots.extend(tls::parse_roots(pem)?);
-        self.http = Self::http_client(&self.tls)?;
+        self.transport.add_root_certificate_pem(pem)?;
         Ok(self)
     }
 
@@ -289,28 +234,13 @@ impl Client {
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn danger_accept_invalid_certs(mut self, yes: bool) -> Client {
-        if yes == self.tls.accept_invalid_certs {
-            return self;
-        }
-        if yes {
-            tracing::warn!(
-                endpoint = %self.endpoint,
-                "TLS CERTIFICATE VERIFICATION IS DISABLED: any server can pose as this extension, \
-                 read its requests and forge its answers (the equivalent of DRONE_*_SKIP_VERIFY=true)"
-            );
-        }
-        self.tls.accept_invalid_certs = yes;
-        match Self::http_client(&self.tls) {
-            Ok(http) => self.http = http,
-            // Only a bad extra root can fail, and those were checked when added.
-            Err(error) => tracing::error!(%error, "cannot rebuild the TLS configuration"),
-        }
+        self.transport.danger_accept_invalid_certs(yes);
         self
     }
 
     /// Sets the deadline of each call (default one minute, as Drone).
     pub fn timeout(mut self, timeout: Duration) -> Client {
-        self.timeout = timeout;
+        self.transport.set_timeout(timeout);
         self
     }
 
@@ -323,7 +253,7 @@ impl Client {
 
     /// The endpoint.
     pub fn endpoint(&self) -> &Uri {
-        &self.endpoint
+        self.transport.endpoint()
     }
 
     /// The signer (its secret is the client's).
@@ -354,7 +284,7 @@ impl Client {
                 .signer
                 .sign(
                     &http::Method::POST,
-                    &self.endpoint,
+                    self.transport.endpoint(),
                     &headers,
                     crate::signature::EXTENSION_HEADER_LIST,
                 )
@@ -390,7 +320,7 @@ impl Client {
     fn with_headers(&self, headers: HeaderMap, body: Bytes) -> Request<Full<Bytes>> {
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = http::Method::POST;
-        *request.uri_mut() = self.endpoint.clone();
+        *request.uri_mut() = self.transport.endpoint().clone();
         *request.headers_mut() = headers;
         request
     }
@@ -403,13 +333,7 @@ impl Client {
     /// [`ClientError::Transport`], [`ClientError::Timeout`], [`ClientError::Decrypt`]. The status
     /// is not interpreted.
     pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<RawResponse, ClientError> {
-        let call = async {
-            let response = self.http.request(request).await.map_err(transport_error)?;
-            crate::answer::read(response).await
-        };
-        let mut raw = tokio::time::timeout(self.timeout, call)
-            .await
-            .map_err(|_| ClientError::Timeout)??;
+        let mut raw = self.transport.send(request).await?;
         if raw
             .headers
             .get(CONTENT_ENCODING)
@@ -563,15 +487,6 @@ impl Client {
     pub async fn webhook(&self, request: &WebhookRequest) -> Result<StatusCode, ClientError> {
         Ok(self.call(ExtensionKind::Webhook, request).await?.webhook())
     }
-}
-
-/// A failure to connect, send or read: a TLS problem as its own variant.
-pub(crate) fn transport_error(error: hyper_util::client::legacy::Error) -> ClientError {
-    #[cfg(feature = "tls")]
-    if let Some(tls) = tls::classify(&error) {
-        return tls;
-    }
-    ClientError::Transport(error.into())
 }
 
 #[cfg(test)]

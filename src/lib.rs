@@ -1,4 +1,13 @@
-//! Write [Drone CI](https://www.drone.io/) extensions in Rust.
+//! Write [Drone CI](https://www.drone.io/) and [Woodpecker CI](https://woodpecker-ci.org/)
+//! extensions in Rust.
+//!
+//! Both protocols go through one design: a signature **scheme** (Drone's HTTP signatures in
+//! [`signature`], Woodpecker's RFC 9421 Ed25519 signatures in `woodpecker`, feature
+//! `woodpecker`), one verifying [`layer`] generic over the scheme
+//! ([`VerifyLayer`](layer::VerifyLayer)), one decoding [`service`]
+//! ([`ExtensionService`](service::ExtensionService)) over each kind's
+//! [`Endpoint`](service::Endpoint), and one HTTP transport for the clients. Drone's kinds are in
+//! [`drone`] (and at the root), Woodpecker's in `woodpecker`.
 //!
 //! Drone calls an extension with a signed JSON `POST`. Implement the trait of a kind, turn it into
 //! a tower service, and put the [verifying layer](layer::VerifySignatureLayer) in front of it:
@@ -69,7 +78,7 @@
 //! | module | trait | caller | if the extension fails |
 //! |---|---|---|---|
 //! | [`admission`] | [`Admitter`](admission::Admitter) | server, at login | login refused |
-//! | [`global_secrets`] | [`SecretProvider`](global_secrets::SecretProvider) | Drone 0.8 server | build runs without secrets |
+//! | [`global_secrets`] | [`GlobalSecretsProvider`](global_secrets::GlobalSecretsProvider) | Drone 0.8 server | build runs without secrets |
 //! | [`secret`] | [`SecretFinder`](secret::SecretFinder) | runners | step runs without the secret |
 //! | [`registry`] | [`RegistryProvider`](registry::RegistryProvider) | runners | images pulled without credentials |
 //! | [`environ`] | [`EnvironProvider`](environ::EnvironProvider) | runners | stage runs without the variables |
@@ -85,20 +94,16 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod access;
-pub mod admission;
 #[cfg(feature = "aesgcm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aesgcm")))]
 pub mod aesgcm;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
-pub mod config;
-pub mod convert;
-pub mod environ;
+pub mod clock;
+pub mod drone;
 pub mod glob;
-pub mod global_secrets;
 pub mod json;
-pub mod kind;
 pub mod layer;
 mod log;
 #[cfg(feature = "metrics")]
@@ -106,9 +111,6 @@ mod log;
 pub mod metrics;
 pub mod models;
 pub mod prelude;
-pub mod registry;
-pub mod router;
-pub mod secret;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod server;
@@ -117,19 +119,37 @@ pub mod signature;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod testing;
-pub mod validate;
 #[cfg(feature = "vault")]
 #[cfg_attr(docsrs, doc(cfg(feature = "vault")))]
 pub mod vault;
-pub mod webhook;
 #[cfg(feature = "woodpecker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "woodpecker")))]
 pub mod woodpecker;
 
 #[cfg(feature = "client")]
 mod answer;
-mod forward;
 
+/// Entry points for the fuzz targets (`fuzz/`) and the tests that replay their corpora: the
+/// parsers behind the verifiers, which are not part of the public API. Not covered by semver:
+/// anything here may change or disappear in any release (rustls's `__fuzz` pattern).
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::signature::digest::{SHA256_LEN, check_body, digest_header, parse_digest};
+    pub use crate::signature::signing_string::{
+        HeaderList, MAX_HEADER_LIST_ENTRIES, REQUEST_TARGET, signing_string,
+    };
+    #[cfg(feature = "woodpecker")]
+    pub use crate::woodpecker::fields::{Component, SignatureFields, request_target};
+}
+mod forward;
+mod route_table;
+
+// Drone's kinds, at the root where users look for them (their files are in `drone/`).
+#[doc(inline)]
+pub use drone::{
+    admission, config, convert, environ, global_secrets, kind, registry, router, secret, validate,
+    webhook,
+};
 pub use kind::ExtensionKind;
 
 /// The attribute every kind trait is implemented with (`#[drone_extension::async_trait]`),

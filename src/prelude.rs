@@ -5,6 +5,12 @@
 //! implemented with, and the [`router`](crate::router) that serves several kinds at once. With it,
 //! `drone-extension`, `axum` and `tokio` are the whole dependency list of an extension server.
 //!
+//! Woodpecker's extensions have their own prelude, `drone_extension::woodpecker::prelude`
+//! (feature `woodpecker`): its traits, models, `WoodpeckerRouter`, `VerifyWoodpeckerLayer`,
+//! `Verifier` and `PublicKey`. It never clashes with this one (the Woodpecker models that share
+//! a name with Drone's are exported with a `Woodpecker` prefix), so a server of both protocols
+//! imports both.
+//!
 //! ```
 //! use drone_extension::prelude::*;
 //!
@@ -32,7 +38,7 @@ pub use crate::admission::{Admission, AdmissionEvent, AdmissionRequest, Admitter
 pub use crate::config::{ConfigProvider, ConfigRequest};
 pub use crate::convert::{ConvertRequest, Converter};
 pub use crate::environ::{EnvironProvider, EnvironRequest};
-pub use crate::global_secrets::{GlobalSecretsRequest, SecretProvider};
+pub use crate::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
 pub use crate::layer::VerifySignatureLayer;
 pub use crate::models::{Config, LegacySecret, Registry, Secret, Variable};
 pub use crate::registry::{RegistryProvider, RegistryRequest};

@@ -1,14 +1,15 @@
-//! The tower service every extension kind shares: decode, call the trait, encode.
+//! The tower service every extension kind of every protocol shares: decode, call the trait,
+//! encode.
 //!
-//! Each kind module (for example [`admission`](crate::admission)) defines a request type, an
-//! async trait and an [`Endpoint`] adapter; [`ExtensionService`] does the rest, the same way for
-//! every kind:
+//! Each kind module (for example [`admission`](crate::admission), or Woodpecker's three kinds)
+//! defines a request type, an async trait and an [`Endpoint`] adapter; [`ExtensionService`] does
+//! the rest, the same way for every kind:
 //!
 //! | step | failure |
 //! |---|---|
 //! | the method is `POST` | 405, `Allow: POST` |
 //! | `Content-Type` is `application/json` | 415 |
-//! | the body is read under the limit (4 MiB), a 30 s deadline and a 10 s idle timeout | 413, 408, 400 |
+//! | the body is read under the limit (4 MiB), a 30 s deadline and a 10 s idle timeout, unless the verifying layer already did ([`crate::layer::BodyReceived`]: its limit is the one that counts) | 413, 408, 400 |
 //! | no JSON string is longer than the string limit (by default the body limit: no extra limit) | 400 `Invalid Input` |
 //! | the body decodes into the kind's request type | 400 `Invalid Input` |
 //! | the trait is called and its answer encoded with the status Drone expects | 500 on an error of the implementation |
@@ -18,8 +19,9 @@
 //! level, with the kind, the subject (repository or user), the decision, the status and the
 //! latency.
 //!
-//! The service does not check signatures: put it behind
-//! [`VerifySignatureLayer`](crate::layer::VerifySignatureLayer).
+//! The service does not check signatures: put it behind the verifying layer
+//! ([`VerifySignatureLayer`](crate::layer::VerifySignatureLayer) for Drone,
+//! `VerifyWoodpeckerLayer` for Woodpecker).
 
 use std::convert::Infallible;
 use std::fmt;
@@ -40,7 +42,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
-use crate::layer::{DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT};
+use crate::layer::{BodyReceived, DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT};
 use crate::log::Escaped;
 use crate::{BoxError, ExtensionKind};
 
@@ -56,14 +58,40 @@ pub const DEFAULT_MAX_STRING_LEN: usize = DEFAULT_BODY_LIMIT;
 /// The response type of every extension service.
 pub type ExtensionResponse = Response<Full<Bytes>>;
 
-/// One extension kind's adapter between [`ExtensionService`] and the kind's trait.
+/// One extension kind's adapter between [`ExtensionService`] and the kind's trait, for any
+/// protocol.
 ///
-/// The crate implements it for each kind (`AdmissionEndpoint`, `SecretEndpoint`, …); implement it
-/// yourself only for a kind the crate does not know.
+/// The crate implements it for each kind (`AdmissionEndpoint`, `SecretEndpoint`, …, and
+/// Woodpecker's `ConfigEndpoint`, `SecretEndpoint`, `RegistryEndpoint`); implement it yourself for
+/// a kind the crate does not know:
+///
+/// ```
+/// use drone_extension::service::{Endpoint, ExtensionService, Reply, RequestContext};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Ping { from: String }
+///
+/// struct Pong;
+///
+/// #[drone_extension::async_trait]
+/// impl Endpoint for Pong {
+///     const NAME: &'static str = "ping";
+///     type Request = Ping;
+///     fn subject(request: &Ping) -> String { request.from.clone() }
+///     async fn respond(&self, _request: Ping, _cx: &RequestContext) -> Reply {
+///         Reply::json("pong", &serde_json::json!({"pong": true}))
+///     }
+/// }
+///
+/// let service = ExtensionService::new(Pong); // behind a verifying layer of your choice
+/// # let _ = service;
+/// ```
 #[async_trait]
 pub trait Endpoint: Send + Sync + 'static {
-    /// The kind served.
-    const KIND: ExtensionKind;
+    /// The kind's name, for the log line's `kind` field and metrics: `admission`, `secret`, …
+    /// for Drone's kinds, `woodpecker-config`, `woodpecker-secret`, `woodpecker-registry` for
+    /// Woodpecker's.
+    const NAME: &'static str;
 
     /// The decoded request body.
     type Request: DeserializeOwned + Send + 'static;
@@ -74,6 +102,13 @@ pub trait Endpoint: Send + Sync + 'static {
 
     /// Answers a decoded request.
     async fn respond(&self, request: Self::Request, cx: &RequestContext) -> Reply;
+}
+
+/// The [`Endpoint`] of one of Drone's extension kinds: which kind, so that a router gives it its
+/// path and its layer the kind's signing policy.
+pub trait DroneEndpoint: Endpoint {
+    /// The kind served.
+    const KIND: ExtensionKind;
 }
 
 /// The one-word decision of a [`Reply`] (`allow`, `deny`, `found`, `none`, `error`, `invalid`,
@@ -176,7 +211,7 @@ fn response(status: StatusCode, content_type: &'static str, body: Bytes) -> Exte
     response
 }
 
-fn text_response(status: StatusCode, text: &str) -> ExtensionResponse {
+pub(crate) fn text_response(status: StatusCode, text: &str) -> ExtensionResponse {
     let mut response = response(
         status,
         "text/plain; charset=utf-8",
@@ -330,8 +365,8 @@ impl<E: Endpoint> ExtensionService<E> {
         }
     }
 
-    /// The largest body accepted (default 4 MiB). Behind the layer the body is already bounded by
-    /// the layer's own limit.
+    /// The largest body accepted without the verifying layer (default 4 MiB). Behind the layer,
+    /// which bounds the body itself, the layer's limit applies instead.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         Arc::make_mut(&mut self.settings).body_limit = bytes;
         self
@@ -401,8 +436,8 @@ fn is_json(parts: &Parts) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
-fn invalid_input(kind: ExtensionKind, why: &dyn fmt::Display) -> Reply {
-    tracing::warn!(kind = kind.name(), reason = %Escaped(why), "invalid request body");
+fn invalid_input(kind: &'static str, why: &dyn fmt::Display) -> Reply {
+    tracing::warn!(kind, reason = %Escaped(why), "invalid request body");
     Reply::text("invalid", StatusCode::BAD_REQUEST, "Invalid Input")
 }
 
@@ -437,7 +472,12 @@ where
             );
             return (reply, None);
         }
-        let limit = self.settings.body_limit;
+        // Behind the verifying layer the body was received under the layer's limit: the only
+        // one that counts (a second, smaller limit here would refuse what the layer accepted).
+        let limit = match parts.extensions.get::<BodyReceived>() {
+            Some(received) => received.limit(),
+            None => self.settings.body_limit,
+        };
         let bytes = match crate::layer::read_body(
             body,
             limit,
@@ -456,7 +496,7 @@ where
         let max_string_len = self.settings.max_string_len.unwrap_or(limit);
         if max_string_len < bytes.len() && has_long_string(&bytes, max_string_len) {
             let why = "a JSON string exceeds the length limit";
-            return (invalid_input(E::KIND, &why), None);
+            return (invalid_input(E::NAME, &why), None);
         }
         let decoded: E::Request = match serde_json::from_slice(&bytes) {
             Ok(decoded) => decoded,
@@ -468,7 +508,7 @@ where
                     e.line(),
                     e.column()
                 );
-                return (invalid_input(E::KIND, &why), None);
+                return (invalid_input(E::NAME, &why), None);
             }
         };
         let subject = E::subject(&decoded);
@@ -499,7 +539,7 @@ where
         let this = self.clone();
         Box::pin(async move {
             let started = Instant::now();
-            let kind = E::KIND.name();
+            let kind = E::NAME;
             let (reply, subject) = this.handle(request).await;
             tracing::info!(
                 kind,

@@ -38,6 +38,48 @@
 //! ```
 //!
 //! In a test, the same lines go in a `#[tokio::test] async fn … -> Result<(), BoxError>`.
+//!
+//! # Woodpecker
+//!
+//! With the `woodpecker` feature, the same three steps as Woodpecker: [`woodpecker_signed_request`]
+//! signs with a Woodpecker [`Signer`](crate::woodpecker::Signer) (RFC 9421, Ed25519, for the
+//! request's path), [`send`] drives the service, and the `woodpecker_*` readers of
+//! [`RawResponse`] read the answer as Woodpecker does
+//! ([`woodpecker_secrets`](RawResponse::woodpecker_secrets), …).
+//!
+//! ```
+//! # #[cfg(feature = "woodpecker")] {
+//! use drone_extension::testing;
+//! use drone_extension::woodpecker::prelude::*;
+//! use drone_extension::woodpecker::Signer;
+//!
+//! struct Token;
+//!
+//! #[async_trait]
+//! impl SecretExtension for Token {
+//!     async fn secrets(
+//!         &self,
+//!         _: WoodpeckerSecretRequest,
+//!     ) -> Result<Vec<WoodpeckerSecret>, BoxError> {
+//!         Ok(vec![WoodpeckerSecret { name: "token".into(), value: "s3cr3t".into(), ..Default::default() }])
+//!     }
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//! let woodpecker = Signer::from_seed(&[7; 32]); // in a test, any seed
+//! let app = WoodpeckerRouter::new(Verifier::new(woodpecker.public_key())).secret(Token);
+//! let request = WoodpeckerSecretRequest::default();
+//!
+//! let signed = testing::woodpecker_signed_request(&woodpecker, "/secret", &request)?;
+//! let secrets = testing::send(app.clone(), signed).await?.woodpecker_secrets()?;
+//! assert_eq!(secrets[0].value, "s3cr3t");
+//!
+//! let unsigned = testing::woodpecker_unsigned_request("/secret", &request)?;
+//! assert_eq!(testing::send(app, unsigned).await?.status, 401);
+//! # Ok::<(), BoxError>(()) })?;
+//! # }
+//! # Ok::<(), drone_extension::BoxError>(())
+//! ```
 
 use std::future::poll_fn;
 use std::time::SystemTime;
@@ -157,4 +199,70 @@ where
     T: Serialize + ?Sized,
 {
     send(service, signed_request(kind, secret, body)?).await
+}
+
+/// The request Woodpecker sends to `path` (and query, as on the request line) with `body` as
+/// JSON (encoded as Go's `json.Encoder` does), signed by `signer` now: `POST`, `User-Agent`,
+/// `Content-Digest`, `Content-Type`, `Signature`, `Signature-Input`.
+///
+/// The path is signed: send it to a service mounted at that path, such as a
+/// [`WoodpeckerRouter`](crate::woodpecker::WoodpeckerRouter) route.
+///
+/// # Errors
+///
+/// [`ClientError::Request`] when `body` cannot be encoded or `path` is not a valid request
+/// target.
+#[cfg(feature = "woodpecker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "woodpecker")))]
+pub fn woodpecker_signed_request<T: Serialize + ?Sized>(
+    signer: &crate::woodpecker::Signer,
+    path: &str,
+    body: &T,
+) -> Result<Request<Full<Bytes>>, ClientError> {
+    woodpecker_signed_request_at(signer, path, body, SystemTime::now())
+}
+
+/// [`woodpecker_signed_request`] signed at `created`: a request older than the verifier's
+/// `max_age` (60 s by default) or from the future is refused as stale.
+///
+/// # Errors
+///
+/// As [`woodpecker_signed_request`].
+#[cfg(feature = "woodpecker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "woodpecker")))]
+pub fn woodpecker_signed_request_at<T: Serialize + ?Sized>(
+    signer: &crate::woodpecker::Signer,
+    path: &str,
+    body: &T,
+    created: SystemTime,
+) -> Result<Request<Full<Bytes>>, ClientError> {
+    use crate::woodpecker::client as wp;
+    let uri: http::Uri = path
+        .parse()
+        .map_err(|e| ClientError::Request(Box::new(e)))?;
+    if uri.scheme().is_some() || uri.authority().is_some() || !path.starts_with('/') {
+        return Err(ClientError::Request(
+            format!("not a path and query: {path:?}").into(),
+        ));
+    }
+    wp::signed_request(signer, uri, wp::go_json(body)?, wp::unix_seconds(created))
+}
+
+/// [`woodpecker_signed_request`] without its `Signature` and `Signature-Input` headers: the
+/// Woodpecker layer refuses it (401).
+///
+/// # Errors
+///
+/// As [`woodpecker_signed_request`].
+#[cfg(feature = "woodpecker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "woodpecker")))]
+pub fn woodpecker_unsigned_request<T: Serialize + ?Sized>(
+    path: &str,
+    body: &T,
+) -> Result<Request<Full<Bytes>>, ClientError> {
+    use crate::woodpecker::{SIGNATURE, SIGNATURE_INPUT, Signer};
+    let mut request = woodpecker_signed_request(&Signer::from_seed(&[0x5a; 32]), path, body)?;
+    request.headers_mut().remove(&SIGNATURE);
+    request.headers_mut().remove(&SIGNATURE_INPUT);
+    Ok(request)
 }

@@ -281,7 +281,7 @@ async fn every_route_accepts_drone_requests_and_refuses_unsigned_ones() {
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     // The same routes, unsigned: a valid signed request with its Signature header removed.
-    for kind in ExtensionKind::ALL {
+    for &kind in ExtensionKind::ALL {
         let client = c(kind);
         let mut request = client
             .extension_request(
@@ -372,7 +372,7 @@ async fn unsigned_global_secrets_only_with_the_flag() {
 #[tokio::test]
 async fn the_probe_audit_passes_against_the_starter_for_every_kind() {
     let starter = Server::start("starter", &[]);
-    for kind in ExtensionKind::ALL {
+    for &kind in ExtensionKind::ALL {
         let run = audit(kind, &starter.url(kind.path()), SECRET).await;
         assert!(run.status.success(), "audit {kind}: {run}");
         assert!(run.stdout.contains("passed"), "audit {kind}: {run}");
@@ -778,7 +778,7 @@ async fn the_audit_fails_on_a_single_real_forgery() {
 
 #[tokio::test]
 async fn the_probe_prints_samples_that_parse() {
-    for kind in ExtensionKind::ALL {
+    for &kind in ExtensionKind::ALL {
         for pretty in [false, true] {
             let mut args = vec!["sample", kind.name()];
             if pretty {

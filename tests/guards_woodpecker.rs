@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use drone_extension::BoxError;
+use drone_extension::layer::SchemeError as _;
 use drone_extension::woodpecker::{
     DigestAlgorithm, LABEL, Registry, RegistryExtension, RegistryRequest, Signer, Verifier,
 };

@@ -18,7 +18,7 @@ use drone_extension::admission::{Admission, AdmissionEvent, AdmissionRequest, Ad
 use drone_extension::config::{ConfigProvider, ConfigRequest};
 use drone_extension::convert::{ConvertRequest, Converter};
 use drone_extension::environ::{EnvironProvider, EnvironRequest};
-use drone_extension::global_secrets::{GlobalSecretsRequest, SecretProvider};
+use drone_extension::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
 use drone_extension::models::{
     Build, Config, LegacySecret, Registry, Repo, Secret, System, Token, Variable,
 };
@@ -190,7 +190,7 @@ type FixedValidate = Fixed<Validation, ValidateRequest>;
 type FixedWebhook = Fixed<(), WebhookRequest>;
 
 fixed!(Admitter::admit(AdmissionRequest) -> Admission);
-fixed!(SecretProvider::secrets(GlobalSecretsRequest) -> Vec<LegacySecret>);
+fixed!(GlobalSecretsProvider::secrets(GlobalSecretsRequest) -> Vec<LegacySecret>);
 fixed!(SecretFinder::find(SecretRequest) -> Option<Secret>);
 fixed!(RegistryProvider::registries(RegistryRequest) -> Vec<Registry>);
 fixed!(EnvironProvider::variables(EnvironRequest) -> Vec<Variable>);

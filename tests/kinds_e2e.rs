@@ -12,7 +12,7 @@ use drone_extension::client::{Client, ClientError};
 use drone_extension::config::{ConfigProvider, ConfigRequest};
 use drone_extension::convert::{ConvertRequest, Converter};
 use drone_extension::environ::{EnvironProvider, EnvironRequest};
-use drone_extension::global_secrets::{GlobalSecretsRequest, SecretProvider};
+use drone_extension::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
 use drone_extension::layer::VerifySignatureLayer;
 use drone_extension::models::{
     Build, Config, LegacySecret, Registry, Repo, Secret, User, Variable,
@@ -46,7 +46,7 @@ impl Admitter for Ext {
 }
 
 #[async_trait::async_trait]
-impl SecretProvider for Ext {
+impl GlobalSecretsProvider for Ext {
     async fn secrets(&self, r: GlobalSecretsRequest) -> Result<Vec<LegacySecret>, BoxError> {
         Ok(vec![LegacySecret {
             name: format!("for_{}", r.repo.name),
@@ -151,7 +151,7 @@ async fn serve(ext: Ext) -> SocketAddr {
     );
     route!(
         ExtensionKind::GlobalSecrets,
-        SecretProvider::into_service(ext.clone())
+        GlobalSecretsProvider::into_service(ext.clone())
     );
     #[cfg(feature = "aesgcm")]
     {
@@ -426,7 +426,7 @@ async fn webhook_end_to_end_as_the_server_sends_it() {
 #[tokio::test]
 async fn a_client_with_another_secret_is_refused_by_every_kind() {
     let addr = serve(Ext::default()).await;
-    for kind in ExtensionKind::ALL {
+    for &kind in ExtensionKind::ALL {
         let c = Client::new(
             &format!("http://{addr}{}", kind.path()),
             SharedSecret::new("another-secret-0123456789abcdef").unwrap(),

@@ -30,7 +30,7 @@ impl Admitter for Everything {
 }
 
 #[async_trait]
-impl SecretProvider for Everything {
+impl GlobalSecretsProvider for Everything {
     async fn secrets(&self, _: GlobalSecretsRequest) -> Result<Vec<LegacySecret>, BoxError> {
         Ok(vec![LegacySecret {
             name: "docker_password".into(),
@@ -172,7 +172,7 @@ fn assert_answer(kind: ExtensionKind, answer: drone_extension::client::RawRespon
 async fn every_kind_is_served_on_its_path_and_verified() -> Result<(), BoxError> {
     let router = every_kind();
     assert_eq!(router.kinds().len(), ExtensionKind::ALL.len());
-    for kind in ExtensionKind::ALL {
+    for &kind in ExtensionKind::ALL {
         let answer = testing::call(router.clone(), kind, &key(), &body(kind)).await?;
         assert!(answer.status.is_success(), "{kind}: {}", answer.status);
         assert_answer(kind, answer);
@@ -182,7 +182,7 @@ async fn every_kind_is_served_on_its_path_and_verified() -> Result<(), BoxError>
         assert_eq!(refused.status, 401, "{kind} unsigned");
 
         // Signed for this kind, sent to every other kind's path: refused.
-        for other in ExtensionKind::ALL.into_iter().filter(|k| *k != kind) {
+        for other in ExtensionKind::ALL.iter().copied().filter(|k| *k != kind) {
             let mut request = testing::signed_request(kind, &key(), &body(kind))?;
             *request.uri_mut() = other.path().parse()?;
             let answer = testing::send(router.clone(), request).await?;
@@ -362,7 +362,7 @@ async fn the_router_records_each_kind_into_metrics() -> Result<(), BoxError> {
     use drone_extension::metrics::Metrics;
     let metrics = Metrics::new();
     let router = every_kind().metrics(&metrics);
-    for kind in ExtensionKind::ALL {
+    for &kind in ExtensionKind::ALL {
         let answer = testing::call(router.clone(), kind, &key(), &body(kind)).await?;
         assert!(answer.status.is_success(), "{kind}: {}", answer.status);
     }
@@ -408,7 +408,7 @@ async fn the_router_records_each_kind_into_metrics() -> Result<(), BoxError> {
         count(r#"drone_extension_refusals_total{kind="secret",reason="missing"}"#),
         1
     );
-    for kind in ExtensionKind::ALL {
+    for &kind in ExtensionKind::ALL {
         let prefix = format!(
             r#"drone_extension_request_duration_seconds_count{{kind="{}"}}"#,
             kind.name()

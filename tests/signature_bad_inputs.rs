@@ -25,10 +25,12 @@ use base64::alphabet;
 use base64::engine::general_purpose::STANDARD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use common::Case;
+use drone_extension::__fuzz::digest_header;
 use drone_extension::kind::{ADMISSION_V1, CONFIG_V1, SECRET_V1};
+use drone_extension::layer::SchemeError as _;
 use drone_extension::signature::{
     Error, KeyError, Keyring, MAX_HEADER_LEN, MAX_PARAMS, Policy, SharedSecret, SignatureParams,
-    Signer, Verified, Verifier, digest_header,
+    Signer, Verified, Verifier,
 };
 use hmac::{Hmac, KeyInit, Mac};
 use http::request::Parts;

@@ -13,14 +13,17 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use drone_extension::__fuzz::{
+    HeaderList, MAX_HEADER_LIST_ENTRIES, check_body, digest_header, parse_digest,
+};
 use drone_extension::kind::{
     ADMISSION_V1, CONFIG_V1, CONVERT_V1, ENVIRON_V1, ENVIRON_V2, GLOBAL_SECRETS, REGISTRY_V1,
     SECRET_V1, VALIDATE_V1, WEBHOOK_V1,
 };
+use drone_extension::layer::SchemeError as _;
 use drone_extension::signature::{
-    DEFAULT_MAX_SKEW, DRONE_EXTENSION_HEADERS, DRONE_WEBHOOK_HEADERS, Error, HeaderList,
-    MAX_HEADER_LIST_ENTRIES, MAX_PARAMS, Policy, SharedSecret, SignatureParams, Signer, Verifier,
-    check_body, digest_header, parse_digest,
+    DEFAULT_MAX_SKEW, DRONE_EXTENSION_HEADERS, DRONE_WEBHOOK_HEADERS, Error, MAX_PARAMS, Policy,
+    SharedSecret, SignatureParams, Signer, Verifier,
 };
 use hmac::{Hmac, KeyInit, Mac};
 use http::request::Parts;

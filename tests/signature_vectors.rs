@@ -3,10 +3,10 @@
 
 mod common;
 
+use drone_extension::__fuzz::{HeaderList, digest_header, signing_string};
 use drone_extension::kind::ADMISSION_V1;
-use drone_extension::signature::{
-    HeaderList, SharedSecret, SignatureParams, Signer, digest_header, signing_string,
-};
+use drone_extension::layer::SchemeError as _;
+use drone_extension::signature::{SharedSecret, SignatureParams, Signer};
 
 #[test]
 fn every_vector_yields_its_expected_class() {

@@ -909,7 +909,7 @@ async fn webhook_refuses_requests_signed_for_other_kinds() {
     assert!(client.webhook(&webhook).await.unwrap().is_success());
     let body = Bytes::from(serde_json::to_vec(&webhook).unwrap());
     let mut accepted = Vec::new();
-    for kind in ExtensionKind::ALL {
+    for &kind in ExtensionKind::ALL {
         if kind == ExtensionKind::Webhook {
             continue;
         }
@@ -1025,7 +1025,7 @@ async fn https_passes_the_probe_audit_for_every_kind_and_plain_http_gets_no_answ
     ];
     let starter = Server::start("starter", &env);
     let port = starter.addr.port();
-    for kind in ExtensionKind::ALL {
+    for &kind in ExtensionKind::ALL {
         let endpoint = format!("https://127.0.0.1:{port}{}", kind.path());
         let mut probe = Command::new(example("probe"));
         probe.env_remove("DRONE_SECRET").args([

@@ -14,7 +14,7 @@ use axum::routing::post;
 use bao::Bao;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use drone_extension::global_secrets::{GlobalSecretsRequest, SecretProvider};
+use drone_extension::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
 use drone_extension::metrics::Metrics;
 use drone_extension::models::{Build, LegacyBuild, LegacyRepo, Repo};
 use drone_extension::secret::{SecretFinder, SecretRequest};
@@ -193,7 +193,16 @@ async fn a_403_is_no_secret_and_keeps_the_token() {
     assert!(vault.health().await.token.valid);
     // A bogus token: 403 on every read, reported unhealthy.
     let bogus = self::vault(&bao, AuthMethod::Token("s.bogus".into()));
-    assert!(bogus.read("secret/data/drone/docker").await.is_err());
+    let read = bogus.read("secret/data/drone/docker").await;
+    assert!(
+        matches!(read, Err(VaultError::NotAuthenticated)),
+        "a refused token is a token failure, not a refused path: {read:?}"
+    );
+    // …answered as an error, where the valid token's 403 above was "no secret".
+    let answer = VaultSecretFinder::new(bogus.clone())
+        .find(request("secret/data/drone/docker", "password"))
+        .await;
+    assert!(answer.is_err(), "{answer:?}");
     let health = bogus.health().await;
     assert!(health.reachable && !health.token.valid, "{health:?}");
 }
@@ -361,8 +370,17 @@ async fn a_failed_login_is_retried_and_reported_never_fatal() {
         vault.read("secret/data/drone/docker").await,
         Err(VaultError::NotAuthenticated)
     ));
+    // No valid token is a backend failure, answered as an error, not "no secret".
     let finder = VaultSecretFinder::new(vault);
-    assert_eq!(docker(&finder).await, None);
+    let answer = finder
+        .find(request("secret/data/drone/docker", "password"))
+        .await;
+    assert!(
+        answer
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("not logged in")),
+        "{answer:?}"
+    );
 }
 
 /// A TokenReview API stub: approves every token, as the service account its claims name.
@@ -485,7 +503,10 @@ async fn kubernetes_login_with_a_service_account_token() {
             mount: "kubernetes".into(),
         },
     );
-    assert_eq!(docker(&VaultSecretFinder::new(wrong.clone())).await, None);
+    let answer = VaultSecretFinder::new(wrong.clone())
+        .find(request("secret/data/drone/docker", "password"))
+        .await;
+    assert!(answer.is_err(), "a failed login is an error: {answer:?}");
     assert!(!wrong.health().await.token.valid);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -506,8 +527,16 @@ async fn vault_stopped_mid_run_answers_within_the_timeout_and_recovers() {
 
     bao.freeze();
     let start = Instant::now();
-    assert_eq!(docker(&finder).await, None);
+    let answer = finder
+        .find(request("secret/data/drone/docker", "password"))
+        .await;
     let took = start.elapsed();
+    assert!(
+        answer
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("timeout")),
+        "an outage is an error, not \"no secret\": {answer:?}"
+    );
     println!("answered {took:?} after Vault stopped (timeout {timeout:?})");
     bounds::assert_not_before("the answer after Vault stopped", took, timeout);
     bounds::assert_ends_within("the answer after Vault stopped", took, timeout);
@@ -580,6 +609,55 @@ async fn global_secrets_for_drone_0_8() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// A path not served is skipped; Vault down fails the whole answer (an error, never a partial or
+/// empty list that would pass for "no global secrets").
+#[tokio::test]
+async fn global_secrets_skip_refused_paths_and_fail_when_vault_is_down() {
+    let Some((bao, token)) = seeded().await else {
+        return;
+    };
+    bao.put_v2("drone/global", json!({"npm_token": "npm"}))
+        .await;
+    let vault = Vault::new(
+        client(&bao, Duration::from_secs(1)),
+        AuthMethod::Token(token),
+        Renewal::default(),
+    );
+    let provider = VaultSecretProvider::new(
+        vault,
+        [
+            "sys/health",
+            "secret/data/drone/global",
+            "auth/token/lookup-self",
+        ],
+    );
+    let request = GlobalSecretsRequest {
+        action: "created".into(),
+        repo: LegacyRepo {
+            full_name: "octocat/hello-world".into(),
+            ..LegacyRepo::default()
+        },
+        build: LegacyBuild {
+            event: "push".into(),
+            branch: "main".into(),
+            ..LegacyBuild::default()
+        },
+    };
+    let secrets = provider.secrets(request.clone()).await.unwrap();
+    let names: Vec<_> = secrets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["npm_token"], "the refused paths are skipped");
+    bao.freeze();
+    let answer = provider.secrets(request.clone()).await;
+    assert!(
+        answer
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("timeout")),
+        "{answer:?}"
+    );
+    bao.thaw();
+    assert_eq!(provider.secrets(request).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bao::Bao;
+use drone_extension::client::ClientError;
 use drone_extension::global_secrets::GlobalSecretsRequest;
 use drone_extension::models::{Build, LegacyBuild, LegacyRepo, Repo};
 use drone_extension::secret::SecretRequest;
@@ -580,4 +581,118 @@ async fn the_probe_audit_fails_against_an_extension_serving_its_own_token() {
         out.contains("FAILED: 3 forged request(s) ACCEPTED"),
         "{out}"
     );
+}
+
+/// Vault frozen: a runner's secret request is answered `500` (an error the runner reports), not
+/// `204` ("no secret"), and `/metrics` counts it as `decision="error"`; a missing secret is still
+/// `204` `decision="not-found"`, and global secrets fail the same way.
+#[tokio::test]
+async fn a_vault_outage_is_an_error_in_the_answer_and_the_metrics() {
+    let Some((bao, token)) = seeded().await else {
+        return;
+    };
+    let server = start(&[
+        ("DRONE_BIND", "127.0.0.1:0"),
+        ("VAULT_ADDR", &bao.addr),
+        ("VAULT_TOKEN", &token),
+        ("VAULT_CLIENT_TIMEOUT", "1s"),
+        ("DRONE_GLOBAL_SECRETS_PATHS", "secret/data/drone/global"),
+    ]);
+    let request = SecretRequest {
+        path: "secret/data/docker".into(),
+        name: "docker_password".into(),
+        repo: Repo {
+            slug: "octocat/hello-world".into(),
+            ..Repo::default()
+        },
+        build: Build {
+            event: "push".into(),
+            target: "master".into(),
+            ..Build::default()
+        },
+    };
+    let mut missing = request.clone();
+    missing.path = "secret/data/drone/missing".into();
+    assert_eq!(
+        server
+            .client("/secret")
+            .find_secret(&missing)
+            .await
+            .unwrap(),
+        None,
+        "no such secret: 204"
+    );
+    let global = GlobalSecretsRequest {
+        action: "created".into(),
+        repo: LegacyRepo {
+            full_name: "octocat/hello-world".into(),
+            ..LegacyRepo::default()
+        },
+        build: LegacyBuild {
+            event: "push".into(),
+            ..LegacyBuild::default()
+        },
+    };
+
+    bao.freeze();
+    let answer = server.client("/secret").find_secret(&request).await;
+    let Err(ClientError::Status { code, message }) = &answer else {
+        panic!("Vault frozen: expected an error status, got {answer:?}");
+    };
+    assert_eq!(*code, 500, "{message}");
+    assert!(
+        !message.contains("Vault") && !message.contains(&bao.addr),
+        "a generic body, the detail in the log: {message}"
+    );
+    let answer = server
+        .client("/global-secrets")
+        .global_secrets(&global)
+        .await;
+    assert!(
+        matches!(answer, Err(ClientError::Status { code: 500, .. })),
+        "{answer:?}"
+    );
+    bao.thaw();
+
+    let (status, text) = get(&server, "/metrics");
+    assert_eq!(status, 200);
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let value = |labels: &[(&str, &str)]| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == "drone_extension_requests_total")
+            .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+                _ => 0.0,
+            })
+            .sum()
+    };
+    let secret_errors = value(&[("kind", "secret"), ("decision", "error"), ("status", "500")]);
+    assert_eq!(secret_errors, 1.0, "{text}");
+    let global_errors = value(&[
+        ("kind", "global-secrets"),
+        ("decision", "error"),
+        ("status", "500"),
+    ]);
+    assert_eq!(global_errors, 1.0, "{text}");
+    let not_found = value(&[
+        ("kind", "secret"),
+        ("decision", "not-found"),
+        ("status", "204"),
+    ]);
+    assert_eq!(not_found, 1.0, "{text}");
+    let log = server.log();
+    assert!(log.contains("Vault read failed"), "{log}");
+    assert!(!log.contains(&token), "the token is never logged");
+
+    // Vault back: served again.
+    let secret = server
+        .client("/secret")
+        .find_secret(&request)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(secret.data, PASSWORD);
 }

@@ -107,6 +107,42 @@ async fn the_audit_passes_against_the_woodpecker_example_for_each_extension() {
         "{}",
         run.stdout
     );
+
+    // Unsigned: /metrics (each extension counted under its name, the refusals by reason),
+    // /readyz; a path the router does not serve is 404.
+    let get = |path: &str| {
+        let client = drone_extension::woodpecker::Client::new(
+            &server.url(path),
+            Signer::from_seed(&[7; 32]),
+        )
+        .unwrap()
+        .timeout(std::time::Duration::from_secs(10));
+        async move {
+            let request = http::Request::get(client.endpoint().clone())
+                .body(http_body_util::Full::default())
+                .unwrap();
+            client.send(request).await.unwrap()
+        }
+    };
+    let metrics = get("/metrics").await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    let text = String::from_utf8_lossy(&metrics.body);
+    for expected in [
+        r#"drone_extension_requests_total{kind="woodpecker-secret",decision="found",status="200"}"#,
+        r#"drone_extension_refusals_total{kind="woodpecker-config",reason="signature"}"#,
+        r#"drone_extension_refusals_total{kind="woodpecker-registry",reason="digest"}"#,
+    ] {
+        assert!(text.contains(expected), "{expected} in:\n{text}");
+    }
+    assert_eq!(get("/readyz").await.status, StatusCode::OK);
+    assert_eq!(
+        get("/woodpecker/environ").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get("/woodpecker/secret").await.status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
 }
 
 /// A server that verifies the signed head but never hashes the body.

@@ -3,7 +3,9 @@
 
 mod woodpecker_support;
 
-use drone_extension::woodpecker::{DigestAlgorithm, PublicKey, PublicKeys, SignatureFields};
+use drone_extension::__fuzz::SignatureFields;
+use drone_extension::layer::SchemeError as _;
+use drone_extension::woodpecker::{DigestAlgorithm, PublicKey, PublicKeys};
 use woodpecker_support::{cases, public_key, signer, vectors, verifier};
 
 #[test]

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use drone_extension::BoxError;
 use drone_extension::admission::{Admission, AdmissionRequest, Admitter};
 use drone_extension::global_secrets::{
-    GlobalSecretsRequest, SecretProvider, filter_by_event, matches,
+    GlobalSecretsProvider, GlobalSecretsRequest, filter_by_event, matches,
 };
 use drone_extension::models::LegacySecret;
 use drone_extension::signature::SharedSecret;
@@ -28,7 +28,7 @@ impl Admitter for Policy {
 }
 
 #[async_trait::async_trait]
-impl SecretProvider for Policy {
+impl GlobalSecretsProvider for Policy {
     async fn secrets(&self, request: GlobalSecretsRequest) -> Result<Vec<LegacySecret>, BoxError> {
         if !matches(&["octocat/*".into()], &request.repo.full_name) {
             return Ok(Vec::new()); // `[]`: an error would run the build without any secret

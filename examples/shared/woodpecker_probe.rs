@@ -269,7 +269,7 @@ pub fn requests(client: &Client, body: &Bytes) -> Result<(Signed, Forgeries), Fa
         let params = format!("(\"@request-target\");created={now};alg=\"ed25519\"");
         let base = [
             b"\"@request-target\": ".as_slice(),
-            &drone_extension::woodpecker::request_target(&target).unwrap_or_default(),
+            &drone_extension::__fuzz::request_target(&target).unwrap_or_default(),
             b"\n\"@signature-params\": ",
             params.as_bytes(),
         ]

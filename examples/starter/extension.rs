@@ -8,7 +8,7 @@ use drone_extension::admission::{Admission, AdmissionEvent, AdmissionRequest, Ad
 use drone_extension::config::{ConfigProvider, ConfigRequest};
 use drone_extension::convert::{ConvertRequest, Converter};
 use drone_extension::environ::{EnvironProvider, EnvironRequest};
-use drone_extension::global_secrets::{GlobalSecretsRequest, SecretProvider};
+use drone_extension::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
 use drone_extension::models::{Config, LegacySecret, Registry, Secret, Variable};
 use drone_extension::registry::{RegistryProvider, RegistryRequest};
 use drone_extension::secret::{SecretFinder, SecretRequest};
@@ -43,7 +43,7 @@ impl Admitter for Starter {
 }
 
 #[drone_extension::async_trait]
-impl SecretProvider for Starter {
+impl GlobalSecretsProvider for Starter {
     /// Drone 0.8: the secrets of the repository, with their event and image lists (the 0.8 server
     /// filters by those itself, and gives pull requests only secrets that list `pull_request`).
     async fn secrets(&self, request: GlobalSecretsRequest) -> Result<Vec<LegacySecret>, BoxError> {

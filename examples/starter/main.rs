@@ -100,13 +100,13 @@ use drone_extension::admission::Admitter;
 use drone_extension::config::ConfigProvider;
 use drone_extension::convert::Converter;
 use drone_extension::environ::EnvironProvider;
-use drone_extension::global_secrets::SecretProvider;
+use drone_extension::global_secrets::GlobalSecretsProvider;
 use drone_extension::layer::{BodyBudget, MemoryReplayGuard, ReplayGuard, VerifySignatureLayer};
 use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::registry::RegistryProvider;
 use drone_extension::secret::SecretFinder;
 use drone_extension::server::{Readiness, Server, TlsConfig};
-use drone_extension::service::{Endpoint, ExtensionService};
+use drone_extension::service::{DroneEndpoint, ExtensionService};
 use drone_extension::signature::SharedSecret;
 use drone_extension::validate::Validator;
 use drone_extension::webhook::WebhookReceiver;
@@ -290,7 +290,7 @@ struct Layers {
 impl Layers {
     /// A router serving `service` at its kind's path, behind the layers. The layers wrap the
     /// service before axum sees it (not with `route_layer`): axum boxes the stack once.
-    fn mount<E: Endpoint>(self, service: ExtensionService<E>) -> Router {
+    fn mount<E: DroneEndpoint>(self, service: ExtensionService<E>) -> Router {
         let path = E::KIND.path();
         match (self.metrics, self.verify) {
             (Some(metrics), Some(verify)) => {
@@ -306,7 +306,10 @@ impl Layers {
 /// For `/secret`, `/registry` and `/environ`: answers encrypted with the kind's secret for a
 /// caller that asks (`Accept-Encoding: aesgcm`), as drone-go does. A secret under 32 bytes
 /// cannot key it: those answers stay plain JSON (`SharedSecret::new` warned at start).
-fn sealed<E: Endpoint>(service: ExtensionService<E>, secret: &SharedSecret) -> ExtensionService<E> {
+fn sealed<E: DroneEndpoint>(
+    service: ExtensionService<E>,
+    secret: &SharedSecret,
+) -> ExtensionService<E> {
     #[cfg(feature = "aesgcm")]
     let service = service.aesgcm_key(secret.clone());
     #[cfg(not(feature = "aesgcm"))]
@@ -360,7 +363,7 @@ fn app(
     let mut app = Router::new()
         .route("/healthz", get(|| std::future::ready("OK")))
         .route("/readyz", get(readyz));
-    for kind in ExtensionKind::ALL {
+    for &kind in ExtensionKind::ALL {
         let var = format!(
             "DRONE_{}_SECRET",
             kind.name().replace('-', "_").to_uppercase()
@@ -393,7 +396,7 @@ fn app(
         }
         let route = match kind {
             ExtensionKind::Admission => layers.mount(Admitter::into_service(s)),
-            ExtensionKind::GlobalSecrets => layers.mount(SecretProvider::into_service(s)),
+            ExtensionKind::GlobalSecrets => layers.mount(GlobalSecretsProvider::into_service(s)),
             ExtensionKind::Secret => layers.mount(sealed(SecretFinder::into_service(s), &secret)),
             ExtensionKind::Registry => {
                 layers.mount(sealed(RegistryProvider::into_service(s), &secret))

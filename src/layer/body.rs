@@ -160,6 +160,25 @@ impl<B> std::fmt::Debug for ResponseBody<B> {
     }
 }
 
+/// Put into the request's extensions by the verifying layer: the body was received and verified
+/// under this limit, so a service behind the layer (such as
+/// [`ExtensionService`](crate::service::ExtensionService)) applies no limit of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyReceived {
+    limit: usize,
+}
+
+impl BodyReceived {
+    pub(crate) fn new(limit: usize) -> BodyReceived {
+        BodyReceived { limit }
+    }
+
+    /// The layer's body limit, in bytes.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::signature::MAC_LEN;
+use crate::layer::FINGERPRINT_LEN as MAC_LEN;
 
 /// The most distinct requests receiving their body at once, per layer; more are answered 503.
 pub(crate) const MAX_IN_FLIGHT: usize = 65_536;

@@ -1,5 +1,5 @@
-//! Receiving a verified head's body: the machinery every verifying layer shares (Drone's
-//! [`VerifySignature`](super::VerifySignature) and Woodpecker's), whatever signed the head.
+//! Receiving a verified head's body: the machinery of the verifying layer, whatever
+//! [`Scheme`](super::Scheme) signed the head.
 //!
 //! [`Intake::admit`] runs before any body byte is read (declared length, duplicate in flight);
 //! [`Intake::receive`] takes room in the [`BodyBudget`], reads the body under the limit and the
@@ -18,9 +18,8 @@ use super::body::read_body;
 use super::budget::BudgetPermit;
 use super::in_flight::{InFlight, RECEIVING_GRACE, Refused};
 use super::layer::{DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT};
-use super::{BodyBudget, DEFAULT_BUDGET_WAIT, Rejection};
+use super::{BodyBudget, DEFAULT_BUDGET_WAIT, Fingerprint, Rejection};
 use crate::BoxError;
-use crate::signature::MAC_LEN;
 
 /// The body limits, the budget and the in-flight set of one layer.
 #[derive(Clone, Debug)]
@@ -53,12 +52,12 @@ impl Intake {
     pub(crate) fn admit(
         &self,
         headers: &HeaderMap,
-        key: &[u8; MAC_LEN],
+        key: &Fingerprint,
     ) -> Result<Option<usize>, Rejection> {
         let declared = declared_length(headers, self.body_limit)?;
         // One slot per signature while its body arrives: a copy of a request still receiving
         // its body is refused before any of its own body is read.
-        if self.in_flight.contains(key) {
+        if self.in_flight.contains(key.as_bytes()) {
             return Err(Rejection::DuplicateInProgress);
         }
         Ok(declared)
@@ -72,7 +71,7 @@ impl Intake {
         &self,
         body: B,
         declared: Option<usize>,
-        key: &[u8; MAC_LEN],
+        key: &Fingerprint,
         check: impl FnOnce(&[u8]) -> Result<T, Rejection>,
     ) -> Result<(Bytes, T, BudgetPermit), Rejection>
     where
@@ -86,7 +85,7 @@ impl Intake {
         // A copy may have registered while this one waited for room: then this one goes at
         // once, instead of holding room for the grace (copies of a captured head sent
         // together would otherwise queue every other request behind them).
-        if self.in_flight.contains(key) {
+        if self.in_flight.contains(key.as_bytes()) {
             return Err(Rejection::DuplicateInProgress);
         }
         let reading = read_body(
@@ -102,7 +101,7 @@ impl Intake {
         let mut receiving = None;
         let read = match tokio::time::timeout(RECEIVING_GRACE, reading.as_mut()).await {
             Ok(read) => read,
-            Err(_) => match InFlight::enter(&self.in_flight, key) {
+            Err(_) => match InFlight::enter(&self.in_flight, key.as_bytes()) {
                 Ok(guard) => {
                     receiving = Some(guard);
                     reading.await

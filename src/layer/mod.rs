@@ -1,11 +1,19 @@
 //! The verifying tower layer: one line to protect an axum router or a hyper service.
 //!
-//! [`VerifySignatureLayer`] checks Drone's HTTP signature on every request (with the
-//! [`signature`](crate::signature) core), reads the body under a size limit and deadlines only once
-//! the signed headers are known to be authentic, checks the body against the signed `Digest`,
-//! and hands the inner service the exact verified bytes ([`VerifiedBody`]) with a
-//! [`Verified`](crate::signature::Verified) request extension. Every refusal is a short plain-text
-//! response ([`Rejection`]); the reason goes to the `tracing` log.
+//! [`VerifyLayer`] checks a request's signature under its [`Scheme`], reads the body under a size
+//! limit and deadlines only once the signed head is known to be authentic, has the scheme check
+//! the body, and hands the inner service the exact verified bytes ([`VerifiedBody`]) with the
+//! scheme's proof as a request extension. Every refusal is a short plain-text response
+//! ([`Rejection`]); the reason goes to the `tracing` log. One layer serves every scheme:
+//!
+//! | scheme | layer | proof in the extensions |
+//! |---|---|---|
+//! | Drone's HTTP signatures ([`signature::Verifier`](crate::signature::Verifier)) | [`VerifySignatureLayer`] | [`signature::Verified`](crate::signature::Verified) |
+//! | Woodpecker's RFC 9421 Ed25519 (`woodpecker::Verifier`, feature `woodpecker`) | `woodpecker::VerifyWoodpeckerLayer` | `woodpecker::Verified` |
+//! | yours ([`Scheme`]) | [`VerifyLayer::with_scheme`] | [`Scheme::Verified`] |
+//!
+//! This module knows no scheme: each scheme's module implements [`Scheme`] (Drone's in
+//! `signature/scheme.rs`, Woodpecker's in `woodpecker/scheme.rs`).
 //!
 //! # With axum
 //!
@@ -118,17 +126,14 @@ mod intake;
 mod layer;
 mod rejection;
 mod replay;
+mod scheme;
 mod service;
 
 pub(crate) use body::read_body;
-pub use body::{ResponseBody, VerifiedBody};
+pub use body::{BodyReceived, ResponseBody, VerifiedBody};
 pub use budget::{BodyBudget, DEFAULT_BODY_BUDGET, DEFAULT_BUDGET_WAIT};
 pub use future::ResponseFuture;
-#[cfg(feature = "woodpecker")]
-pub(crate) use intake::Intake;
-pub use layer::{
-    DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, VerifySignatureLayer,
-};
+pub use layer::{DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, VerifyLayer};
 pub use rejection::{Refused, Rejection};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -136,6 +141,10 @@ pub use replay::{
     DEFAULT_REDIS_KEY_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisGuardError, RedisReplayGuard,
 };
 pub use replay::{MemoryReplayGuard, ReplayGuard};
-pub use service::VerifySignature;
-#[cfg(feature = "woodpecker")]
-pub(crate) use service::reject;
+pub use scheme::{
+    FINGERPRINT_LEN, Fingerprint, PendingBody, Scheme, SchemeError, SignatureFailure,
+};
+pub use service::Verify;
+
+// Drone's instances, at the path users know (defined with Drone's scheme).
+pub use crate::signature::{VerifySignature, VerifySignatureLayer};

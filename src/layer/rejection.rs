@@ -9,11 +9,11 @@ use http::header::{
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
+use super::scheme::{SchemeError, SignatureFailure};
 use crate::BoxError;
 use crate::log::Escaped;
-use crate::signature::Error;
 
-/// Why [`VerifySignature`](super::VerifySignature) refused a request.
+/// Why the verifying layer ([`Verify`](super::Verify)) refused a request.
 ///
 /// Every rejection becomes a response, never a service error: a short, generic plain-text body
 /// (no expected values, no class names beyond "missing"/"malformed"/"invalid") and the status
@@ -21,7 +21,7 @@ use crate::signature::Error;
 ///
 /// | variant | status |
 /// |---|---|
-/// | [`Signature`](Rejection::Signature) | 400 or 401, from [`Error::status`] |
+/// | [`Signature`](Rejection::Signature) | 400 or 401, from the scheme's [`SchemeError::status`] |
 /// | [`PayloadTooLarge`](Rejection::PayloadTooLarge) | 413 |
 /// | [`Timeout`](Rejection::Timeout) | 408 |
 /// | [`BodyUnreadable`](Rejection::BodyUnreadable) | 400 |
@@ -29,14 +29,15 @@ use crate::signature::Error;
 /// | [`ReplayGuardFailed`](Rejection::ReplayGuardFailed) | 503 |
 /// | [`DuplicateInProgress`](Rejection::DuplicateInProgress) | 409 |
 /// | [`Busy`](Rejection::Busy) | 503, `Retry-After: 1` |
-/// | `Woodpecker` (feature `woodpecker`) | 400 or 401, from `woodpecker::Error::status` |
 ///
 /// 401 responses carry `WWW-Authenticate: Signature` (RFC 9110 §15.5.2).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Rejection {
-    /// The signature, its policy, the `Date` or the `Digest` check failed. **400/401.**
-    Signature(Error),
+    /// The scheme refused the head or the body (Drone: the signature, its policy, the `Date` or
+    /// the `Digest`; Woodpecker: the signature, `created`/`expires` or the `Content-Digest`).
+    /// **400/401**, from the scheme's error; [`SignatureFailure::downcast_ref`] gives it back.
+    Signature(SignatureFailure),
     /// The declared `Content-Length`, or the body as it arrived, exceeds the limit. **413.**
     PayloadTooLarge,
     /// The body did not arrive within the total deadline or stalled past the idle timeout. **408.**
@@ -60,10 +61,6 @@ pub enum Rejection {
     /// requests are receiving their bodies. The text says which, for the log. **503**, with
     /// `Retry-After: 1`.
     Busy(&'static str),
-    /// The Woodpecker signature, its policy, `created` or the `Content-Digest` check failed
-    /// ([`VerifyWoodpeckerLayer`](crate::woodpecker::VerifyWoodpeckerLayer)). **400/401.**
-    #[cfg(feature = "woodpecker")]
-    Woodpecker(crate::woodpecker::Error),
 }
 
 impl Rejection {
@@ -77,8 +74,6 @@ impl Rejection {
             Rejection::Replayed => StatusCode::UNAUTHORIZED,
             Rejection::ReplayGuardFailed(_) | Rejection::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Rejection::DuplicateInProgress => StatusCode::CONFLICT,
-            #[cfg(feature = "woodpecker")]
-            Rejection::Woodpecker(e) => e.status(),
         }
     }
 
@@ -92,8 +87,6 @@ impl Rejection {
             Rejection::Replayed => "Invalid signature",
             Rejection::ReplayGuardFailed(_) | Rejection::Busy(_) => "Service unavailable",
             Rejection::DuplicateInProgress => "Duplicate request in progress",
-            #[cfg(feature = "woodpecker")]
-            Rejection::Woodpecker(e) => e.public_reason(),
         }
     }
 
@@ -134,8 +127,6 @@ impl Rejection {
             Rejection::Replayed | Rejection::ReplayGuardFailed(_) => "replay",
             Rejection::DuplicateInProgress => "in-flight",
             Rejection::Busy(_) => "budget",
-            #[cfg(feature = "woodpecker")]
-            Rejection::Woodpecker(e) => e.class(),
         }
     }
 
@@ -145,7 +136,7 @@ impl Rejection {
     ///
     /// | reason | rejections |
     /// |---|---|
-    /// | `missing` … `digest` | [`Signature`](Rejection::Signature), by [`Error::class`] (`header-absent` counts as `malformed`), and `Woodpecker`, by its error's class |
+    /// | `missing` … `digest` | [`Signature`](Rejection::Signature), by the scheme's [`SchemeError::reason`] (Drone's `header-absent` counts as `malformed`) |
     /// | `too_large` | [`PayloadTooLarge`](Rejection::PayloadTooLarge) |
     /// | `timeout` | [`Timeout`](Rejection::Timeout) |
     /// | `unreadable` | [`BodyUnreadable`](Rejection::BodyUnreadable) |
@@ -154,10 +145,7 @@ impl Rejection {
     /// | `overload` | [`Busy`](Rejection::Busy) |
     pub fn reason(&self) -> &'static str {
         match self {
-            Rejection::Signature(Error::HeaderAbsent(_)) => "malformed",
-            Rejection::Signature(e) => e.class(),
-            #[cfg(feature = "woodpecker")]
-            Rejection::Woodpecker(e) => e.class(),
+            Rejection::Signature(e) => e.reason(),
             Rejection::PayloadTooLarge => "too_large",
             Rejection::Timeout => "timeout",
             Rejection::BodyUnreadable(_) => "unreadable",
@@ -174,26 +162,12 @@ impl Rejection {
         let check = self.check();
         let reason = Escaped(self);
         match self {
-            Rejection::Signature(Error::Signature) => tracing::warn!(
+            Rejection::Signature(e) if e.operator_hint().is_some() => tracing::warn!(
                 status,
                 check,
                 reason = %reason,
-                "request rejected: check that this extension's secret equals the caller's \
-                 DRONE_*_PLUGIN_SECRET (server) or DRONE_*_PLUGIN_TOKEN (runner)"
-            ),
-            Rejection::Signature(Error::Stale(_)) => tracing::warn!(
-                status,
-                check,
-                reason = %reason,
-                "request rejected: check the clocks of Drone and this extension (NTP)"
-            ),
-            Rejection::Signature(Error::MediaType { .. }) => tracing::warn!(
-                status,
-                check,
-                reason = %reason,
-                "request rejected: signed for another kind; is a layer of another route stacked \
-                 on this one? (axum's `route_layer` wraps every route added before it; else \
-                 check the caller's endpoint URL, or give each extension kind its own secret)"
+                hint = e.operator_hint(),
+                "request rejected"
             ),
             _ => tracing::warn!(status, check, reason = %reason, "request rejected"),
         }
@@ -214,8 +188,6 @@ impl fmt::Display for Rejection {
                  request re-sent?)",
             ),
             Rejection::Busy(why) => write!(f, "no room to receive the body: {why}"),
-            #[cfg(feature = "woodpecker")]
-            Rejection::Woodpecker(e) => fmt::Display::fmt(e, f),
         }
     }
 }
@@ -224,21 +196,19 @@ impl std::error::Error for Rejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Rejection::Signature(e) => Some(e),
-            #[cfg(feature = "woodpecker")]
-            Rejection::Woodpecker(e) => Some(e),
             Rejection::BodyUnreadable(e) | Rejection::ReplayGuardFailed(e) => Some(&**e),
             _ => None,
         }
     }
 }
 
-impl From<Error> for Rejection {
-    fn from(e: Error) -> Rejection {
-        Rejection::Signature(e)
+impl<E: SchemeError> From<E> for Rejection {
+    fn from(e: E) -> Rejection {
+        Rejection::Signature(SignatureFailure::new(e))
     }
 }
 
-/// The response extension of every refusal by [`VerifySignature`](super::VerifySignature): which
+/// The response extension of every refusal by the verifying layer ([`Verify`](super::Verify)): which
 /// check refused the request, so that an outer layer (metrics, access logs) can tell a refusal
 /// from the service's own answer with the same status.
 ///
@@ -282,21 +252,45 @@ mod tests {
     use super::*;
     use http_body_util::BodyExt;
 
+    /// A scheme's error, as the layer sees it (this module knows no scheme).
+    #[derive(Debug)]
+    struct Error(StatusCode, &'static str);
+
+    impl fmt::Display for Error {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.1)
+        }
+    }
+
+    impl std::error::Error for Error {}
+
+    impl SchemeError for Error {
+        fn status(&self) -> StatusCode {
+            self.0
+        }
+        fn class(&self) -> &'static str {
+            "test"
+        }
+        fn public_reason(&self) -> &'static str {
+            self.1
+        }
+    }
+
     #[tokio::test]
     async fn responses_are_generic_and_carry_the_challenge() {
         let cases = [
             (
-                Rejection::Signature(Error::Missing),
+                Rejection::from(Error(StatusCode::UNAUTHORIZED, "Missing signature")),
                 401,
                 "Missing signature\n",
             ),
             (
-                Rejection::Signature(Error::Malformed("duplicate parameter")),
+                Rejection::from(Error(StatusCode::BAD_REQUEST, "Malformed signature")),
                 400,
                 "Malformed signature\n",
             ),
             (
-                Rejection::Signature(Error::Stale("Date is older than the window")),
+                Rejection::from(Error(StatusCode::UNAUTHORIZED, "Invalid signature")),
                 401,
                 "Invalid signature\n",
             ),

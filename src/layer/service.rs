@@ -1,4 +1,4 @@
-//! [`VerifySignature`]: the middleware itself.
+//! [`Verify`]: the middleware itself, for every [`Scheme`].
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -10,17 +10,19 @@ use http_body_util::Full;
 use tower_service::Service;
 
 use super::layer::Config;
-use super::{Refused, Rejection, ResponseBody, ResponseFuture, VerifiedBody};
+use super::scheme::{PendingBody, Scheme, SignatureFailure};
+use super::{BodyReceived, Refused, Rejection, ResponseBody, ResponseFuture, VerifiedBody};
 use crate::BoxError;
-use crate::log::Escaped;
 
-/// Verifies Drone's signature on every request before calling the inner service.
+/// Verifies the signature of every request under its [`Scheme`] before calling the inner
+/// service.
 ///
-/// Made by [`VerifySignatureLayer`](super::VerifySignatureLayer). Checks run cheap to expensive and
-/// nothing unauthenticated is buffered:
+/// Made by [`VerifyLayer`](super::VerifyLayer) ([`VerifySignature`](super::VerifySignature) is it
+/// with Drone's scheme). Checks run cheap to expensive and nothing unauthenticated is buffered:
 ///
-/// 1. the signature header, its parameters, the algorithm and key, the policy, the `Date` window
-///    and the HMAC over the signed headers, all before any body byte is read;
+/// 1. the scheme's head check ([`Scheme::verify_head`]; Drone: the signature header, its
+///    parameters, the algorithm and key, the policy, the `Date` window and the HMAC over the
+///    signed headers), before any body byte is read;
 /// 2. a declared `Content-Length` above the limit is answered 413 at once;
 /// 3. a request whose exact signature is registered as still sending its body is answered 409
 ///    at once (a request registers its own signature when its body has not arrived within
@@ -28,11 +30,13 @@ use crate::log::Escaped;
 /// 4. room for the declared length (or the limit) is taken from the
 ///    [`BodyBudget`](super::BodyBudget), waiting at most the budget wait, else 503;
 /// 5. the body is read through the length limit, with a total deadline and an idle timeout;
-/// 6. the body is checked against the signed `Digest`;
+/// 6. the body is checked by the scheme ([`PendingBody::verify_body`]; Drone: against the signed
+///    `Digest`);
 /// 7. the replay guard, if one is configured, claims the signature (a copy is refused 401);
 /// 8. the inner service is called with the exact verified bytes as its body
-///    ([`VerifiedBody`]) and a [`Verified`](crate::signature::Verified) request extension; the
-///    room in the budget is given back when its response future completes;
+///    ([`VerifiedBody`]) and the scheme's proof ([`Scheme::Verified`]; Drone:
+///    [`Verified`](crate::signature::Verified)) as a request extension; the room in the budget
+///    is given back when its response future completes;
 /// 9. unless the answer is a 2xx with a body, the replay guard forgets the signature, so that
 ///    a retry is served (see [`ReplayGuard`](super::ReplayGuard)).
 ///
@@ -40,15 +44,32 @@ use crate::log::Escaped;
 ///
 /// Every failure is a response (see [`Rejection`]), never a service error, so the service's error
 /// type is the inner service's (`Infallible` in axum).
-#[derive(Clone, Debug)]
-pub struct VerifySignature<S> {
+pub struct Verify<S, T> {
     inner: S,
-    config: Arc<Config>,
+    config: Arc<Config<T>>,
 }
 
-impl<S> VerifySignature<S> {
-    pub(crate) fn from_config(inner: S, config: Arc<Config>) -> Self {
-        VerifySignature { inner, config }
+impl<S: Clone, T> Clone for Verify<S, T> {
+    fn clone(&self) -> Self {
+        Verify {
+            inner: self.inner.clone(),
+            config: self.config.clone(),
+        }
+    }
+}
+
+impl<S: std::fmt::Debug, T: std::fmt::Debug> std::fmt::Debug for Verify<S, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verify")
+            .field("inner", &self.inner)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<S, T> Verify<S, T> {
+    pub(crate) fn from_config(inner: S, config: Arc<Config<T>>) -> Self {
+        Verify { inner, config }
     }
 
     /// The inner service.
@@ -67,7 +88,7 @@ impl<S> VerifySignature<S> {
     }
 }
 
-pub(crate) fn reject<B, E>(rejection: Rejection) -> Result<Response<ResponseBody<B>>, E> {
+fn reject<B, E>(rejection: Rejection) -> Result<Response<ResponseBody<B>>, E> {
     rejection.log();
     let refused = Refused::new(&rejection);
     let mut response = rejection.into_response().map(ResponseBody::rejection);
@@ -82,8 +103,9 @@ fn keeps_claim<B: Body>(response: &Response<B>) -> bool {
     response.status().is_success() && !body.is_end_stream() && body.size_hint().exact() != Some(0)
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for VerifySignature<S>
+impl<S, T, ReqBody, ResBody> Service<Request<ReqBody>> for Verify<S, T>
 where
+    T: Scheme,
     S: Service<Request<VerifiedBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
@@ -108,13 +130,13 @@ where
 
         // Head checks, synchronously: nothing has been read yet.
         let head = config
-            .verifier
-            .verify_parts(&parts)
-            .map_err(Rejection::Signature)
+            .scheme
+            .verify_head(&parts)
+            .map_err(|e| Rejection::Signature(SignatureFailure::new(e)))
             .and_then(|pending| {
                 let declared = config
                     .intake
-                    .admit(&parts.headers, pending.verified().mac())?;
+                    .admit(&parts.headers, &pending.fingerprint())?;
                 Ok((pending, declared))
             });
         let (pending, declared) = match head {
@@ -123,42 +145,46 @@ where
         };
 
         ResponseFuture::new(async move {
-            let mac = *pending.verified().mac();
-            let check = |body: &[u8]| pending.verify_body(body).map_err(Rejection::Signature);
-            let (bytes, verified, permit) =
-                match config.intake.receive(body, declared, &mac, check).await {
-                    Ok(received) => received,
-                    Err(rejection) => return reject(rejection),
-                };
-            let claimed = match &config.replay_guard {
-                Some(guard) => {
-                    let policy = config.verifier.policy();
-                    let until = verified.date() + policy.skew();
-                    match guard.first_seen(verified.mac(), policy.now(), until).await {
+            let fingerprint = pending.fingerprint();
+            let check = |body: &[u8]| {
+                pending
+                    .verify_body(body)
+                    .map_err(|e| Rejection::Signature(SignatureFailure::new(e)))
+            };
+            let (bytes, verified, permit) = match config
+                .intake
+                .receive(body, declared, &fingerprint, check)
+                .await
+            {
+                Ok(received) => received,
+                Err(rejection) => return reject(rejection),
+            };
+            let claimed = match (&config.replay_guard, config.scheme.replay_window(&verified)) {
+                (Some(guard), Some((now, until))) => {
+                    match guard.first_seen(fingerprint.as_bytes(), now, until).await {
                         Ok(true) => Some(guard.clone()),
                         Ok(false) => return reject(Rejection::Replayed),
                         Err(e) => return reject(Rejection::ReplayGuardFailed(e)),
                     }
                 }
-                None => None,
+                _ => None,
             };
-            tracing::debug!(
-                key_id = %Escaped(verified.key_id()),
-                body_len = bytes.len(),
-                "signature verified"
-            );
+            tracing::debug!(verified = ?verified, body_len = bytes.len(), "signature verified");
             let mut request = Request::from_parts(parts, Full::new(bytes));
             request.extensions_mut().insert(verified);
+            request
+                .extensions_mut()
+                .insert(BodyReceived::new(config.intake.body_limit));
             let response = inner.call(request).await;
             // The verified bytes and what the service decoded from them live until here.
             drop(permit);
             // Released before the answer leaves, so that a retry it prompts is served.
             if let Some(guard) = claimed
                 && !matches!(&response, Ok(response) if keeps_claim(response))
-                && let Err(e) = guard.forget(&mac).await
+                && let Err(e) = guard.forget(fingerprint.as_bytes()).await
             {
                 tracing::warn!(
-                    error = %Escaped(&e),
+                    error = %crate::log::Escaped(&e),
                     "replay guard: could not forget a signature whose request failed; a \
                      retry of it within the clock window will be refused"
                 );

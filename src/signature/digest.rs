@@ -15,7 +15,7 @@ pub const SHA256_LEN: usize = 32;
 /// case-insensitively (`SHA-256`, `sha-256`). Entries for other algorithms are allowed and ignored.
 ///
 /// ```
-/// use drone_extension::signature::{digest_header, parse_digest};
+/// use drone_extension::__fuzz::{digest_header, parse_digest};
 ///
 /// let header = digest_header(b"");
 /// assert_eq!(header, "SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use http::StatusCode;
+use crate::layer::SchemeError;
 
 /// Why a request's signature was refused.
 ///
@@ -72,19 +72,13 @@ pub enum Error {
     DigestMalformed(&'static str),
 }
 
-impl Error {
-    /// The HTTP status to answer with: 400 for [`Malformed`](Error::Malformed) and
-    /// [`DigestMalformed`](Error::DigestMalformed), 401 for everything else.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Error::Malformed(_) | Error::DigestMalformed(_) => StatusCode::BAD_REQUEST,
-            _ => StatusCode::UNAUTHORIZED,
-        }
-    }
-
-    /// The outcome class, as named in the test vectors (`missing`, `malformed`, `algorithm`, `key`,
-    /// `policy`, `header-absent`, `stale`, `signature`, `digest`).
-    pub fn class(&self) -> &'static str {
+/// What the verifying layer answers and logs ([`SchemeError`]): the status (400 for
+/// [`Malformed`](Error::Malformed) and [`DigestMalformed`](Error::DigestMalformed), 401 for
+/// everything else), the class (as named in the test vectors: `missing`, `malformed`,
+/// `algorithm`, `key`, `policy`, `header-absent`, `stale`, `signature`, `digest`), the public
+/// reason, the metrics reason (`header-absent` counts as `malformed`) and the operator's hint.
+impl SchemeError for Error {
+    fn class(&self) -> &'static str {
         match self {
             Error::Missing => "missing",
             Error::Malformed(_) => "malformed",
@@ -98,14 +92,30 @@ impl Error {
         }
     }
 
-    /// A short text that is safe to send in a response body: it says which check failed in the
-    /// broadest terms and nothing about expected values.
-    pub fn public_reason(&self) -> &'static str {
+    fn malformed(&self) -> bool {
+        matches!(self, Error::Malformed(_) | Error::DigestMalformed(_))
+    }
+
+    fn reason(&self) -> &'static str {
         match self {
-            Error::Missing => "Missing signature",
-            Error::Malformed(_) => "Malformed signature",
-            Error::DigestMalformed(_) => "Malformed digest",
-            _ => "Invalid signature",
+            Error::HeaderAbsent(_) => "malformed",
+            other => other.class(),
+        }
+    }
+
+    fn operator_hint(&self) -> Option<&'static str> {
+        match self {
+            Error::Signature => Some(
+                "check that this extension's secret equals the caller's DRONE_*_PLUGIN_SECRET \
+                 (server) or DRONE_*_PLUGIN_TOKEN (runner)",
+            ),
+            Error::Stale(_) => Some("check the clocks of Drone and this extension (NTP)"),
+            Error::MediaType { .. } => Some(
+                "signed for another kind; is a layer of another route stacked on this one? \
+                 (axum's `route_layer` wraps every route added before it; else check the \
+                 caller's endpoint URL, or give each extension kind its own secret)",
+            ),
+            _ => None,
         }
     }
 }

@@ -51,24 +51,27 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod digest;
+pub(crate) mod digest;
 mod error;
 mod key;
 mod params;
 mod policy;
+mod scheme;
 mod sign;
-mod signing_string;
+pub(crate) mod signing_string;
 mod verify;
 
-pub use digest::{SHA256_LEN, check_body, digest_header, parse_digest};
+/// What an [`Error`] tells the layer (status, class, public reason): the trait is the layer's.
+pub use crate::layer::SchemeError;
 pub use error::Error;
 pub use key::{AESGCM_KEY_LEN, KeyError, Keyring, SharedSecret};
 pub use params::{MAX_HEADER_LEN, MAX_PARAMS, SignatureParams};
 pub use policy::{
     Clock, DEFAULT_MAX_SKEW, DRONE_EXTENSION_HEADERS, DRONE_WEBHOOK_HEADERS, Policy, SystemClock,
 };
+pub use scheme::{VerifySignature, VerifySignatureLayer};
 pub use sign::{DRONE_KEY_ID, EXTENSION_HEADER_LIST, Signer, WEBHOOK_HEADER_LIST};
-pub use signing_string::{HeaderList, MAX_HEADER_LIST_ENTRIES, REQUEST_TARGET, signing_string};
+pub(crate) use signing_string::{HeaderList, MAX_HEADER_LIST_ENTRIES};
 pub use verify::{MAC_LEN, SIGNATURE, Verified, VerifiedHeaders, Verifier};
 
 /// The only algorithm accepted, and the one Drone uses.

@@ -25,40 +25,7 @@ pub const DRONE_EXTENSION_HEADERS: [&str; 5] = [
 /// The headers Drone's global-webhook sender signs.
 pub const DRONE_WEBHOOK_HEADERS: [&str; 2] = ["date", "digest"];
 
-/// A source of the current time, injectable for tests.
-///
-/// Any `Fn() -> SystemTime` is a clock:
-///
-/// ```
-/// use std::time::{Duration, SystemTime};
-/// use drone_extension::signature::Policy;
-///
-/// let fixed = SystemTime::UNIX_EPOCH + Duration::from_secs(1_577_836_800);
-/// let policy = Policy::drone_webhook().clock(move || fixed);
-/// ```
-pub trait Clock: Send + Sync + 'static {
-    /// The current time.
-    fn now(&self) -> SystemTime;
-}
-
-impl<F> Clock for F
-where
-    F: Fn() -> SystemTime + Send + Sync + 'static,
-{
-    fn now(&self) -> SystemTime {
-        self()
-    }
-}
-
-/// The system's clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-}
+pub use crate::clock::{Clock, SystemClock};
 
 /// What a signature must cover, which `Accept` it may sign, and how fresh it must be.
 ///
@@ -380,6 +347,7 @@ fn parse_date(date: &[u8]) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layer::SchemeError;
 
     const DATE: &[u8] = b"Wed, 01 Jan 2020 00:00:00 GMT";
     const T: u64 = 1_577_836_800;

@@ -66,7 +66,9 @@ impl Signer {
     ///
     /// # Errors
     ///
-    /// As [`signing_string`](super::signing_string): a listed header is absent, empty or repeated.
+    /// [`Error::HeaderAbsent`] when a listed header is missing or empty, [`Error::Malformed`] when
+    /// it is repeated or carries control or non-ASCII bytes, [`Error::Policy`] for an unknown
+    /// pseudo-header.
     pub fn sign(
         &self,
         method: &Method,

@@ -20,7 +20,7 @@ pub const MAX_HEADER_LIST_ENTRIES: usize = 32;
 /// A parsed `headers` parameter: the lower-cased names of the signed headers, in signing order.
 ///
 /// ```
-/// use drone_extension::signature::HeaderList;
+/// use drone_extension::__fuzz::HeaderList;
 ///
 /// let list = HeaderList::parse("Date Digest")?;
 /// assert_eq!(list.iter().collect::<Vec<_>>(), ["date", "digest"]);
@@ -406,7 +406,7 @@ impl<'a> Resolved<'a> {
 /// httpsignatures-go (and so Drone) signs.
 ///
 /// ```
-/// use drone_extension::signature::{HeaderList, signing_string};
+/// use drone_extension::__fuzz::{HeaderList, signing_string};
 /// use http::{HeaderMap, Method, Uri};
 ///
 /// let mut headers = HeaderMap::new();

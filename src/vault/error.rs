@@ -7,11 +7,13 @@ use crate::client::ClientError;
 
 /// Why a call to Vault (or OpenBao) failed.
 ///
-/// None of these reach a Drone runner as such: whatever the variant, the providers of this
-/// module answer "no secret" (HTTP `204` for the secret kind, `200 []` for global secrets) and
-/// log the error, so a Vault outage never hangs a build and a refused path never tells the
-/// pipeline why. The `Display` texts carry no token and no secret value (Vault's own `errors`
-/// may quote the path: log them escaped).
+/// None of these reach a Drone runner as such. The providers of this module answer a refusal
+/// ([`is_refusal`](Self::is_refusal): a path that is not a KV secret, an invalid path, a path
+/// the token's policies do not allow) as "no secret" (HTTP `204` for the secret kind, the path
+/// skipped for global secrets), so a refused path never tells the pipeline why; every other
+/// variant is a backend failure, answered `500` with a generic body (`decision="error"`), so an
+/// outage is never mistaken for a missing secret. The `Display` texts carry no token and no
+/// secret value (Vault's own `errors` may quote the path: log them escaped).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum VaultError {
@@ -25,7 +27,8 @@ pub enum VaultError {
     /// No answer within the client's timeout.
     Timeout,
     /// Vault answered `403`: the token is invalid, expired or revoked, or its policies do not
-    /// allow the path.
+    /// allow the path. From [`Vault::read`](super::Vault::read), only the latter: a refused
+    /// token is [`NotAuthenticated`](VaultError::NotAuthenticated).
     PermissionDenied,
     /// Vault answered another unexpected status, with its `errors` list.
     Status {
@@ -43,7 +46,8 @@ pub enum VaultError {
     /// `auth/token/lookup-self`, its cubbyhole, `sys/…`, another engine), refused before any
     /// read. The runner gets "no secret" (`204`); the reason is logged with the path.
     NotASecret(Refusal),
-    /// No token: logging in has not succeeded (yet). The login is retried in the background.
+    /// No valid token: logging in has not succeeded (yet), or Vault refused the token (expired
+    /// or revoked) and no new one replaced it. The login is retried in the background.
     NotAuthenticated,
     /// A login (AppRole, Kubernetes) failed.
     Login(String),
@@ -75,6 +79,24 @@ impl fmt::Display for VaultError {
 }
 
 impl std::error::Error for VaultError {}
+
+impl VaultError {
+    /// Whether this is a refusal to serve a path, answered "no secret": [`NotASecret`],
+    /// [`InvalidPath`], and [`PermissionDenied`] (from [`Vault::read`](super::Vault::read), a
+    /// `403` with the token still valid: its policies do not allow the path). Every other
+    /// variant is a failure of Vault, of the connection to it or of the extension's token,
+    /// answered as an error.
+    ///
+    /// [`NotASecret`]: VaultError::NotASecret
+    /// [`InvalidPath`]: VaultError::InvalidPath
+    /// [`PermissionDenied`]: VaultError::PermissionDenied
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            VaultError::NotASecret(_) | VaultError::InvalidPath | VaultError::PermissionDenied
+        )
+    }
+}
 
 impl From<ClientError> for VaultError {
     fn from(error: ClientError) -> VaultError {

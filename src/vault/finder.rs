@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{Lookup, Vault, VaultError};
+use super::{Lookup, Vault};
 use crate::BoxError;
 use crate::access::Subject;
 use crate::log::Escaped;
@@ -15,10 +15,14 @@ use crate::secret::{SecretFinder, SecretRequest};
 /// secrets in KV engines are read ([`Vault::read`]): a pipeline asking for
 /// `auth/token/lookup-self`, `cubbyhole/…` or `sys/…` gets nothing.
 ///
-/// Whatever fails (Vault down, `403`, a path that is not a KV secret, missing path or key, a
-/// filter refusing) is logged and answered "no secret" (`204`); the build runs without it, as
-/// with drone-vault's `404`. Every request-controlled field is logged escaped (control
-/// characters as `\n`, `\u{1b}`), so a `get.path` cannot forge log lines.
+/// A missing path or key, a path that is not served (not a KV secret, a `..`, a `403` for a path
+/// the token's policies do not allow) and a filter refusing are logged and answered "no secret"
+/// (`204`), as drone-vault's `404`. A backend failure (Vault unreachable, a timeout, a `5xx`, no
+/// valid token: [`Lookup::Failed`](super::Lookup::Failed)) is an error: the service answers
+/// `500` with a generic body and records `decision="error"`, so an outage shows in the log and
+/// metrics instead of passing for a missing secret (the runner logs the error and runs the step
+/// without the secret). Every request-controlled field is logged escaped (control characters as
+/// `\n`, `\u{1b}`), so a `get.path` cannot forge log lines.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), drone_extension::vault::VaultError> {
@@ -68,15 +72,14 @@ impl SecretFinder for VaultSecretFinder {
                 tracing::debug!(%path, "secret not found");
                 return Ok(None);
             }
-            Lookup::Failed(error @ (VaultError::NotASecret(_) | VaultError::InvalidPath)) => {
+            Lookup::Refused(error) => {
                 let error = Escaped(&error);
                 tracing::warn!(%path, %repo, %error, "secret path refused: not read");
                 return Ok(None);
             }
             Lookup::Failed(error) => {
-                let error = Escaped(&error);
-                tracing::warn!(%path, %error, "secret not found: Vault read failed");
-                return Ok(None);
+                tracing::warn!(%path, %repo, "Vault read failed: answered as an error");
+                return Err(Box::new(error));
             }
         };
         let Some(value) = data.get(name) else {

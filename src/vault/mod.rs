@@ -26,6 +26,11 @@
 //!   fails, the renewed TTL falls short, or a read is refused with a `403` and `lookup-self`
 //!   confirms the token is dead. A failed login is retried with backoff, never fatal: meanwhile
 //!   [`Vault::readiness`] reports not ready and reads answer [`VaultError::NotAuthenticated`].
+//! * A backend failure is an error, not an absence: when Vault is unreachable, times out,
+//!   answers a `5xx`, or the token is refused, [`VaultSecretFinder`] and [`VaultSecretProvider`]
+//!   return an error, which the services answer `500` with `decision="error"` (logged and
+//!   counted in `drone_extension_requests_total`). Only "no such secret" and the refusals of
+//!   paths that are not served ([`Lookup::Refused`]) are answered "no secret".
 //! * Only secrets are read: [`Vault::read`] cleans the path ([`normalize_path`]), refuses
 //!   `auth/`, `sys/`, `identity/` and `cubbyhole/` at once, then learns the path's mount and KV
 //!   version from Vault (`sys/internal/ui/mounts/{path}`, cached per mount for
@@ -37,7 +42,9 @@
 //! * [`Vault`]: all of it, with an optional [`TtlCache`] (off by default) and one deadline over a
 //!   whole read, so an outage answers quickly.
 //! * [`VaultSecretFinder`] (secret extension, Drone 1.x) and [`VaultSecretProvider`] (global
-//!   secrets, Drone 0.8), filtering with [`crate::access`].
+//!   secrets, Drone 0.8), filtering with [`crate::access`]; with the `woodpecker` feature,
+//!   `VaultWoodpeckerSecrets` (Woodpecker's secret extension: an operator-listed set of
+//!   `path#key` secrets, filtered by Woodpecker's repository and pipeline).
 //!
 //! # Why a hand-written client
 //!
@@ -59,6 +66,9 @@
 //!   path).
 //! * A filter whose value is not a string denies (drone-vault ignores it: fail-open).
 //! * "Not found" is answered `204` (drone-vault: `404`); runners treat both as "no secret".
+//! * A Vault outage is answered `500` (drone-vault: `404`, as "no secret"): the runner logs the
+//!   error and the step still runs without the secret, but the extension's log and metrics show
+//!   `decision="error"` instead of a misleading "not found".
 //! * A login failure is retried with backoff instead of exiting; renewal happens before expiry.
 //! * See [`crate::access`] for the filter cases decided on the safe side.
 
@@ -71,6 +81,8 @@ mod finder;
 pub mod kv;
 mod mounts;
 mod provider;
+#[cfg(feature = "woodpecker")]
+mod woodpecker;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,6 +100,9 @@ pub use finder::VaultSecretFinder;
 pub use kv::SecretData;
 pub use mounts::{KvMount, KvVersion, MOUNT_CACHE_TTL, RESERVED_PREFIXES, Refusal, normalize_path};
 pub use provider::{IMAGES_KEY, VaultSecretProvider};
+#[cfg(feature = "woodpecker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "woodpecker")))]
+pub use woodpecker::{SecretSource, VaultWoodpeckerSecrets};
 
 /// A Vault server with a managed token and an optional cache: what the providers read from.
 /// Cloning shares everything.
@@ -107,8 +122,15 @@ pub enum Lookup {
     Found(SecretData),
     /// No secret at that path (or mount).
     NotFound,
-    /// Vault could not answer, or refused, or the path is not a secret
-    /// ([`VaultError::NotASecret`], [`VaultError::InvalidPath`]).
+    /// The path is not served: not a KV secret ([`VaultError::NotASecret`]), an invalid path
+    /// ([`VaultError::InvalidPath`]), or a path the token's policies do not allow
+    /// ([`VaultError::PermissionDenied`] with the token still valid). The providers answer "no
+    /// secret", as for [`Lookup::NotFound`].
+    Refused(VaultError),
+    /// Vault could not answer (unreachable, timeout, TLS, a `5xx` or another unexpected status,
+    /// an undecodable answer) or the extension has no valid token
+    /// ([`VaultError::NotAuthenticated`]): a backend failure, which the providers answer as an
+    /// error (HTTP `500`, `decision="error"`), never as "no secret".
     Failed(VaultError),
 }
 
@@ -202,7 +224,9 @@ impl Vault {
     ///
     /// [`VaultError::InvalidPath`] and [`VaultError::NotASecret`] before any read,
     /// [`VaultError::Timeout`] when the whole read takes longer than the timeout,
-    /// [`VaultError::NotAuthenticated`] before the first login, and the errors of [`kv::read`].
+    /// [`VaultError::NotAuthenticated`] before the first login or when Vault refuses the token
+    /// and no valid one replaces it, [`VaultError::PermissionDenied`] when the token is valid but
+    /// its policies do not allow the path, and the errors of [`kv::read`].
     pub async fn read(&self, path: &str) -> Result<Option<SecretData>, VaultError> {
         let path = normalize_path(path)?;
         if let Some(cached) = self.cache.as_ref().and_then(|c| c.get(&path)) {
@@ -252,16 +276,20 @@ impl Vault {
             Unresolved::MountDenied if self.auth.status().valid => {
                 VaultError::NotASecret(Refusal::NoMount)
             }
-            Unresolved::Denied | Unresolved::MountDenied => VaultError::PermissionDenied,
+            Unresolved::Denied if self.auth.status().valid => VaultError::PermissionDenied,
+            // Refused, and the token checked is not valid (revoked, expired, not renewable).
+            Unresolved::Denied | Unresolved::MountDenied => VaultError::NotAuthenticated,
             Unresolved::Failed(error) => error,
         }
     }
 
-    /// [`read`](Self::read) as one of three outcomes.
+    /// [`read`](Self::read) as one of four outcomes: found, not found, refused (a path not
+    /// served, see [`VaultError::is_refusal`]) or failed (Vault or the token failed).
     pub async fn lookup(&self, path: &str) -> Lookup {
         match self.read(path).await {
             Ok(Some(data)) => Lookup::Found(data),
             Ok(None) => Lookup::NotFound,
+            Err(error) if error.is_refusal() => Lookup::Refused(error),
             Err(error) => Lookup::Failed(error),
         }
     }

@@ -5,23 +5,28 @@ use async_trait::async_trait;
 use super::{Lookup, Vault};
 use crate::BoxError;
 use crate::access::{AccessPolicy, PatternList, Subject, equal_fold};
-use crate::global_secrets::{GlobalSecretsRequest, SecretProvider};
+use crate::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
 use crate::log::Escaped;
 use crate::models::LegacySecret;
 
 /// The key listing the images that may use the secrets of a path (0.8's `image` list).
 pub const IMAGES_KEY: &str = "X-Drone-Images";
 
-/// A [`SecretProvider`] for Drone 0.8: each configured path holds a group of secrets, one per
+/// A [`GlobalSecretsProvider`] for Drone 0.8: each configured path holds a group of secrets, one per
 /// string key (`docker_password: …`); the group's `X-Drone-Repos` and `X-Drone-Branches` decide
 /// whether the build gets it at all, its `X-Drone-Events` and `X-Drone-Images` become each
 /// secret's `event` and `image` lists, which the 0.8 server enforces.
 ///
-/// A path Vault cannot answer is logged and skipped: the others are still served.
+/// A path that is missing or not served (not a KV secret, not allowed by the token's policies)
+/// is logged and skipped: the others are still served. A backend failure on any path (Vault
+/// unreachable, a timeout, a `5xx`, no valid token) fails the whole answer: the service answers
+/// `500` and records `decision="error"`, rather than a partial list that would silently drop
+/// global secrets. (Drone 0.8 then runs the build without any secret, as it does when the
+/// endpoint is down.)
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), drone_extension::vault::VaultError> {
-/// use drone_extension::global_secrets::SecretProvider;
+/// use drone_extension::global_secrets::GlobalSecretsProvider;
 /// use drone_extension::vault::{AuthMethod, Vault, VaultClient, VaultSecretProvider};
 ///
 /// let client = VaultClient::builder("http://127.0.0.1:8200").build()?;
@@ -53,7 +58,7 @@ fn list(value: Option<&str>) -> Vec<String> {
 }
 
 #[async_trait]
-impl SecretProvider for VaultSecretProvider {
+impl GlobalSecretsProvider for VaultSecretProvider {
     async fn secrets(&self, request: GlobalSecretsRequest) -> Result<Vec<LegacySecret>, BoxError> {
         let mut secrets = Vec::new();
         for path in &self.paths {
@@ -63,12 +68,19 @@ impl SecretProvider for VaultSecretProvider {
                     tracing::warn!(path = %Escaped(path), "global secrets path not found");
                     continue;
                 }
-                Lookup::Failed(error) => {
+                Lookup::Refused(error) => {
                     tracing::warn!(
                         path = %Escaped(path), error = %Escaped(&error),
-                        "global secrets path skipped: Vault read failed"
+                        "global secrets path skipped: refused"
                     );
                     continue;
+                }
+                Lookup::Failed(error) => {
+                    tracing::warn!(
+                        path = %Escaped(path),
+                        "global secrets: Vault read failed: answered as an error"
+                    );
+                    return Err(Box::new(error));
                 }
             };
             if data.non_string_keys().any(|k| equal_fold(k, IMAGES_KEY)) {

@@ -16,19 +16,10 @@ use super::models::{
 };
 use super::verify::{CONTENT_DIGEST, SIGNATURE, SIGNATURE_INPUT};
 use super::{KeyError, PUBLIC_KEY_PATH, PublicKey, Signer};
-use crate::client::{ClientError, RawResponse};
-use crate::signature::SharedSecret;
+use crate::client::{ClientError, RawResponse, Transport};
 
 /// The `User-Agent` Woodpecker 3.17.0 sends to extensions.
 pub const WOODPECKER_USER_AGENT: &str = "Woodpecker/3.17.0 (server-extensions)";
-
-/// The transport: the Drone client's (timeouts, `https` with the system's roots, no redirect).
-/// Its shared secret only decrypts `aesgcm` answers, which Woodpecker extensions never send.
-fn transport(endpoint: &str) -> Result<crate::client::Client, ClientError> {
-    let unused = SharedSecret::new("woodpecker-client-decrypts-nothing")
-        .map_err(|e| ClientError::Request(e.into()))?;
-    crate::client::Client::new(endpoint, unused)
-}
 
 /// Calls one Woodpecker extension endpoint, signing each request as Woodpecker does. Cheap to
 /// clone.
@@ -44,9 +35,8 @@ fn transport(endpoint: &str) -> Result<crate::client::Client, ClientError> {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {
-    transport: crate::client::Client,
+    transport: Transport,
     signer: Signer,
-    user_agent: HeaderValue,
 }
 
 impl Client {
@@ -57,15 +47,14 @@ impl Client {
     /// [`ClientError::InvalidEndpoint`] when the URL does not parse or has another scheme.
     pub fn new(endpoint: &str, signer: Signer) -> Result<Client, ClientError> {
         Ok(Client {
-            transport: transport(endpoint)?,
+            transport: Transport::new(endpoint)?,
             signer,
-            user_agent: HeaderValue::from_static(WOODPECKER_USER_AGENT),
         })
     }
 
     /// The deadline of one call (default 60 s; Woodpecker's is 10 s per attempt).
     pub fn timeout(mut self, timeout: Duration) -> Client {
-        self.transport = self.transport.timeout(timeout);
+        self.transport.set_timeout(timeout);
         self
     }
 
@@ -77,7 +66,7 @@ impl Client {
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Result<Client, ClientError> {
-        self.transport = self.transport.add_root_certificate_pem(pem)?;
+        self.transport.add_root_certificate_pem(pem)?;
         Ok(self)
     }
 
@@ -98,24 +87,7 @@ impl Client {
     ///
     /// [`ClientError::Request`] when the endpoint's path cannot be signed.
     pub fn request(&self, body: Bytes, created: u64) -> Result<Request<Full<Bytes>>, ClientError> {
-        let endpoint = self.endpoint();
-        let target = endpoint.path_and_query().map_or("/", |pq| pq.as_str());
-        let signed = self
-            .signer
-            .sign(target, &body, created)
-            .map_err(|e| ClientError::Request(e.into()))?;
-        let value =
-            |s: String| HeaderValue::try_from(s).map_err(|e| ClientError::Request(e.into()));
-        Request::builder()
-            .method(Method::POST)
-            .uri(endpoint.clone())
-            .header(USER_AGENT, self.user_agent.clone())
-            .header(&CONTENT_DIGEST, value(signed.content_digest)?)
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .header(&SIGNATURE, value(signed.signature)?)
-            .header(&SIGNATURE_INPUT, value(signed.signature_input)?)
-            .body(Full::new(body))
-            .map_err(|e| ClientError::Request(e.into()))
+        signed_request(&self.signer, self.endpoint().clone(), body, created)
     }
 
     /// Sends a request as it is and reads the answer; the status is not interpreted.
@@ -134,12 +106,9 @@ impl Client {
     ///
     /// As [`send`](Client::send), plus [`ClientError::Request`] when `value` cannot be encoded.
     pub async fn call<T: Serialize + ?Sized>(&self, value: &T) -> Result<RawResponse, ClientError> {
-        let mut body = crate::json::to_vec(value).map_err(|e| ClientError::Request(e.into()))?;
-        body.push(b'\n');
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        self.send(self.request(body.into(), now)?).await
+        let body = go_json(value)?;
+        self.send(self.request(body, unix_seconds(SystemTime::now()))?)
+            .await
     }
 
     /// The config extension: `Some(files)` on `200`, `None` on `204` (keep the incoming files).
@@ -152,11 +121,7 @@ impl Client {
         &self,
         request: &ConfigRequest,
     ) -> Result<Option<Vec<ConfigFile>>, ClientError> {
-        let raw = self.call(request).await?;
-        if raw.status == StatusCode::NO_CONTENT {
-            return Ok(None);
-        }
-        decode::<ConfigResponse>(raw).map(|r| Some(r.configs))
+        self.call(request).await?.woodpecker_config()
     }
 
     /// The secret extension's secrets (none on `204`).
@@ -165,11 +130,7 @@ impl Client {
     ///
     /// As [`config`](Client::config).
     pub async fn secrets(&self, request: &SecretRequest) -> Result<Vec<Secret>, ClientError> {
-        let raw = self.call(request).await?;
-        if raw.status == StatusCode::NO_CONTENT {
-            return Ok(Vec::new());
-        }
-        decode::<SecretResponse>(raw).map(|r| r.secrets)
+        self.call(request).await?.woodpecker_secrets()
     }
 
     /// The registry extension's registries (none on `204`).
@@ -181,12 +142,89 @@ impl Client {
         &self,
         request: &RegistryRequest,
     ) -> Result<Vec<Registry>, ClientError> {
-        let raw = self.call(request).await?;
-        if raw.status == StatusCode::NO_CONTENT {
+        self.call(request).await?.woodpecker_registries()
+    }
+}
+
+/// Woodpecker's reading of each extension's answer, over HTTP ([`Client`]) or in process
+/// ([`testing`](crate::testing)): a status above 299 is [`ClientError::Status`] with the trimmed
+/// body as its message, `204` means nothing (the incoming files, no secrets, no registries), an
+/// empty or blank `200` is [`ClientError::EmptyBody`] (Woodpecker retries it).
+impl RawResponse {
+    /// The config extension's answer: `Some(files)` on a 2xx with a body, `None` on `204`.
+    ///
+    /// # Errors
+    ///
+    /// A status above 299, an empty 2xx, or a body that does not decode.
+    pub fn woodpecker_config(self) -> Result<Option<Vec<ConfigFile>>, ClientError> {
+        if self.status == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        decode::<ConfigResponse>(self).map(|r| Some(r.configs))
+    }
+
+    /// The secret extension's secrets (none on `204`).
+    ///
+    /// # Errors
+    ///
+    /// As [`woodpecker_config`](RawResponse::woodpecker_config).
+    pub fn woodpecker_secrets(self) -> Result<Vec<Secret>, ClientError> {
+        if self.status == StatusCode::NO_CONTENT {
             return Ok(Vec::new());
         }
-        decode::<RegistryResponse>(raw).map(|r| r.registries)
+        decode::<SecretResponse>(self).map(|r| r.secrets)
     }
+
+    /// The registry extension's registries (none on `204`).
+    ///
+    /// # Errors
+    ///
+    /// As [`woodpecker_config`](RawResponse::woodpecker_config).
+    pub fn woodpecker_registries(self) -> Result<Vec<Registry>, ClientError> {
+        if self.status == StatusCode::NO_CONTENT {
+            return Ok(Vec::new());
+        }
+        decode::<RegistryResponse>(self).map(|r| r.registries)
+    }
+}
+
+/// `value` encoded as Go's `json.Encoder` does: compact, HTML-escaped, one `\n` at the end.
+pub(crate) fn go_json<T: Serialize + ?Sized>(value: &T) -> Result<Bytes, ClientError> {
+    let mut body = crate::json::to_vec(value).map_err(|e| ClientError::Request(e.into()))?;
+    body.push(b'\n');
+    Ok(body.into())
+}
+
+/// `time` in whole seconds since the Unix epoch (0 before it).
+pub(crate) fn unix_seconds(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The request Woodpecker sends to `uri` with `body`, signed by `signer` at `created` (Unix
+/// seconds) for `uri`'s path and query: `POST`, `User-Agent`, `Content-Digest`,
+/// `Content-Type: application/json`, `Signature`, `Signature-Input`.
+pub(crate) fn signed_request(
+    signer: &Signer,
+    uri: Uri,
+    body: Bytes,
+    created: u64,
+) -> Result<Request<Full<Bytes>>, ClientError> {
+    let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let signed = signer
+        .sign(target, &body, created)
+        .map_err(|e| ClientError::Request(e.into()))?;
+    let value = |s: String| HeaderValue::try_from(s).map_err(|e| ClientError::Request(e.into()));
+    Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(USER_AGENT, HeaderValue::from_static(WOODPECKER_USER_AGENT))
+        .header(&CONTENT_DIGEST, value(signed.content_digest)?)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .header(&SIGNATURE, value(signed.signature)?)
+        .header(&SIGNATURE_INPUT, value(signed.signature_input)?)
+        .body(Full::new(body))
+        .map_err(|e| ClientError::Request(e.into()))
 }
 
 /// A 2xx answer's JSON body, as Woodpecker reads it.
@@ -217,9 +255,8 @@ fn decode<T: DeserializeOwned>(raw: RawResponse) -> Result<T, ClientError> {
 pub async fn fetch_public_key(server: &str) -> Result<PublicKey, KeyError> {
     let url = format!("{}{PUBLIC_KEY_PATH}", server.trim_end_matches('/'));
     let fail = |why: String| KeyError::Fetch(format!("GET {url}: {why}"));
-    let transport = transport(&url)
-        .map_err(|e| fail(e.to_string()))?
-        .timeout(Duration::from_secs(10));
+    let mut transport = Transport::new(&url).map_err(|e| fail(e.to_string()))?;
+    transport.set_timeout(Duration::from_secs(10));
     let request = Request::get(transport.endpoint().clone())
         .body(Full::new(Bytes::new()))
         .map_err(|e| fail(e.to_string()))?;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use http::StatusCode;
+use crate::layer::SchemeError;
 
 /// Why a Woodpecker request's signature was refused.
 ///
@@ -62,19 +62,12 @@ pub enum Error {
     Signature,
 }
 
-impl Error {
-    /// The HTTP status to answer with: 400 for [`Malformed`](Error::Malformed) and
-    /// [`DigestMalformed`](Error::DigestMalformed), 401 for everything else.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Error::Malformed(_) | Error::DigestMalformed(_) => StatusCode::BAD_REQUEST,
-            _ => StatusCode::UNAUTHORIZED,
-        }
-    }
-
-    /// The verdict class: `missing`, `malformed`, `policy`, `algorithm`, `stale`, `digest` or
-    /// `signature`.
-    pub fn class(&self) -> &'static str {
+/// What the verifying layer answers and logs ([`SchemeError`]): the status (400 for
+/// [`Malformed`](Error::Malformed) and [`DigestMalformed`](Error::DigestMalformed), 401 for
+/// everything else), the verdict class (`missing`, `malformed`, `policy`, `algorithm`, `stale`,
+/// `digest` or `signature`), the public reason and the operator's hint.
+impl SchemeError for Error {
+    fn class(&self) -> &'static str {
         match self {
             Error::Missing(_) => "missing",
             Error::Malformed(_) => "malformed",
@@ -86,13 +79,19 @@ impl Error {
         }
     }
 
-    /// A short text that is safe to send in a response body.
-    pub fn public_reason(&self) -> &'static str {
+    fn malformed(&self) -> bool {
+        matches!(self, Error::Malformed(_) | Error::DigestMalformed(_))
+    }
+
+    fn operator_hint(&self) -> Option<&'static str> {
         match self {
-            Error::Missing(_) => "Missing signature",
-            Error::Malformed(_) => "Malformed signature",
-            Error::DigestMalformed(_) => "Malformed digest",
-            _ => "Invalid signature",
+            Error::Signature => Some(
+                "check that this extension's public key is the Woodpecker server's (GET \
+                 /api/signature/public-key on the server), and that the extension is reached \
+                 at the URL configured in Woodpecker (the path is signed)",
+            ),
+            Error::Stale(_) => Some("check the clocks of Woodpecker and this extension (NTP)"),
+            _ => None,
         }
     }
 }

@@ -46,29 +46,14 @@
 //! let service = Vault.into_service();
 //! ```
 
-use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::Instant;
-
 use async_trait::async_trait;
-use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
-use http::{Method, Request, StatusCode};
-use http_body::Body;
-use serde::de::DeserializeOwned;
-use tower_service::Service;
 
 use super::models::{
     ConfigFile, ConfigRequest, ConfigResponse, Registry, RegistryRequest, RegistryResponse, Secret,
     SecretRequest, SecretResponse,
 };
 use crate::BoxError;
-use crate::layer::{DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT};
-use crate::log::Escaped;
-use crate::service::{ExtensionResponse, Reply};
+use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
 
 /// What a config extension answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +85,7 @@ pub trait ConfigExtension: Send + Sync + 'static {
     where
         Self: Sized,
     {
-        WoodpeckerService::new(ConfigEndpoint(self))
+        ExtensionService::new(ConfigEndpoint(self))
     }
 }
 
@@ -123,7 +108,7 @@ pub trait SecretExtension: Send + Sync + 'static {
     where
         Self: Sized,
     {
-        WoodpeckerService::new(SecretEndpoint(self))
+        ExtensionService::new(SecretEndpoint(self))
     }
 }
 
@@ -145,23 +130,20 @@ pub trait RegistryExtension: Send + Sync + 'static {
     where
         Self: Sized,
     {
-        WoodpeckerService::new(RegistryEndpoint(self))
+        ExtensionService::new(RegistryEndpoint(self))
     }
 }
 
-/// One Woodpecker extension's adapter between [`WoodpeckerService`] and its trait; implemented by
-/// [`ConfigEndpoint`], [`SecretEndpoint`] and [`RegistryEndpoint`].
-#[async_trait]
-pub trait Endpoint: Send + Sync + 'static {
-    /// The extension's name, for the log: `config`, `secret` or `registry`.
-    const NAME: &'static str;
-    /// The decoded request body.
-    type Request: DeserializeOwned + Send + 'static;
-    /// The repository's `owner/name`, for the log.
-    fn subject(request: &Self::Request) -> String;
-    /// Answers a decoded request, always with a JSON body.
-    async fn respond(&self, request: Self::Request) -> Reply;
-}
+/// The tower service of a Woodpecker extension: the crate's one
+/// [`ExtensionService`](crate::service::ExtensionService) with a Woodpecker endpoint: `POST` only
+/// (405), `application/json` only (415), the body read under a limit (the verifying layer's, or
+/// 4 MiB without it; 413), decoded (400 `Invalid Input`, the cause logged without quoting the
+/// body), the trait called and its answer encoded as Go would (`200` with a JSON body, or `500`).
+/// Every request is logged once at info level, with the same fields as Drone's kinds.
+///
+/// It does not check signatures: put it behind
+/// [`VerifyWoodpeckerLayer`](super::VerifyWoodpeckerLayer).
+pub type WoodpeckerService<E> = ExtensionService<E>;
 
 /// The [`Endpoint`] of a [`ConfigExtension`].
 #[derive(Debug, Clone)]
@@ -175,14 +157,14 @@ pub struct RegistryEndpoint<E>(pub E);
 
 #[async_trait]
 impl<E: ConfigExtension> Endpoint for ConfigEndpoint<E> {
-    const NAME: &'static str = "config";
+    const NAME: &'static str = "woodpecker-config";
     type Request = ConfigRequest;
 
     fn subject(request: &ConfigRequest) -> String {
         request.repo.full_name.clone()
     }
 
-    async fn respond(&self, mut request: ConfigRequest) -> Reply {
+    async fn respond(&self, mut request: ConfigRequest, _cx: &RequestContext) -> Reply {
         match self.0.config(&request).await {
             Ok(ConfigAnswer::Files(configs)) => Reply::json("files", &ConfigResponse { configs }),
             Ok(ConfigAnswer::KeepIncoming) => Reply::json(
@@ -198,14 +180,14 @@ impl<E: ConfigExtension> Endpoint for ConfigEndpoint<E> {
 
 #[async_trait]
 impl<E: SecretExtension> Endpoint for SecretEndpoint<E> {
-    const NAME: &'static str = "secret";
+    const NAME: &'static str = "woodpecker-secret";
     type Request = SecretRequest;
 
     fn subject(request: &SecretRequest) -> String {
         request.repo.full_name.clone()
     }
 
-    async fn respond(&self, request: SecretRequest) -> Reply {
+    async fn respond(&self, request: SecretRequest, _cx: &RequestContext) -> Reply {
         match self.0.secrets(request).await {
             Ok(secrets) if secrets.is_empty() => Reply::json("none", &SecretResponse { secrets }),
             Ok(secrets) => Reply::json("found", &SecretResponse { secrets }),
@@ -216,14 +198,14 @@ impl<E: SecretExtension> Endpoint for SecretEndpoint<E> {
 
 #[async_trait]
 impl<E: RegistryExtension> Endpoint for RegistryEndpoint<E> {
-    const NAME: &'static str = "registry";
+    const NAME: &'static str = "woodpecker-registry";
     type Request = RegistryRequest;
 
     fn subject(request: &RegistryRequest) -> String {
         request.repo.full_name.clone()
     }
 
-    async fn respond(&self, request: RegistryRequest) -> Reply {
+    async fn respond(&self, request: RegistryRequest, _cx: &RequestContext) -> Reply {
         match self.0.registries(request).await {
             Ok(registries) if registries.is_empty() => {
                 Reply::json("none", &RegistryResponse { registries })
@@ -231,144 +213,5 @@ impl<E: RegistryExtension> Endpoint for RegistryEndpoint<E> {
             Ok(registries) => Reply::json("found", &RegistryResponse { registries }),
             Err(e) => Reply::internal_error(e),
         }
-    }
-}
-
-/// The tower service of a Woodpecker extension: `POST` only (405), `application/json` only (415),
-/// the body read under a limit (4 MiB by default; 413), decoded (400 `Invalid Input`, the cause
-/// logged without quoting the body), the trait called and its answer encoded as Go would (`200`
-/// with a JSON body, or `500`). Every request is logged once at info level.
-///
-/// It does not check signatures: put it behind
-/// [`VerifyWoodpeckerLayer`](super::VerifyWoodpeckerLayer).
-#[derive(Debug)]
-pub struct WoodpeckerService<E> {
-    endpoint: Arc<E>,
-    body_limit: usize,
-}
-
-impl<E> Clone for WoodpeckerService<E> {
-    fn clone(&self) -> Self {
-        WoodpeckerService {
-            endpoint: self.endpoint.clone(),
-            body_limit: self.body_limit,
-        }
-    }
-}
-
-impl<E: Endpoint> WoodpeckerService<E> {
-    /// The service of an endpoint.
-    pub fn new(endpoint: E) -> WoodpeckerService<E> {
-        WoodpeckerService {
-            endpoint: Arc::new(endpoint),
-            body_limit: DEFAULT_BODY_LIMIT,
-        }
-    }
-
-    /// The largest body accepted (default 4 MiB).
-    pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.body_limit = bytes;
-        self
-    }
-
-    async fn handle<B>(self, request: Request<B>) -> (Reply, Option<String>)
-    where
-        B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
-    {
-        let (parts, body) = request.into_parts();
-        if parts.method != Method::POST {
-            let mut reply = Reply::text(
-                "invalid",
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Method Not Allowed",
-            );
-            reply
-                .response
-                .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("POST"));
-            return (reply, None);
-        }
-        let json = parts
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-        if !json {
-            let reply = Reply::text(
-                "invalid",
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported Media Type",
-            );
-            return (reply, None);
-        }
-        let bytes = match crate::layer::read_body(
-            body,
-            self.body_limit,
-            None,
-            DEFAULT_BODY_DEADLINE,
-            DEFAULT_IDLE_TIMEOUT,
-        )
-        .await
-        {
-            Ok(bytes) => bytes,
-            Err(rejection) => {
-                rejection.log();
-                return (Reply::new("invalid", rejection.into_response()), None);
-            }
-        };
-        let decoded: E::Request = match serde_json::from_slice(&bytes) {
-            Ok(decoded) => decoded,
-            Err(e) => {
-                tracing::warn!(
-                    extension = E::NAME,
-                    reason = %format_args!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()),
-                    "invalid request body"
-                );
-                return (
-                    Reply::text("invalid", StatusCode::BAD_REQUEST, "Invalid Input"),
-                    None,
-                );
-            }
-        };
-        let subject = E::subject(&decoded);
-        (self.endpoint.respond(decoded).await, Some(subject))
-    }
-}
-
-impl<E, B> Service<Request<B>> for WoodpeckerService<E>
-where
-    E: Endpoint,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    type Response = ExtensionResponse;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<ExtensionResponse, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let this = self.clone();
-        Box::pin(async move {
-            let started = Instant::now();
-            let (reply, subject) = this.handle(request).await;
-            tracing::info!(
-                extension = E::NAME,
-                subject = %Escaped(subject.as_deref().unwrap_or("-")),
-                status = reply.response.status().as_u16(),
-                decision = reply.decision,
-                latency_us = started.elapsed().as_micros() as u64,
-                "woodpecker extension request"
-            );
-            let mut response = reply.response;
-            response
-                .extensions_mut()
-                .insert(crate::service::Decision::new(reply.decision));
-            Ok(response)
-        })
     }
 }

@@ -103,7 +103,7 @@ impl Component {
 /// type-checked (checks 2 to 7 of the verification order, without the clock).
 ///
 /// ```
-/// use drone_extension::woodpecker::SignatureFields;
+/// use drone_extension::__fuzz::SignatureFields;
 ///
 /// let fields = SignatureFields::parse(
 ///     br#"woodpecker-ci-extensions=("@request-target" "content-digest");created=1786000000;alg="ed25519""#,

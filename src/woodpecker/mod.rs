@@ -7,8 +7,9 @@
 //! [`PUBLIC_KEY_PATH`]. This module is the Woodpecker counterpart of the Drone modules: the
 //! [`Verifier`] (next to the Drone [`signature`](crate::signature) verifier), its tower layer
 //! ([`VerifyWoodpeckerLayer`], sharing the Drone layer's body machinery), the request and response
-//! models, one trait and service per extension, and a [`Signer`] that signs byte for byte as
-//! Woodpecker does.
+//! models, one trait and service per extension, a [`WoodpeckerRouter`] serving the three
+//! extensions with one call, a [`prelude`], and a [`Signer`] that signs byte for byte as
+//! Woodpecker does (the [`testing`](crate::testing) helpers sign with it).
 //!
 //! The signature binds only the `Content-Digest` *header*, not the body, and Woodpecker's own
 //! example extension never compares the two: a captured request with another body (another
@@ -44,31 +45,38 @@
 //! `@request-target`, and the refusal of duplicate dictionary keys (RFC 8941 parsers keep the last).
 
 #[cfg(feature = "client")]
-mod client;
+pub(crate) mod client;
 mod error;
 mod extension;
-mod fields;
+pub(crate) mod fields;
 mod key;
-mod layer;
 pub mod models;
+pub mod prelude;
+pub mod router;
+mod scheme;
 mod sign;
 mod verify;
 
+/// What an [`Error`] tells the layer (status, class, public reason): the trait is the layer's.
+pub use crate::layer::SchemeError;
+/// The one endpoint trait of every protocol (Woodpecker's own trait was merged into it).
+pub use crate::service::Endpoint;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use client::{Client, WOODPECKER_USER_AGENT, fetch_public_key};
 pub use error::Error;
 pub use extension::{
-    ConfigAnswer, ConfigEndpoint, ConfigExtension, Endpoint, RegistryEndpoint, RegistryExtension,
+    ConfigAnswer, ConfigEndpoint, ConfigExtension, RegistryEndpoint, RegistryExtension,
     SecretEndpoint, SecretExtension, WoodpeckerService,
 };
-pub use fields::{Component, ED25519, LABEL, SIGNATURE_LEN, SignatureFields, request_target};
+pub use fields::{ED25519, LABEL, SIGNATURE_LEN};
 pub use key::{KeyError, PUBLIC_KEY_PATH, PublicKey, PublicKeys};
-pub use layer::{VerifyWoodpecker, VerifyWoodpeckerLayer};
 pub use models::{
     ConfigFile, ConfigRequest, ConfigResponse, Netrc, Pipeline, Registry, RegistryRequest,
     RegistryResponse, Repo, Secret, SecretRequest, SecretResponse,
 };
+pub use router::WoodpeckerRouter;
+pub use scheme::{VerifyWoodpecker, VerifyWoodpeckerLayer};
 pub use sign::{DigestAlgorithm, SignedHeaders, Signer};
 pub use verify::{
     CONTENT_DIGEST, DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE_SKEW, SIGNATURE, SIGNATURE_INPUT, Verified,

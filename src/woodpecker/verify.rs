@@ -12,7 +12,7 @@ use super::fields::{
     Digests, SIGNATURE_LEN, SignatureFields, parse_content_digest, request_target,
 };
 use super::{Error, PublicKeys};
-use crate::signature::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock};
 
 /// The `Signature-Input` header.
 pub static SIGNATURE_INPUT: HeaderName = HeaderName::from_static("signature-input");
@@ -125,6 +125,16 @@ impl Verifier {
     /// The keys.
     pub fn keys(&self) -> &PublicKeys {
         &self.keys
+    }
+
+    /// The current time on the verifier's clock.
+    pub(crate) fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    /// How long a `created` stays acceptable.
+    pub(crate) fn window(&self) -> Duration {
+        self.max_age
     }
 
     /// Checks 1–10 (see the type's docs) on a request head.
@@ -308,8 +318,8 @@ impl VerifiedHeaders {
         Ok(self.verified)
     }
 
-    /// The key the layer's in-flight set uses: the SHA-256 of the signature.
-    pub(crate) fn in_flight_key(&self) -> [u8; 32] {
+    /// The SHA-256 of the signature: the request's fingerprint for the layer.
+    pub(crate) fn signature_hash(&self) -> [u8; 32] {
         Sha256::digest(self.verified.signature).into()
     }
 }

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use drone_extension::layer::SchemeError as _;
 use drone_extension::signature::{Policy, SharedSecret, Verifier};
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Request};

@@ -7,7 +7,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use drone_extension::signature::{Error, check_body, digest_header, parse_digest};
+use drone_extension::__fuzz::{check_body, digest_header, parse_digest};
+use drone_extension::signature::Error;
 use sha2::{Digest, Sha256};
 
 /// The model: `Ok(value)` of the single SHA-256 entry, or why there is none (`true`: malformed).

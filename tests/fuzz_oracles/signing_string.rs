@@ -14,9 +14,11 @@
 //! exactly one line per list entry, each `name: value` with the entry's name, and no CR or LF
 //! inside a line: a header value can never forge a line of its own (RFC 9421 §7.5.5).
 
-use drone_extension::signature::{
-    Error, HeaderList, MAX_HEADER_LIST_ENTRIES, REQUEST_TARGET, signing_string,
+use drone_extension::__fuzz::{
+    HeaderList, MAX_HEADER_LIST_ENTRIES, REQUEST_TARGET, signing_string,
 };
+use drone_extension::layer::SchemeError as _;
+use drone_extension::signature::Error;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
 use super::{is_tchar, trim_ows};

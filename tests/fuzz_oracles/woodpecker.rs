@@ -16,7 +16,8 @@ use arbitrary::Arbitrary;
 use base64::Engine;
 use base64::alphabet::STANDARD as ALPHABET;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use drone_extension::woodpecker::{Error, LABEL, SignatureFields, Signer, Verifier};
+use drone_extension::__fuzz::SignatureFields;
+use drone_extension::woodpecker::{Error, LABEL, Signer, Verifier};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
 #[derive(Arbitrary, Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use crate::BoxError;
-use crate::signature::MAC_LEN;
+use crate::layer::FINGERPRINT_LEN as MAC_LEN;
 
 #[cfg(feature = "redis")]
 mod redis;

@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use super::ReplayGuard;
 use crate::BoxError;
-use crate::signature::MAC_LEN;
+use crate::layer::FINGERPRINT_LEN as MAC_LEN;
 
 /// The default timeout of each call to Redis (connecting included).
 pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(500);

@@ -64,7 +64,7 @@ impl SecretFinder for FileSecrets {
 }
 
 #[async_trait]
-impl SecretProvider for FileSecrets {
+impl GlobalSecretsProvider for FileSecrets {
     async fn secrets(&self, _request: GlobalSecretsRequest) -> Result<Vec<LegacySecret>, BoxError> {
         let entries = self.entries().await?;
         Ok(entries

@@ -58,36 +58,26 @@
 //! ends up behind the layers of the later kinds and refuses every request (see the
 //! [`layer`](crate::layer#several-kinds-in-one-router) module).
 
-use std::collections::HashMap;
-use std::convert::Infallible;
 use std::fmt;
-use std::future::{Future, poll_fn};
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE, HeaderValue, X_CONTENT_TYPE_OPTIONS};
-use http::{Method, Request, Response, StatusCode};
-use http_body::Body;
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full};
+use http::Response;
 use tower_layer::Layer;
-use tower_service::Service;
 
+use crate::route_table::{self, RouteTable};
+
+use crate::ExtensionKind;
 use crate::admission::Admitter;
 use crate::config::ConfigProvider;
 use crate::convert::Converter;
 use crate::environ::EnvironProvider;
-use crate::global_secrets::SecretProvider;
+use crate::global_secrets::GlobalSecretsProvider;
 use crate::layer::{ResponseBody, VerifiedBody, VerifySignature, VerifySignatureLayer};
 use crate::registry::RegistryProvider;
 use crate::secret::SecretFinder;
-use crate::service::{Endpoint, ExtensionService};
+use crate::service::{DroneEndpoint, ExtensionService};
 use crate::signature::Keyring;
 use crate::validate::Validator;
 use crate::webhook::WebhookReceiver;
-use crate::{BoxError, ExtensionKind};
 
 /// One kind's service behind its own verifying layer (what [`verified_service`] returns).
 pub type VerifiedService<E> = VerifySignature<ExtensionService<E>>;
@@ -119,38 +109,11 @@ pub type RouterResponse = Response<ResponseBody<VerifiedBody>>;
 ///     .route_service("/admission", verified_service(key, Nobody.into_service()));
 /// # Ok::<(), BoxError>(())
 /// ```
-pub fn verified_service<E: Endpoint>(
+pub fn verified_service<E: DroneEndpoint>(
     keys: impl Into<Keyring>,
     service: ExtensionService<E>,
 ) -> VerifiedService<E> {
     VerifySignatureLayer::for_kind(E::KIND, keys).layer(service)
-}
-
-/// The body every route of an [`ExtensionRouter`] receives, whatever the server's body type.
-type RouteBody = UnsyncBoxBody<Bytes, BoxError>;
-
-type RouteFuture = Pin<Box<dyn Future<Output = RouterResponse> + Send + 'static>>;
-
-/// One verified kind, type-erased.
-trait Route: Send + Sync + 'static {
-    fn call(&self, request: Request<RouteBody>) -> RouteFuture;
-}
-
-impl<E: Endpoint> Route for VerifiedService<E> {
-    fn call(&self, request: Request<RouteBody>) -> RouteFuture {
-        let mut service = self.clone();
-        Box::pin(async move {
-            let ready = poll_fn(|cx| Service::<Request<RouteBody>>::poll_ready(&mut service, cx));
-            let result = match ready.await {
-                Ok(()) => Service::call(&mut service, request).await,
-                Err(never) => Err(never),
-            };
-            match result {
-                Ok(response) => response,
-                Err(never) => match never {},
-            }
-        })
-    }
 }
 
 /// A tower service serving several extension kinds, each on its own path and behind its own
@@ -171,42 +134,14 @@ impl<E: Endpoint> Route for VerifiedService<E> {
 /// (`Error = Infallible`) and is cheap to clone. With axum, pass it to `Router::fallback_service`
 /// (next to your own routes, such as `/healthz`) or to `Router::nest_service("/prefix", …)`; with
 /// hyper, wrap it in `hyper_util::service::TowerToHyperService`. See the [module
-/// documentation](self) for an example.
+/// documentation](self) for an example. Woodpecker's kinds have their own router,
+/// `woodpecker::WoodpeckerRouter` (feature `woodpecker`), built on the same table.
 #[derive(Clone, Default)]
 pub struct ExtensionRouter {
-    routes: Arc<Routes>,
-    /// With [`metrics`](Self::metrics): each kind's series, resolved once.
-    #[cfg(feature = "metrics")]
-    metrics: Option<RouterMetrics>,
+    table: RouteTable,
 }
 
-#[cfg(feature = "metrics")]
-#[derive(Clone)]
-struct RouterMetrics {
-    metrics: crate::metrics::Metrics,
-    series: Arc<HashMap<ExtensionKind, Arc<crate::metrics::KindSeries>>>,
-}
-
-#[cfg(feature = "metrics")]
-impl RouterMetrics {
-    fn new(
-        metrics: &crate::metrics::Metrics,
-        kinds: impl IntoIterator<Item = ExtensionKind>,
-    ) -> Self {
-        RouterMetrics {
-            metrics: metrics.clone(),
-            series: Arc::new(
-                kinds
-                    .into_iter()
-                    .map(|kind| (kind, metrics.kind(kind.name())))
-                    .collect(),
-            ),
-        }
-    }
-}
-
-/// The kinds served, by path.
-type Routes = HashMap<&'static str, (ExtensionKind, Arc<dyn Route>)>;
+route_table::router_service!(ExtensionRouter);
 
 impl fmt::Debug for ExtensionRouter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -226,17 +161,13 @@ impl ExtensionRouter {
 
     /// Serves `service` at its kind's path, verified with `keys`. Use it for a service configured
     /// with its builder methods (`body_limit`, `aesgcm_key`, …).
-    pub fn service<E: Endpoint>(
+    pub fn service<E: DroneEndpoint>(
         mut self,
         keys: impl Into<Keyring>,
         service: ExtensionService<E>,
     ) -> ExtensionRouter {
-        let route: Arc<dyn Route> = Arc::new(verified_service(keys, service));
-        Arc::make_mut(&mut self.routes).insert(E::KIND.path(), (E::KIND, route));
-        #[cfg(feature = "metrics")]
-        if let Some(metrics) = &self.metrics {
-            self.metrics = Some(RouterMetrics::new(&metrics.metrics, self.kinds()));
-        }
+        self.table
+            .insert(E::KIND.path(), verified_service(keys, service));
         self
     }
 
@@ -246,13 +177,17 @@ impl ExtensionRouter {
     #[cfg(feature = "metrics")]
     #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
     pub fn metrics(mut self, metrics: &crate::metrics::Metrics) -> ExtensionRouter {
-        self.metrics = Some(RouterMetrics::new(metrics, self.kinds()));
+        self.table.set_metrics(metrics);
         self
     }
 
     /// The kinds served, in no particular order.
     pub fn kinds(&self) -> Vec<ExtensionKind> {
-        self.routes.values().map(|(kind, _)| *kind).collect()
+        self.table
+            .routes()
+            .into_iter()
+            .filter_map(|(_, name)| name.parse().ok())
+            .collect()
     }
 
     /// Serves an [`Admitter`] at `/admission`.
@@ -260,8 +195,12 @@ impl ExtensionRouter {
         self.service(keys, crate::admission::service(admitter))
     }
 
-    /// Serves a Drone 0.8 [`SecretProvider`] at `/global-secrets`.
-    pub fn global_secrets(self, keys: impl Into<Keyring>, provider: impl SecretProvider) -> Self {
+    /// Serves a Drone 0.8 [`GlobalSecretsProvider`] at `/global-secrets`.
+    pub fn global_secrets(
+        self,
+        keys: impl Into<Keyring>,
+        provider: impl GlobalSecretsProvider,
+    ) -> Self {
         self.service(keys, crate::global_secrets::service(provider))
     }
 
@@ -312,59 +251,5 @@ impl ExtensionRouter {
     /// Serves a [`WebhookReceiver`] at `/webhook`.
     pub fn webhook(self, keys: impl Into<Keyring>, receiver: impl WebhookReceiver) -> Self {
         self.service(keys, crate::webhook::service(receiver))
-    }
-}
-
-/// A plain-text answer of the router itself, shaped like Go's `http.Error`.
-fn plain(status: StatusCode, text: &'static str) -> RouterResponse {
-    let mut response = Response::new(ResponseBody::rejection(Full::new(Bytes::from_static(
-        text.as_bytes(),
-    ))));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    response
-}
-
-impl<B> Service<Request<B>> for ExtensionRouter
-where
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    type Response = RouterResponse;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<RouterResponse, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-        let Some((kind, route)) = self.routes.get(request.uri().path()) else {
-            return Box::pin(std::future::ready(Ok(plain(
-                StatusCode::NOT_FOUND,
-                "404 page not found\n",
-            ))));
-        };
-        if request.method() != Method::POST {
-            let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
-            response
-                .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("POST"));
-            return Box::pin(std::future::ready(Ok(response)));
-        }
-        let future = route.call(request.map(|body| body.map_err(Into::into).boxed_unsync()));
-        let answered = async move { Ok(future.await) };
-        #[cfg(feature = "metrics")]
-        if let Some(series) = self.metrics.as_ref().and_then(|m| m.series.get(kind)) {
-            let recorded = crate::metrics::ResponseFuture::start(answered, series.clone());
-            return Box::pin(recorded);
-        }
-        Box::pin(answered)
     }
 }

@@ -71,7 +71,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::models::{Build, Config, Repo, Token, null_default};
-use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
+use crate::service::{DroneEndpoint, Endpoint, ExtensionService, Reply, RequestContext};
 use crate::{BoxError, ExtensionKind};
 
 /// The config request. `build` and `repo` are required (400 without them).
@@ -122,9 +122,13 @@ pub fn service<P: ConfigProvider>(provider: P) -> ConfigService<P> {
     ExtensionService::new(ConfigEndpoint(provider))
 }
 
+impl<P: ConfigProvider> DroneEndpoint for ConfigEndpoint<P> {
+    const KIND: ExtensionKind = ExtensionKind::Config;
+}
+
 #[async_trait]
 impl<P: ConfigProvider> Endpoint for ConfigEndpoint<P> {
-    const KIND: ExtensionKind = ExtensionKind::Config;
+    const NAME: &'static str = ExtensionKind::Config.name();
     type Request = ConfigRequest;
 
     fn subject(request: &ConfigRequest) -> String {

@@ -63,7 +63,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::models::{Build, Config, Repo, Token, null_default};
-use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
+use crate::service::{DroneEndpoint, Endpoint, ExtensionService, Reply, RequestContext};
 use crate::{BoxError, ExtensionKind};
 
 /// The convert request. `build`, `config` and `repo` are required (400 without them).
@@ -117,9 +117,13 @@ pub fn service<C: Converter>(converter: C) -> ConvertService<C> {
     ExtensionService::new(ConvertEndpoint(converter))
 }
 
+impl<C: Converter> DroneEndpoint for ConvertEndpoint<C> {
+    const KIND: ExtensionKind = ExtensionKind::Convert;
+}
+
 #[async_trait]
 impl<C: Converter> Endpoint for ConvertEndpoint<C> {
-    const KIND: ExtensionKind = ExtensionKind::Convert;
+    const NAME: &'static str = ExtensionKind::Convert.name();
     type Request = ConvertRequest;
 
     fn subject(request: &ConvertRequest) -> String {

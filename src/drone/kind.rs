@@ -57,8 +57,9 @@ pub enum ExtensionKind {
 }
 
 impl ExtensionKind {
-    /// Every kind, in the order the documentation lists them.
-    pub const ALL: [ExtensionKind; 9] = [
+    /// Every kind, in the order the documentation lists them. A slice, not an array: the enum is
+    /// `#[non_exhaustive]`, and a new kind must not change this constant's type.
+    pub const ALL: &'static [ExtensionKind] = &[
         ExtensionKind::Admission,
         ExtensionKind::GlobalSecrets,
         ExtensionKind::Secret,
@@ -157,7 +158,8 @@ impl FromStr for ExtensionKind {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         ExtensionKind::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|k| k.name() == s)
             .ok_or_else(|| UnknownKind(s.to_owned()))
     }
@@ -169,7 +171,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_paths_follow_names() {
-        for kind in ExtensionKind::ALL {
+        for &kind in ExtensionKind::ALL {
             assert_eq!(kind.name().parse::<ExtensionKind>(), Ok(kind));
             assert_eq!(kind.path(), format!("/{}", kind.name()));
             assert_eq!(kind.media_types()[0], kind.media_type());

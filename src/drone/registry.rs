@@ -58,7 +58,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::models::{Build, Registry, Repo};
-use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
+use crate::service::{DroneEndpoint, Endpoint, ExtensionService, Reply, RequestContext};
 use crate::{BoxError, ExtensionKind};
 
 /// The registry request: the repository and build whose images are about to be pulled.
@@ -104,9 +104,13 @@ pub fn service<P: RegistryProvider>(provider: P) -> RegistryService<P> {
     ExtensionService::new(RegistryEndpoint(provider))
 }
 
+impl<P: RegistryProvider> DroneEndpoint for RegistryEndpoint<P> {
+    const KIND: ExtensionKind = ExtensionKind::Registry;
+}
+
 #[async_trait]
 impl<P: RegistryProvider> Endpoint for RegistryEndpoint<P> {
-    const KIND: ExtensionKind = ExtensionKind::Registry;
+    const NAME: &'static str = ExtensionKind::Registry.name();
     type Request = RegistryRequest;
 
     fn subject(request: &RegistryRequest) -> String {

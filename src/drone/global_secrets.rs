@@ -32,13 +32,13 @@
 //!
 //! ```
 //! use drone_extension::BoxError;
-//! use drone_extension::global_secrets::{self, GlobalSecretsRequest, SecretProvider};
+//! use drone_extension::global_secrets::{self, GlobalSecretsRequest, GlobalSecretsProvider};
 //! use drone_extension::models::LegacySecret;
 //!
 //! struct Static(Vec<LegacySecret>);
 //!
 //! #[drone_extension::async_trait]
-//! impl SecretProvider for Static {
+//! impl GlobalSecretsProvider for Static {
 //!     async fn secrets(&self, request: GlobalSecretsRequest) -> Result<Vec<LegacySecret>, BoxError> {
 //!         // Only what this build's event may use.
 //!         Ok(global_secrets::filter_by_event(self.0.clone(), &request.build.event))
@@ -58,7 +58,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::models::{LegacyBuild, LegacyRepo, LegacySecret, null_default};
-use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
+use crate::service::{DroneEndpoint, Endpoint, ExtensionService, Reply, RequestContext};
 use crate::{BoxError, ExtensionKind};
 
 /// The request of a Drone 0.8 server. `repo` and `build` are required; extra keys are ignored.
@@ -73,9 +73,10 @@ pub struct GlobalSecretsRequest {
     pub build: LegacyBuild,
 }
 
-/// Hands out the global secrets of a Drone 0.8 server.
+/// Hands out the global secrets of a Drone 0.8 server (the "Global Secrets Endpoint"; not to be
+/// confused with [`SecretFinder`](crate::secret::SecretFinder), the 1.x secret extension).
 #[async_trait]
-pub trait SecretProvider: Send + Sync + 'static {
+pub trait GlobalSecretsProvider: Send + Sync + 'static {
     /// The secrets for one build; an empty list when there are none.
     ///
     /// # Errors
@@ -93,22 +94,36 @@ pub trait SecretProvider: Send + Sync + 'static {
     }
 }
 
-/// The [`Endpoint`] adapter of a [`SecretProvider`].
+/// Deprecated: the old name of [`GlobalSecretsProvider`] (too close to the 1.x
+/// [`SecretFinder`](crate::secret::SecretFinder)), kept so that existing `impl SecretProvider`
+/// and bounds still compile; it will be removed before 1.0. Use [`GlobalSecretsProvider`].
+///
+/// A plain alias: rustc ignores `#[deprecated]` on a re-export, and a deprecated trait with a
+/// blanket implementation would conflict with the forwarding implementations for `Box`, `&`
+/// and `Arc`, so this name compiles without a warning.
+#[doc(no_inline)]
+pub use GlobalSecretsProvider as SecretProvider;
+
+/// The [`Endpoint`] adapter of a [`GlobalSecretsProvider`].
 #[derive(Debug, Clone)]
 pub struct GlobalSecretsEndpoint<P>(pub P);
 
-/// The tower service of a [`SecretProvider`].
+/// The tower service of a [`GlobalSecretsProvider`].
 pub type GlobalSecretsService<P> = ExtensionService<GlobalSecretsEndpoint<P>>;
 
-/// `provider` as a tower service: the same as [`SecretProvider::into_service`], without the ambiguity of a
+/// `provider` as a tower service: the same as [`GlobalSecretsProvider::into_service`], without the ambiguity of a
 /// method call when a type implements several kind traits.
-pub fn service<P: SecretProvider>(provider: P) -> GlobalSecretsService<P> {
+pub fn service<P: GlobalSecretsProvider>(provider: P) -> GlobalSecretsService<P> {
     ExtensionService::new(GlobalSecretsEndpoint(provider))
 }
 
-#[async_trait]
-impl<P: SecretProvider> Endpoint for GlobalSecretsEndpoint<P> {
+impl<P: GlobalSecretsProvider> DroneEndpoint for GlobalSecretsEndpoint<P> {
     const KIND: ExtensionKind = ExtensionKind::GlobalSecrets;
+}
+
+#[async_trait]
+impl<P: GlobalSecretsProvider> Endpoint for GlobalSecretsEndpoint<P> {
+    const NAME: &'static str = ExtensionKind::GlobalSecrets.name();
     type Request = GlobalSecretsRequest;
 
     fn subject(request: &GlobalSecretsRequest) -> String {
@@ -254,5 +269,31 @@ mod tests {
             "registry:5000/app"
         );
         assert_eq!(strip_tag("alpine"), "alpine");
+    }
+
+    /// Code written against the old name still implements and serves the renamed trait.
+    #[tokio::test]
+    async fn the_old_name_still_implements_the_trait() {
+        struct Old;
+        #[async_trait]
+        impl SecretProvider for Old {
+            async fn secrets(
+                &self,
+                _: GlobalSecretsRequest,
+            ) -> Result<Vec<LegacySecret>, BoxError> {
+                Ok(vec![LegacySecret {
+                    name: "npm_token".into(),
+                    ..LegacySecret::default()
+                }])
+            }
+        }
+        fn served<P: GlobalSecretsProvider>(p: P) -> GlobalSecretsService<P> {
+            service(p)
+        }
+        let _ = served(Old);
+        let got = GlobalSecretsProvider::secrets(&Old, GlobalSecretsRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(got[0].name, "npm_token");
     }
 }

@@ -52,7 +52,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::models::{Token, User, null_default};
-use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
+use crate::service::{DroneEndpoint, Endpoint, ExtensionService, Reply, RequestContext};
 use crate::{BoxError, ExtensionKind};
 
 /// Why the server calls: a first login or a returning user.
@@ -157,9 +157,13 @@ pub(crate) fn reply(admission: Admission, mut user: User) -> Reply {
     }
 }
 
+impl<A: Admitter> DroneEndpoint for AdmissionEndpoint<A> {
+    const KIND: ExtensionKind = ExtensionKind::Admission;
+}
+
 #[async_trait]
 impl<A: Admitter> Endpoint for AdmissionEndpoint<A> {
-    const KIND: ExtensionKind = ExtensionKind::Admission;
+    const NAME: &'static str = ExtensionKind::Admission.name();
     type Request = AdmissionRequest;
 
     fn subject(request: &AdmissionRequest) -> String {

@@ -76,7 +76,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::models::{Build, Repo, System, User, null_default};
-use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
+use crate::service::{DroneEndpoint, Endpoint, ExtensionService, Reply, RequestContext};
 use crate::{BoxError, ExtensionKind};
 
 /// What a webhook is about.
@@ -175,9 +175,13 @@ pub fn service<R: WebhookReceiver>(receiver: R) -> WebhookService<R> {
     ExtensionService::new(WebhookEndpoint(receiver))
 }
 
+impl<R: WebhookReceiver> DroneEndpoint for WebhookEndpoint<R> {
+    const KIND: ExtensionKind = ExtensionKind::Webhook;
+}
+
 #[async_trait]
 impl<R: WebhookReceiver> Endpoint for WebhookEndpoint<R> {
-    const KIND: ExtensionKind = ExtensionKind::Webhook;
+    const NAME: &'static str = ExtensionKind::Webhook.name();
     type Request = WebhookRequest;
 
     /// `build:created octocat/hello-world`: the event, and the repository or else the user.

@@ -62,7 +62,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::models::{Build, Config, DroneError, Repo, Token, null_default};
-use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
+use crate::service::{DroneEndpoint, Endpoint, ExtensionService, Reply, RequestContext};
 use crate::{BoxError, ExtensionKind};
 
 /// The status drone-go's validator client reads as "skip" (`ErrSkip`).
@@ -158,9 +158,13 @@ fn reply(validation: Validation) -> Reply {
     }
 }
 
+impl<V: Validator> DroneEndpoint for ValidateEndpoint<V> {
+    const KIND: ExtensionKind = ExtensionKind::Validate;
+}
+
 #[async_trait]
 impl<V: Validator> Endpoint for ValidateEndpoint<V> {
-    const KIND: ExtensionKind = ExtensionKind::Validate;
+    const NAME: &'static str = ExtensionKind::Validate.name();
     type Request = ValidateRequest;
 
     fn subject(request: &ValidateRequest) -> String {

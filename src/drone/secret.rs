@@ -87,7 +87,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::models::{Build, Repo, Secret, null_default};
-use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
+use crate::service::{DroneEndpoint, Endpoint, ExtensionService, Reply, RequestContext};
 use crate::{BoxError, ExtensionKind};
 
 /// The secret request: which secret, for which repository and build.
@@ -141,9 +141,13 @@ pub fn service<F: SecretFinder>(finder: F) -> SecretService<F> {
     ExtensionService::new(SecretEndpoint(finder))
 }
 
+impl<F: SecretFinder> DroneEndpoint for SecretEndpoint<F> {
+    const KIND: ExtensionKind = ExtensionKind::Secret;
+}
+
 #[async_trait]
 impl<F: SecretFinder> Endpoint for SecretEndpoint<F> {
-    const KIND: ExtensionKind = ExtensionKind::Secret;
+    const NAME: &'static str = ExtensionKind::Secret.name();
     type Request = SecretRequest;
 
     /// `octocat/hello-world secret/data/docker#username`: the names, never the value (`-` for a

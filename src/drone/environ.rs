@@ -72,7 +72,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::kind::ENVIRON_V1;
 use crate::models::{Build, Repo, Variable};
-use crate::service::{Endpoint, ExtensionService, Reply, RequestContext};
+use crate::service::{DroneEndpoint, Endpoint, ExtensionService, Reply, RequestContext};
 use crate::{BoxError, ExtensionKind};
 
 /// The environ request: the repository and build of the stage about to run.
@@ -118,9 +118,13 @@ pub fn service<P: EnvironProvider>(provider: P) -> EnvironService<P> {
     ExtensionService::new(EnvironEndpoint(provider))
 }
 
+impl<P: EnvironProvider> DroneEndpoint for EnvironEndpoint<P> {
+    const KIND: ExtensionKind = ExtensionKind::Environ;
+}
+
 #[async_trait]
 impl<P: EnvironProvider> Endpoint for EnvironEndpoint<P> {
-    const KIND: ExtensionKind = ExtensionKind::Environ;
+    const NAME: &'static str = ExtensionKind::Environ.name();
     type Request = EnvironRequest;
 
     fn subject(request: &EnvironRequest) -> String {
