@@ -89,6 +89,19 @@
 //!
 //! The services share their plumbing ([`service::ExtensionService`]) and check no signature:
 //! serve each behind [`VerifySignatureLayer::for_kind`](layer::VerifySignatureLayer::for_kind).
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `client` | yes | `client::Client`, which calls extensions exactly as Drone does (hyper-util), and the `testing` helpers |
+//! | `server` | yes | `server::Server`: a hardened HTTP server (timeouts, connection and in-flight bounds, stalled-answer eviction, graceful shutdown) |
+//! | `tls` | yes | rustls (`ring`): `https` serving with `server`, `https://` endpoints verified against the system's roots with `client` |
+//! | `metrics` | yes | Prometheus metrics (`metrics::MetricsLayer`) with the official `prometheus-client` |
+//! | `redis` | no | `layer::RedisReplayGuard`: one replay guard shared by replicas through Redis or Valkey |
+//! | `vault` | no | the `vault` module: a Vault / OpenBao secret backend (KV only), drone-vault's providers, Woodpecker secrets from Vault; implies `client` and `tls` |
+//! | `woodpecker` | no | the `woodpecker` module: Woodpecker CI's RFC 9421 Ed25519 scheme, its kinds, router, signer (and client, with `client`) |
+//! | `aesgcm` | no | drone-go's AES-256-GCM answer encryption for the secret, registry and environ kinds |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

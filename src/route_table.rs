@@ -100,12 +100,14 @@ impl RouteTable {
     }
 
     /// The prefix stripped before the lookup (`""`: none).
+    #[cfg_attr(not(feature = "woodpecker"), allow(dead_code))] // only Woodpecker's router sets one
     pub(crate) fn prefix(&self) -> &str {
         &self.prefix
     }
 
     /// Serves every route below `prefix`: a leading `/` is added, a trailing one removed (`/`
     /// and `""` mean no prefix).
+    #[cfg_attr(not(feature = "woodpecker"), allow(dead_code))]
     pub(crate) fn set_prefix(&mut self, prefix: &str) {
         let trimmed = prefix.trim_matches('/');
         self.prefix = if trimmed.is_empty() {

@@ -27,7 +27,9 @@ use drone_extension::secret::SecretRequest;
 use drone_extension::signature::SharedSecret;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-use process::{SECRET, STARTUP, Server, example_command, listening_addr};
+#[cfg(any(feature = "redis", feature = "aesgcm", feature = "woodpecker"))]
+use process::Server;
+use process::{SECRET, STARTUP, example_command, listening_addr};
 use tokio::task::JoinSet;
 
 /// The tests start processes that measure nothing but would compete for the two cores: one at
@@ -401,6 +403,7 @@ async fn once_stdout_is_read_again_one_warning_counts_the_dropped_lines() {
 // ---------------------------------------------------------------------------------------------
 
 /// Polls `/readyz` until it answers `want`: how long that took; panics after [`SETTLE`].
+#[cfg(feature = "redis")]
 async fn readyz_turns(addr: SocketAddr, want: StatusCode, why: &str) -> Duration {
     let started = Instant::now();
     loop {

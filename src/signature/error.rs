@@ -27,7 +27,7 @@ use crate::layer::SchemeError;
 /// | [`DigestMalformed`](Error::DigestMalformed) | `digest` | 400 |
 ///
 /// ```
-/// use drone_extension::signature::Error;
+/// use drone_extension::signature::{Error, SchemeError};
 /// use http::StatusCode;
 ///
 /// let err = Error::Missing;

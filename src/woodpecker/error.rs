@@ -26,7 +26,7 @@ use crate::layer::SchemeError;
 /// | [`Signature`](Error::Signature) | `signature` | 401 |
 ///
 /// ```
-/// use drone_extension::woodpecker::Error;
+/// use drone_extension::woodpecker::{Error, SchemeError};
 /// use http::StatusCode;
 ///
 /// assert_eq!(Error::DigestMismatch.status(), StatusCode::UNAUTHORIZED);
