@@ -107,7 +107,7 @@ pub trait PendingBody: Send + 'static {
     /// Why the body was refused.
     type Error: SchemeError;
 
-    /// The request's fingerprint (asked for twice per request: keep it cheap).
+    /// The request's fingerprint (asked for once per request, before the body).
     fn fingerprint(&self) -> Fingerprint;
 
     /// Checks the exact body bytes, as received.

@@ -10,7 +10,7 @@ use http_body_util::Full;
 use tower_service::Service;
 
 use super::layer::Config;
-use super::scheme::{PendingBody, Scheme, SignatureFailure};
+use super::scheme::{PendingBody, Scheme};
 use super::{BodyReceived, Refused, Rejection, ResponseBody, ResponseFuture, VerifiedBody};
 use crate::BoxError;
 
@@ -132,25 +132,19 @@ where
         let head = config
             .scheme
             .verify_head(&parts)
-            .map_err(|e| Rejection::Signature(SignatureFailure::new(e)))
+            .map_err(Rejection::from)
             .and_then(|pending| {
-                let declared = config
-                    .intake
-                    .admit(&parts.headers, &pending.fingerprint())?;
-                Ok((pending, declared))
+                let fingerprint = pending.fingerprint();
+                let declared = config.intake.admit(&parts.headers, &fingerprint)?;
+                Ok((pending, fingerprint, declared))
             });
-        let (pending, declared) = match head {
+        let (pending, fingerprint, declared) = match head {
             Ok(ok) => ok,
             Err(rejection) => return ResponseFuture::new(std::future::ready(reject(rejection))),
         };
 
         ResponseFuture::new(async move {
-            let fingerprint = pending.fingerprint();
-            let check = |body: &[u8]| {
-                pending
-                    .verify_body(body)
-                    .map_err(|e| Rejection::Signature(SignatureFailure::new(e)))
-            };
+            let check = |body: &[u8]| pending.verify_body(body).map_err(Rejection::from);
             let (bytes, verified, permit) = match config
                 .intake
                 .receive(body, declared, &fingerprint, check)
