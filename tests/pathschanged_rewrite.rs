@@ -74,7 +74,10 @@ fn skipped_steps(answer: &Rewrite) -> Vec<Vec<bool>> {
 }
 
 /// The cases where the port refuses what the reference silently drops (deliberate).
-fn refused(case: &str) -> Option<fn(&ErrorKind) -> bool> {
+/// What an error's kind must be.
+type Expect = fn(&ErrorKind) -> bool;
+
+fn refused(case: &str) -> Option<Expect> {
     Some(match case {
         "paths_capitalised_keys_ignored" => {
             |k| *k == ErrorKind::InvalidPaths(PathsProblem::UnknownKey("Include".into()))
@@ -553,7 +556,7 @@ fn refusals_name_the_place() {
     // The pre-check fails the same way, before any changed file is asked for.
     assert_eq!(has_paths_conditions(input), Err(error));
 
-    let cases: &[(&str, fn(&ErrorKind) -> bool)] = &[
+    let cases: &[(&str, Expect)] = &[
         ("kind: pipeline\nsteps:\n-\tname: a\n", |k| {
             *k == ErrorKind::Tab
         }),

@@ -22,7 +22,7 @@ use super::doublestar::{self, Pattern, PatternError};
 /// assert!(docs.keeps(&["README.md", "CHANGELOG.md"])); // one file suffices
 /// assert!(docs.keeps::<&str>(&[])); // nothing changed: never skipped
 ///
-/// let no_tests = PathsCondition::new::<_, &str>([], ["**/*_test.go"]);
+/// let no_tests = PathsCondition::new([], ["**/*_test.go"]);
 /// assert!(no_tests.keeps(&["main.go", "main_test.go"]));
 /// assert!(!no_tests.keeps(&["main_test.go"]));
 /// ```

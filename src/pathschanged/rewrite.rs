@@ -166,10 +166,10 @@ pub fn rewrite<S: AsRef<str>>(config: &str, changed_files: &[S]) -> Result<Rewri
             let Some(target) = position.target else {
                 continue;
             };
-            if planned.insert(target) {
-                if let Some(edit) = reader.plan(position, target, pipeline.root)? {
-                    edits.push(edit);
-                }
+            if planned.insert(target)
+                && let Some(edit) = reader.plan(position, target, pipeline.root)?
+            {
+                edits.push(edit);
             }
         }
     }
