@@ -180,7 +180,7 @@ pub fn rewrite<S: AsRef<str>>(config: &str, changed_files: &[S]) -> Result<Rewri
             pipelines,
         });
     }
-    let output = apply(config, &mut edits);
+    let output = apply(config, &mut edits)?;
     verify(&tree, &evaluation, &edits, &output, changed_files)?;
     Ok(Rewrite {
         config: Some(output),
@@ -1008,17 +1008,24 @@ struct Edit {
     text: String,
 }
 
-fn apply(text: &str, edits: &mut [Edit]) -> String {
+/// Applies the edits (disjoint by construction: each is inside its own `when`/`trigger`).
+fn apply(text: &str, edits: &mut [Edit]) -> Result<String, Error> {
     edits.sort_by_key(|e| (e.from, e.to));
     let mut out = String::with_capacity(text.len() + edits.len() * 32);
     let mut at = 0;
     for edit in edits.iter() {
-        out.push_str(&text[at..edit.from]);
+        let (Some(kept), Some(_)) = (text.get(at..edit.from), text.get(edit.from..edit.to)) else {
+            return Err(Error::new(
+                ErrorKind::Verification("overlapping edits".into()),
+                Location::default(),
+            ));
+        };
+        out.push_str(kept);
         out.push_str(&edit.text);
         at = edit.to;
     }
     out.push_str(&text[at..]);
-    out
+    Ok(out)
 }
 
 /// Re-parses the output and checks that it is the input with exactly the planned markers: the
