@@ -871,7 +871,7 @@ impl Reader<'_> {
         }
         if bytes.get(i) != Some(&b':') {
             return Err(self.error(
-                ErrorKind::Verification("cannot find the `:` of `event`".into()),
+                ErrorKind::Unsupported("cannot find the `:` after `event`"),
                 found.key,
                 context,
             ));
@@ -936,8 +936,8 @@ impl Reader<'_> {
         let indent = &text[line_start..key_start];
         if !indent.bytes().all(|b| b == b' ') {
             return Err(self.error(
-                ErrorKind::SharedCondition(
-                    "its first key does not start its line; write the mapping one key per line",
+                ErrorKind::Unsupported(
+                    "the mapping's first key does not start its line; write one key per line",
                 ),
                 first_key,
                 context,
