@@ -67,8 +67,6 @@ pub(crate) mod tls;
 mod transport;
 
 pub(crate) use transport::Transport;
-#[cfg(feature = "vault")]
-pub(crate) use transport::transport_error;
 
 /// Drone's deadline for one extension call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);

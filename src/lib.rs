@@ -10,13 +10,13 @@
 //! [`drone`] (and at the root), Woodpecker's in `woodpecker`.
 //!
 //! Drone calls an extension with a signed JSON `POST`. Implement the trait of a kind, turn it into
-//! a tower service, and put the [verifying layer](layer::VerifySignatureLayer) in front of it:
+//! a tower service, and put the [verifying layer](signature::VerifySignatureLayer) in front of it:
 //! every request that reaches your code was signed by Drone with your secret, is fresh, and
 //! carries exactly the body that was signed.
 //!
 //! ```
 //! use drone_extension::admission::{Admission, AdmissionRequest, Admitter};
-//! use drone_extension::layer::VerifySignatureLayer;
+//! use drone_extension::signature::VerifySignatureLayer;
 //! use drone_extension::signature::{SharedSecret, Signer};
 //! use drone_extension::{BoxError, ExtensionKind};
 //! use tower::{ServiceBuilder, ServiceExt};
@@ -88,7 +88,7 @@
 //! | [`webhook`] | [`WebhookReceiver`](webhook::WebhookReceiver) | server, after events | ignored |
 //!
 //! The services share their plumbing ([`service::ExtensionService`]) and check no signature:
-//! serve each behind [`VerifySignatureLayer::for_kind`](layer::VerifySignatureLayer::for_kind).
+//! serve each behind [`VerifySignatureLayer::for_kind`](signature::VerifySignatureLayer::for_kind).
 //!
 //! # Features
 //!
@@ -106,7 +106,6 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod access;
 #[cfg(feature = "aesgcm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aesgcm")))]
 pub mod aesgcm;
@@ -155,6 +154,7 @@ pub mod __fuzz {
     pub use crate::woodpecker::fields::{Component, SignatureFields, request_target};
 }
 mod forward;
+mod http_error;
 mod route_table;
 
 // Drone's kinds, at the root where users look for them (their files are in `drone/`).

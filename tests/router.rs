@@ -5,9 +5,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use drone_extension::layer::VerifySignatureLayer;
 use drone_extension::models::User;
 use drone_extension::prelude::*;
+use drone_extension::signature::VerifySignatureLayer;
 use drone_extension::testing;
 use http::StatusCode;
 

@@ -71,11 +71,12 @@ use crate::config::ConfigProvider;
 use crate::convert::Converter;
 use crate::environ::EnvironProvider;
 use crate::global_secrets::GlobalSecretsProvider;
-use crate::layer::{ResponseBody, VerifiedBody, VerifySignature, VerifySignatureLayer};
+use crate::layer::{ResponseBody, VerifiedBody};
 use crate::registry::RegistryProvider;
 use crate::secret::SecretFinder;
 use crate::service::{DroneEndpoint, ExtensionService};
 use crate::signature::Keyring;
+use crate::signature::{VerifySignature, VerifySignatureLayer};
 use crate::validate::Validator;
 use crate::webhook::WebhookReceiver;
 

@@ -90,7 +90,7 @@ fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 pin_project! {
-    /// The response body of [`VerifySignature`](super::VerifySignature): the inner service's body,
+    /// The response body of [`Verify`](super::Verify): the inner service's body,
     /// or the short text of a [`Rejection`].
     pub struct ResponseBody<B> {
         #[pin]

@@ -27,7 +27,7 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// ```
 /// use std::time::Duration;
 /// use drone_extension::ExtensionKind;
-/// use drone_extension::layer::VerifySignatureLayer;
+/// use drone_extension::signature::VerifySignatureLayer;
 /// use drone_extension::signature::SharedSecret;
 ///
 /// let secret = SharedSecret::new("bea26a2221fd8090ea38720fc445eca6")?;

@@ -7,7 +7,7 @@ use super::{
     AuthMethod, DEFAULT_CHECK_INTERVAL, KUBERNETES_TOKEN_PATH, KvMount, Renewal, VaultClient,
     VaultClientBuilder, VaultError,
 };
-use crate::access::parse_bool;
+use crate::vault::access::parse_bool;
 
 /// Everything drone-vault reads from its environment, for [`super::Vault::new`] and the
 /// providers.

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use drone_extension::layer::VerifySignatureLayer;
 use drone_extension::models::Secret;
 use drone_extension::secret::{SecretFinder, SecretRequest};
 use drone_extension::signature::SharedSecret;
+use drone_extension::signature::VerifySignatureLayer;
 use drone_extension::{BoxError, ExtensionKind};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
