@@ -61,7 +61,7 @@
 //!         &self,
 //!         _: WoodpeckerSecretRequest,
 //!     ) -> Result<Vec<WoodpeckerSecret>, BoxError> {
-//!         Ok(vec![WoodpeckerSecret { name: "token".into(), value: "s3cr3t".into(), ..Default::default() }])
+//!         Ok(vec![WoodpeckerSecret::new("token", "s3cr3t")])
 //!     }
 //! }
 //!
