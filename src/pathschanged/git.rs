@@ -1132,13 +1132,18 @@ fn classify(code: Option<i32>, stderr: &str, wanted: &[String]) -> ChangesError 
         "no such remote ref",
         "unadvertised object",
     ]) {
-        ChangesError::CommitNotFound {
-            revision: if wanted.is_empty() {
-                detail
-            } else {
-                wanted.join(", ")
-            },
-        }
+        // The revisions git names, else all those asked for, else git's message.
+        let named: Vec<&str> = wanted
+            .iter()
+            .map(String::as_str)
+            .filter(|w| stderr.contains(w.trim_start_matches("branch ")))
+            .collect();
+        let revision = match (named.is_empty(), wanted.is_empty()) {
+            (false, _) => named.join(", "),
+            (true, false) => wanted.join(", "),
+            (true, true) => detail,
+        };
+        ChangesError::CommitNotFound { revision }
     } else if has(&["returned error: 30", "redirect"]) {
         ChangesError::Redirected { detail }
     } else if has(&[
