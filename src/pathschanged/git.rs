@@ -140,10 +140,22 @@
 //! Not bounded by this module: the number of objects in a fetch (git has no such option), DNS
 //! resolution time (inside the budget).
 //!
-//! # Platform
+//! # Requirements
 //!
-//! The process-group kill is Unix only; elsewhere only the direct child is killed
-//! (`kill_on_drop`).
+//! - **git 2.31** or newer (`GIT_CONFIG_COUNT`), checked by
+//!   [`build`](GitChangedFilesBuilder::build); 2.44 or newer for `GIT_NO_LAZY_FETCH`.
+//! - A forge that lets clients **fetch a commit by id**: every protocol v2 server does (git
+//!   2.18+ behind GitHub, GitLab, Gitea/Forgejo, Bitbucket); a protocol v0 server needs
+//!   `uploadpack.allowReachableSHA1InWant`, else the fetch fails as
+//!   [`ChangesError::CommitNotFound`] (and everything runs). The head commit of a pull request
+//!   from a fork is fetched from the target repository, where the forges keep it
+//!   (`refs/pull/N/head`, `refs/merge-requests/N/head`).
+//! - Partial clone on the forge (`uploadpack.allowFilter`, on by default on GitHub, GitLab and
+//!   Gitea): without it the server ignores the filter and sends file contents too, which is
+//!   correct but larger (and bounded by
+//!   [`max_fetch_bytes`](GitChangedFilesBuilder::max_fetch_bytes)).
+//! - The process-group kill is Unix only; elsewhere only the direct child is killed
+//!   (`kill_on_drop`).
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
@@ -231,6 +243,8 @@ pub enum BuildError {
     ConfigKey(String),
     /// A bound is zero.
     ZeroBound(&'static str),
+    /// The git executable cannot be run, or is older than 2.31.
+    Git(String),
 }
 
 impl fmt::Display for BuildError {
@@ -253,6 +267,7 @@ impl fmt::Display for BuildError {
                 OPERATOR_CONFIG_KEYS.join(", ")
             ),
             BuildError::ZeroBound(what) => write!(f, "the bound {what} must not be zero"),
+            BuildError::Git(why) => write!(f, "git is not usable: {why}"),
         }
     }
 }
@@ -433,6 +448,7 @@ impl GitChangedFilesBuilder {
         }
         let home = dir.join(".home");
         std::fs::create_dir_all(&home).map_err(io(&home))?;
+        check_git_version(&self.git)?;
         let repos = Repos::adopt(dir, self.max_repos).map_err(io(dir))?;
         Ok(GitChangedFiles {
             inner: Arc::new(Inner {
@@ -452,6 +468,32 @@ impl GitChangedFilesBuilder {
                 sets: SetCache::new(self.max_cached_sets, self.max_cached_paths),
             }),
         })
+    }
+}
+
+/// Runs `git --version`: git 2.31 or newer is needed (`GIT_CONFIG_COUNT`).
+fn check_git_version(git: &Path) -> Result<(), BuildError> {
+    let output = std::process::Command::new(git)
+        .arg("--version")
+        .env_clear()
+        .env("LC_ALL", "C")
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| BuildError::Git(format!("cannot run {}: {e}", git.display())))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let version = text.trim().strip_prefix("git version ").unwrap_or("");
+    let mut numbers = version
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().ok());
+    match (numbers.next().flatten(), numbers.next().flatten()) {
+        (Some(major), Some(minor)) if (major, minor) >= (2, 31) => Ok(()),
+        _ => Err(BuildError::Git(format!(
+            "{} is {:?}, 2.31 or newer is needed",
+            git.display(),
+            Escaped(truncated(text.trim(), 80))
+        ))),
     }
 }
 
@@ -638,16 +680,17 @@ impl Repo<'_> {
         let mut keep: Vec<String> = Vec::new();
         let set = match plan {
             DiffPlan::Between { from, to } => {
-                self.ensure(&[from, to], None).await?;
+                self.ensure(&[from, to], None, 1).await?;
                 keep.extend([from.clone(), to.clone()]);
                 self.diff(Some(from), to).await?
             }
             DiffPlan::HeadCommit { commit } => {
-                self.ensure(&[commit], None).await?;
+                // Depth 2: the commit and its parents, in one fetch.
+                self.ensure(&[commit], None, 2).await?;
                 keep.push(commit.clone());
                 match self.first_parent(commit).await? {
                     Some(parent) => {
-                        self.ensure(&[&parent], None).await?;
+                        self.ensure(&[&parent], None, 1).await?;
                         keep.push(parent.clone());
                         self.diff(Some(&parent), commit).await?
                     }
@@ -657,11 +700,11 @@ impl Repo<'_> {
             DiffPlan::SinceMergeBase { base, to } => {
                 let base_commit = match base {
                     Base::Commit(base) => {
-                        self.ensure(&[base, to], None).await?;
+                        self.ensure(&[base, to], None, 1).await?;
                         base.clone()
                     }
                     Base::Branch(branch) => {
-                        self.ensure(&[to], Some(branch)).await?;
+                        self.ensure(&[to], Some(branch), 1).await?;
                         self.branch_tip(branch).await?
                     }
                 };
@@ -732,13 +775,18 @@ impl Repo<'_> {
 
     /// Fetches those of `commits` that are not here, and `branch`'s tip if given: shallow,
     /// without file contents.
-    async fn ensure(&self, commits: &[&String], branch: Option<&str>) -> Result<(), ChangesError> {
+    async fn ensure(
+        &self,
+        commits: &[&String],
+        branch: Option<&str>,
+        depth: u32,
+    ) -> Result<(), ChangesError> {
         let missing = self.missing(commits).await?;
         if missing.is_empty() && branch.is_none() {
             return Ok(());
         }
         let mut args: Vec<String> = fetch_args();
-        args.push("--depth=1".into());
+        args.push(format!("--depth={depth}"));
         args.push("origin".into());
         args.extend(missing.iter().cloned());
         if let Some(branch) = branch {
@@ -1299,7 +1347,6 @@ impl Runner<'_> {
             ("fetch.writeCommitGraph", "false"),
             ("gc.auto", "0"),
             ("maintenance.auto", "false"),
-            ("diff.external", ""),
         ]);
         let has = |key: &str| {
             inner
@@ -1801,7 +1848,8 @@ impl Repos {
                 state.slots.insert(
                     key.clone(),
                     Slot {
-                        lock: Arc::default(),
+                        // A crashed process may have left lock files.
+                        lock: Arc::new(Mutex::new(RepoState { dirty: true })),
                         last_used: tick,
                     },
                 );
