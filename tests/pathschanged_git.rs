@@ -1106,6 +1106,41 @@ async fn second_request_fetches_only_the_new_commits() {
     assert_eq!(forge.requests(), requests);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_on_one_repository() {
+    require_git!();
+    let forge = Forge::start().await;
+    let w = &forge.work;
+    let mut commits = vec![w.commit("empty root")];
+    for i in 0..6 {
+        w.write(&format!("f{i}.txt"), "x");
+        commits.push(w.commit(&format!("c{i}")));
+    }
+    w.push("main");
+    let cache = TempDir::new("cache");
+    let git = extension(&cache).build().unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let git = git.clone();
+        let query = push(&forge.url(), &commits[i], &commits[i + 1]);
+        tasks.push(tokio::spawn(async move { git.changed_files(&query).await }));
+    }
+    for (i, task) in tasks.into_iter().enumerate() {
+        assert_eq!(files(task.await.unwrap()), vec![format!("f{i}.txt")]);
+    }
+    assert_eq!(cached_repos(&cache), 1);
+}
+
+#[test]
+fn a_missing_git_fails_the_build() {
+    let cache = TempDir::new("cache");
+    let error = extension(&cache)
+        .git_binary("/nonexistent/git")
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("/nonexistent/git"), "{error}");
+}
+
 #[tokio::test]
 async fn repositories_beyond_the_bound_are_evicted() {
     require_git!();
