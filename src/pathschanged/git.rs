@@ -740,17 +740,17 @@ impl Repo<'_> {
         tokio::fs::create_dir_all(&tmp)
             .await
             .map_err(|e| io_error("cannot create the cache repository", &e))?;
-        let format = match plan {
+        // SHA-256 repositories have 64-digit commit ids.
+        let sha256 = matches!(
+            plan,
             DiffPlan::Between { to, .. }
-            | DiffPlan::SinceMergeBase { to, .. }
-            | DiffPlan::HeadCommit { commit: to } => {
-                if to.len() == 64 {
-                    "--object-format=sha256"
-                } else {
-                    "--object-format=sha1"
-                }
-            }
-            _ => "--object-format=sha1",
+                | DiffPlan::SinceMergeBase { to, .. }
+                | DiffPlan::HeadCommit { commit: to } if to.len() == 64
+        );
+        let format = if sha256 {
+            "--object-format=sha256"
+        } else {
+            "--object-format=sha1"
         };
         let setup = async {
             self.git_in(
@@ -1947,9 +1947,12 @@ struct SetCache {
     state: StdMutex<SetState>,
 }
 
+type SetKey = (String, DiffPlan);
+
 #[derive(Default)]
 struct SetState {
-    sets: HashMap<(String, DiffPlan), (Arc<Vec<String>>, u64)>,
+    /// (clone URL, plan) → (files, last use).
+    sets: HashMap<SetKey, (Arc<Vec<String>>, u64)>,
     paths: usize,
     tick: u64,
 }
