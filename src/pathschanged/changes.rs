@@ -21,6 +21,7 @@
 //!
 //! - `before == after` (Drone's `custom` builds, a restarted build) gives an **empty** list, as
 //!   the reference does: a path condition never skips on an empty list.
+//! - `after` all zeros (a deleted branch or tag; no forge builds those) runs everything.
 //! - A push compares the two trees directly. For a fast-forward push that is the same as the
 //!   reference's `before...after` (GitHub's three-dot compare); after a **force push** it also
 //!   lists the files the dropped commits had changed (their content changed back), where the
@@ -190,10 +191,16 @@ impl ChangeQuery {
     /// [`ChangesError::InvalidQuery`] when `after` (or a non-empty `before`) is not a commit id
     /// of 40 or 64 hexadecimal digits, or a branch the plan needs is not a valid branch name.
     pub fn plan(&self, rules: &EventRules) -> Result<DiffPlan, ChangesError> {
+        let everything = || DiffPlan::Everything {
+            reason: format!("the event {:?} runs everything", self.event),
+        };
         let rule = rules.rule(&self.event);
         if rule == Rule::Everything {
+            return Ok(everything());
+        }
+        if !self.after.is_empty() && is_zero_or_empty(&self.after) {
             return Ok(DiffPlan::Everything {
-                reason: format!("the event {:?} runs everything", self.event),
+                reason: "no commit to build (after is zero: a deleted branch or tag)".into(),
             });
         }
         let after = commit_id(&self.after, "after")?;
@@ -203,7 +210,7 @@ impl ChangeQuery {
             Some(commit_id(&self.before, "before")?)
         };
         Ok(match rule {
-            Rule::Everything => unreachable_everything(&self.event),
+            Rule::Everything => everything(),
             Rule::HeadCommit => DiffPlan::HeadCommit { commit: after },
             Rule::Push => match before {
                 Some(before) if before == after => DiffPlan::Unchanged,
@@ -234,13 +241,6 @@ impl ChangeQuery {
                 },
             },
         })
-    }
-}
-
-// `Rule::Everything` returned early; kept total without a panic.
-fn unreachable_everything(event: &str) -> DiffPlan {
-    DiffPlan::Everything {
-        reason: format!("the event {event:?} runs everything"),
     }
 }
 
@@ -662,6 +662,11 @@ mod tests {
                 }
             );
         }
+        // A deleted branch: nothing to build, nothing to compare.
+        assert!(matches!(
+            plan(&query("push", A, ZERO)),
+            DiffPlan::Everything { .. }
+        ));
         let mut no_default = query("push", ZERO, B);
         no_default.default_branch.clear();
         assert!(matches!(plan(&no_default), DiffPlan::Everything { .. }));

@@ -129,7 +129,7 @@
 //! | what | bound | how |
 //! |---|---|---|
 //! | time | [`budget`](GitChangedFilesBuilder::budget), default 20 s, per call | `tokio::time::timeout` over the whole call (waiting for the lock included); on expiry the git processes are killed, [`ChangesError::Timeout`]. git's `http.lowSpeedLimit`/`lowSpeedTime` (1 KiB/s for 30 s) also end stalled transfers when the budget is longer |
-//! | bytes fetched | [`max_fetch_bytes`](GitChangedFilesBuilder::max_fetch_bytes), default 512 MiB, per fetch | git has no limit for fetches (`transfer.maxPackSize` does not exist; `receive.maxInputSize` is for pushes): packs are always kept as packs (`transfer.unpackLimit=1`) and the growing `tmp_pack_*` file is watched every 100 ms; above the bound git is killed, [`ChangesError::TooLarge`]. Approximate: it can overshoot by what arrives in 100 ms |
+//! | bytes fetched | [`max_fetch_bytes`](GitChangedFilesBuilder::max_fetch_bytes), default 512 MiB, per fetch | git has no limit for fetches (`transfer.maxPackSize` does not exist; `receive.maxInputSize` is for pushes, `GIT_HTTP_MAX_REQUEST_BUFFER` for the server's `http-backend`): packs are always kept as packs (`transfer.unpackLimit=1`) and the growing `tmp_pack_*` file is watched every 100 ms; above the bound git is killed, [`ChangesError::TooLarge`]. Approximate: it can overshoot by what arrives in 100 ms |
 //! | repository size | [`max_repo_bytes`](GitChangedFilesBuilder::max_repo_bytes), default 2 GiB | the packs are measured after each request; above the bound the repository is deleted |
 //! | git's output | [`max_output_bytes`](GitChangedFilesBuilder::max_output_bytes), default 64 MiB, per command | read with a cap; above it git is killed, [`ChangesError::TooLarge`] (64 MiB is about a million paths; the list itself is never truncated) |
 //! | git's error output | 16 KiB kept | the tail is kept, the rest read and dropped |
@@ -538,8 +538,10 @@ struct Inner {
 }
 
 impl GitChangedFiles {
-    /// A builder with the defaults, caching repositories under `cache_dir` (created if missing;
-    /// give it a directory of its own: what is not a cached repository there may be deleted).
+    /// A builder with the defaults, caching repositories under `cache_dir` (created if missing).
+    ///
+    /// Give each process a directory of its own: what is not a cached repository there may be
+    /// deleted at start, and the bound on repositories is kept per process.
     pub fn builder(cache_dir: impl Into<PathBuf>) -> GitChangedFilesBuilder {
         GitChangedFilesBuilder {
             cache_dir: cache_dir.into(),
@@ -635,13 +637,15 @@ impl Inner {
         plan: &DiffPlan,
         auth: Option<&Auth>,
     ) -> Result<ChangedSet, ChangesError> {
+        // The repository's lock first, then a permit: requests waiting for a busy repository
+        // hold no permit, and every permit holder can progress.
+        let slot = self.repos.slot(&url.key);
+        let mut state = slot.lock().await;
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| git_error("the work semaphore is closed"))?;
-        let slot = self.repos.slot(&url.key);
-        let mut state = slot.lock().await;
         let dir = self.repos.path(&url.key);
         if state.dirty {
             clean_leftovers(&dir).await;
