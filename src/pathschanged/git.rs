@@ -44,7 +44,11 @@
 //! 2. for a merge base, `git merge-base` runs on what is there; while it finds none and the
 //!    history is shallow, the history is deepened (`--deepen`: 64, 512, 4096 commits, then
 //!    `--unshallow`), still without file contents. Two histories without a common commit give
-//!    [`ChangedSet::Everything`];
+//!    [`ChangedSet::Everything`]. In a history with many merges, a merge base found before the
+//!    history is complete can be an older common ancestor than the best one: the set is then
+//!    larger, never smaller (more runs, no wrong skip). Every fetch carries trees
+//!    (`blob:none`, never `tree:0`), so every commit in the cache has all its trees and the
+//!    commits git announces as already there during negotiation are truthful;
 //! 3. `git diff-tree -r -z --no-renames --name-status` compares the two trees. Without rename
 //!    detection a rename is a deletion of the old path and an addition of the new one, so both
 //!    paths are listed, and no file content is ever needed. The `-z` output is parsed exactly
