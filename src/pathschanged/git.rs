@@ -45,8 +45,9 @@
 //!    history is shallow, the history is deepened (`--deepen`: 64, 512, 4096 commits, then
 //!    `--unshallow`), still without file contents. Two histories without a common commit give
 //!    [`ChangedSet::Everything`]. In a history with many merges, a merge base found before the
-//!    history is complete can be an older common ancestor than the best one: the set is then
-//!    larger, never smaller (more runs, no wrong skip). Every fetch carries trees
+//!    history is complete can be an older common ancestor than the best one: the set then also
+//!    covers the commits between the two (usually larger; a file changed after the older one
+//!    and changed back since is not in it). Every fetch carries trees
 //!    (`blob:none`, never `tree:0`), so every commit in the cache has all its trees and the
 //!    commits git announces as already there during negotiation are truthful;
 //! 3. `git diff-tree -r -z --no-renames --name-status` compares the two trees. Without rename
