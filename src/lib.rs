@@ -142,9 +142,6 @@ pub mod vault;
 #[cfg_attr(docsrs, doc(cfg(feature = "woodpecker")))]
 pub mod woodpecker;
 
-#[cfg(feature = "client")]
-mod answer;
-
 /// Entry points for the fuzz targets (`fuzz/`) and the tests that replay their corpora: the
 /// parsers behind the verifiers, which are not part of the public API. Not covered by semver:
 /// anything here may change or disappear in any release (rustls's `__fuzz` pattern).
