@@ -102,7 +102,7 @@
 //! | `vault` | no | the `vault` module: a Vault / OpenBao secret backend (KV only), drone-vault's providers, Woodpecker secrets from Vault; implies `client` and `tls` |
 //! | `woodpecker` | no | the `woodpecker` module: Woodpecker CI's RFC 9421 Ed25519 scheme, its kinds, router, signer (and client, with `client`) |
 //! | `aesgcm` | no | drone-go's AES-256-GCM answer encryption for the secret, registry and environ kinds |
-//! | `pathschanged` | no | the `pathschanged` module: which files a build changed, from git itself (any forge), for path-filtered monorepo builds; runs the `git` binary |
+//! | `pathschanged` | no | the `pathschanged` module: a paths-changed (monorepo) convert extension for any forge: `paths` conditions (doublestar v1 globs), the lossless rewrite that skips pipelines and steps, and the changed files from git itself (runs the `git` binary) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

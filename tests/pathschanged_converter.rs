@@ -53,7 +53,10 @@ impl Double {
 impl ChangedFiles for Double {
     async fn changed_files(&self, query: &ChangeQuery) -> Result<ChangedSet, ChangesError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        assert_eq!(query.clone_url, "https://git.example.com/octocat/monorepo.git");
+        assert_eq!(
+            query.clone_url,
+            "https://git.example.com/octocat/monorepo.git"
+        );
         match self.answer {
             Answer::Files(files) => Ok(ChangedSet::Files(
                 files.iter().map(|f| (*f).to_owned()).collect(),
@@ -146,10 +149,16 @@ async fn a_skipped_step_gets_only_the_marker() {
             added.push(line.to_owned());
         }
     }
-    assert!(original.peek().is_none(), "every original line kept:\n{data}");
+    assert!(
+        original.peek().is_none(),
+        "every original line kept:\n{data}"
+    );
     let added = added.join("\n");
     assert!(added.contains("event"), "the marker: {added}");
-    assert!(added.contains('*'), "the marker excludes every event: {added}");
+    assert!(
+        added.contains('*'),
+        "the marker excludes every event: {added}"
+    );
     // The marker is in the web step (after its `when:`), not in the api step.
     let web = data.find("- name: web").unwrap();
     assert!(data[web..].contains("event"), "{data}");
@@ -186,10 +195,12 @@ async fn a_failure_runs_everything_or_answers_an_error_when_told_to() {
 
 #[tokio::test(start_paused = true)]
 async fn a_hanging_source_is_cut_at_the_budget() {
-    let converter =
-        PathsChanged::new(Double::new(Answer::Hang)).budget(Duration::from_secs(5));
+    let converter = PathsChanged::new(Double::new(Answer::Hang)).budget(Duration::from_secs(5));
     let answer = convert(converter, CONFIG).await;
-    assert_eq!(answer.status, 204, "run everything once the budget is spent");
+    assert_eq!(
+        answer.status, 204,
+        "run everything once the budget is spent"
+    );
 }
 
 #[tokio::test]
@@ -214,7 +225,10 @@ async fn each_decision_is_counted() {
     ];
     for (answer, _) in &cases {
         let router = ExtensionRouter::new()
-            .service(key(), ExtensionService::new(PathsChanged::new(Double::new(answer.clone()))))
+            .service(
+                key(),
+                ExtensionService::new(PathsChanged::new(Double::new(answer.clone()))),
+            )
             .metrics(&metrics);
         let response = testing::call(router, ExtensionKind::Convert, &key(), &request(CONFIG))
             .await

@@ -1252,3 +1252,65 @@ async fn fetch_beyond_the_byte_bound_is_too_large() {
     );
     assert_eq!(error.class(), "too_large");
 }
+
+/// The whole converter over real git: a signed Drone convert request for a push that touched
+/// only `web/`, answered with the api step skipped and every other byte of the file kept.
+#[tokio::test]
+async fn the_converter_skips_the_untouched_step_over_real_git() {
+    use drone_extension::pathschanged::PathsChanged;
+    use drone_extension::service::ExtensionService;
+    use drone_extension::signature::SharedSecret;
+    use drone_extension::{ExtensionKind, testing};
+
+    require_git!();
+    let forge = Forge::start().await;
+    let w = &forge.work;
+    w.write("api/main.go", "package main\n");
+    w.write("web/app.ts", "export {}\n");
+    let c1 = w.commit("c1");
+    w.write("web/app.ts", "export const x = 1\n");
+    let c2 = w.commit("c2");
+    w.push("main");
+
+    let config = "kind: pipeline\nname: default\nsteps:\n- name: api  # Go\n  image: golang\n  when:\n    paths: [api/**]\n- name: web\n  image: node\n  when:\n    paths: [web/**]\n";
+    let body = serde_json::json!({
+        "build": {"event": "push", "before": c1, "after": c2, "ref": "refs/heads/main",
+                  "target": "main", "source": "main"},
+        "repo": {"slug": "octocat/repo", "default_branch": "main", "git_http_url": forge.url()},
+        "config": {"data": config, "kind": ""},
+    });
+    let cache = TempDir::new("cache");
+    let converter = PathsChanged::new(extension(&cache).build().unwrap());
+    let key = SharedSecret::new("bea26a2221fd8090ea38720fc445eca6").unwrap();
+    let answer = testing::call(
+        ExtensionService::new(converter),
+        ExtensionKind::Convert,
+        &key,
+        &body,
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let data = answer.config().unwrap().expect("converted").data;
+    let web = data.find("- name: web").unwrap();
+    assert!(
+        data[..web].contains("event"),
+        "the api step is skipped:\n{data}"
+    );
+    assert!(!data[web..].contains("event"), "the web step runs:\n{data}");
+    assert!(
+        data.contains("- name: api  # Go\n"),
+        "comments kept:\n{data}"
+    );
+    let without_marker: String = data
+        .lines()
+        .filter(|line| {
+            !line.contains("event")
+                && !line.contains("exclude")
+                && !line.trim_start().starts_with("- '*'")
+                && !line.trim_start().starts_with("- \"*\"")
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_eq!(without_marker, config, "only the marker was added:\n{data}");
+}

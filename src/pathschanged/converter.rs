@@ -184,7 +184,6 @@ impl<C: ChangedFiles> PathsChanged<C> {
         let files = match changed {
             ChangedSet::Files(files) => files,
             ChangedSet::Everything { reason } => return Decision::RunEverything(reason),
-            other => return Decision::RunEverything(format!("{other:?}")),
         };
         match rewrite(config, &files) {
             Ok(rewrite) if rewrite.config.is_some() => Decision::Converted(rewrite),
