@@ -115,6 +115,7 @@ pub mod aesgcm;
 pub mod client;
 pub mod clock;
 pub mod drone;
+pub mod env;
 pub mod glob;
 pub mod json;
 pub mod layer;

@@ -95,7 +95,8 @@ pub use auth::{
 };
 pub use cache::TtlCache;
 pub use client::{DEFAULT_TIMEOUT, VaultClient, VaultClientBuilder, VaultResponse, api_path};
-pub use env::{VaultSettings, parse_go_duration};
+pub use crate::env::parse_go_duration;
+pub use env::VaultSettings;
 pub use error::VaultError;
 pub use finder::VaultSecretFinder;
 pub use kv::SecretData;
