@@ -674,8 +674,11 @@ impl Env {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.prefixes
-            .extend(prefixes.into_iter().map(|p| p.as_ref().to_ascii_uppercase()));
+        self.prefixes.extend(
+            prefixes
+                .into_iter()
+                .map(|p| p.as_ref().to_ascii_uppercase()),
+        );
         self
     }
 
@@ -865,16 +868,20 @@ impl Env {
         allowed: &[&'a str],
     ) -> Result<Option<&'a str>, EnvError> {
         self.typed(name, |value| {
-            allowed.iter().copied().find(|a| *a == value).ok_or_else(|| {
-                let expected = match allowed.split_last() {
-                    None => "no value".to_owned(),
-                    Some((only, [])) => format!("{only}"),
-                    Some((last, first)) => format!("one of {} or {last}", first.join(", ")),
-                };
-                let lower = value.to_lowercase();
-                let suggestion = closest(&lower, allowed.iter().copied(), false);
-                (expected, suggestion.map(str::to_owned))
-            })
+            allowed
+                .iter()
+                .copied()
+                .find(|a| *a == value)
+                .ok_or_else(|| {
+                    let expected = match allowed.split_last() {
+                        None => "no value".to_owned(),
+                        Some((only, [])) => format!("{only}"),
+                        Some((last, first)) => format!("one of {} or {last}", first.join(", ")),
+                    };
+                    let lower = value.to_lowercase();
+                    let suggestion = closest(&lower, allowed.iter().copied(), false);
+                    (expected, suggestion.map(str::to_owned))
+                })
         })
     }
 
@@ -1045,11 +1052,7 @@ impl Env {
 
     /// `name` or its `_FILE` variant: (the variable set, its value, [`Source::Env`] or
     /// [`Source::File`]).
-    fn pair(
-        &self,
-        name: &str,
-        file: &str,
-    ) -> Result<Option<(String, String, Source)>, EnvError> {
+    fn pair(&self, name: &str, file: &str) -> Result<Option<(String, String, Source)>, EnvError> {
         match (self.lookup(name)?, self.lookup(file)?) {
             (Some(_), Some(_)) => Err(EnvError::Conflict {
                 name: name.to_owned(),
@@ -1436,12 +1439,18 @@ mod tests {
             ("C", " a, b,,c ,"),
             ("D", "  "),
         ]);
-        let a = e.choice("A", &["token", "approle"]).unwrap_err().to_string();
+        let a = e
+            .choice("A", &["token", "approle"])
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             a,
             r#"A="AppRole": expected one of token or approle (did you mean approle?)"#
         );
-        let b = e.choice("B", &["token", "approle"]).unwrap_err().to_string();
+        let b = e
+            .choice("B", &["token", "approle"])
+            .unwrap_err()
+            .to_string();
         assert_eq!(b, r#"B="ldap": expected one of token or approle"#);
         assert_eq!(e.list("C").unwrap().unwrap(), ["a", "b", "c"]);
         assert_eq!(e.list("D").unwrap(), None);
@@ -1457,7 +1466,10 @@ mod tests {
             ("E", "ftp://vault"),
             ("F", "http://v?x=1"),
         ]);
-        assert_eq!(e.socket_addr("A").unwrap().unwrap().to_string(), "0.0.0.0:3000");
+        assert_eq!(
+            e.socket_addr("A").unwrap().unwrap().to_string(),
+            "0.0.0.0:3000"
+        );
         let b = e.socket_addr("B").unwrap_err().to_string();
         assert!(b.ends_with("(did you mean 127.0.0.1:3000?)"), "{b}");
         assert_eq!(
@@ -1484,13 +1496,22 @@ mod tests {
 
     #[test]
     fn renamed_variables() {
-        let mut e = env(&[("WOODPECKER_MAX_AGE", "90"), ("WOODPECKER_SERVER", "host:9000")])
-            .renames(WOODPECKER_RENAMES)
-            .prefixes(["EXTENSION_", "DRONE_"]);
-        assert_eq!(e.number::<u64>("EXTENSION_WOODPECKER_MAX_AGE").unwrap(), Some(90));
+        let mut e = env(&[
+            ("WOODPECKER_MAX_AGE", "90"),
+            ("WOODPECKER_SERVER", "host:9000"),
+        ])
+        .renames(WOODPECKER_RENAMES)
+        .prefixes(["EXTENSION_", "DRONE_"]);
+        assert_eq!(
+            e.number::<u64>("EXTENSION_WOODPECKER_MAX_AGE").unwrap(),
+            Some(90)
+        );
         let error = e.url("EXTENSION_WOODPECKER_URL").unwrap_err().to_string();
         // The error names the variable the operator set.
-        assert!(error.starts_with(r#"WOODPECKER_SERVER="host:9000""#), "{error}");
+        assert!(
+            error.starts_with(r#"WOODPECKER_SERVER="host:9000""#),
+            "{error}"
+        );
         let warnings: Vec<String> = e.finish().iter().map(ToString::to_string).collect();
         assert_eq!(
             warnings,
@@ -1517,7 +1538,10 @@ mod tests {
     fn missing_names_file_variants() {
         let mut e = env(&[]);
         assert!(e.secret("VAULT_TOKEN").unwrap().is_none());
-        let one = e.missing(&["VAULT_TOKEN"], Some("VAULT_AUTH_TYPE is token (or unset)"));
+        let one = e.missing(
+            &["VAULT_TOKEN"],
+            Some("VAULT_AUTH_TYPE is token (or unset)"),
+        );
         assert_eq!(
             one.to_string(),
             "VAULT_TOKEN (or VAULT_TOKEN_FILE) is required when VAULT_AUTH_TYPE is token (or unset)"

@@ -440,18 +440,46 @@ mod tests {
     fn invalid_values_are_refused() {
         for (name, value, expected) in [
             ("VAULT_SKIP_VERIFY", "yes", "expected true or false"),
-            ("VAULT_TOKEN_TTL", "3d", "expected a duration like 30s, 5m or 72h"),
+            (
+                "VAULT_TOKEN_TTL",
+                "3d",
+                "expected a duration like 30s, 5m or 72h",
+            ),
             ("DRONE_DISALLOW_FORKS", "on", "expected true or false"),
-            ("VAULT_KV_MOUNTS", "sys=1", "expected KV mounts as path=1 or path=2"),
-            ("VAULT_KV_MOUNTS", "secret", "expected KV mounts as path=1 or path=2"),
+            (
+                "VAULT_KV_MOUNTS",
+                "sys=1",
+                "expected KV mounts as path=1 or path=2",
+            ),
+            (
+                "VAULT_KV_MOUNTS",
+                "secret",
+                "expected KV mounts as path=1 or path=2",
+            ),
             ("VAULT_TOKEN_CHECK_INTERVAL", "2", "(did you mean 2s?)"),
             ("VAULT_CLIENT_TIMEOUT", "0", "greater than zero"),
-            ("VAULT_CLIENT_TIMEOUT", "5sec", "expected a duration like 30s, 5m or 72h"),
-            ("VAULT_ADDR", "vault:8200", "expected an http(s)://host[:port] URL"),
+            (
+                "VAULT_CLIENT_TIMEOUT",
+                "5sec",
+                "expected a duration like 30s, 5m or 72h",
+            ),
+            (
+                "VAULT_ADDR",
+                "vault:8200",
+                "expected an http(s)://host[:port] URL",
+            ),
             ("VAULT_AUTH_TYPE", "aprole", "(did you mean approle?)"),
-            ("VAULT_NAMESPACE", "team\nadmin", "expected a Vault namespace"),
+            (
+                "VAULT_NAMESPACE",
+                "team\nadmin",
+                "expected a Vault namespace",
+            ),
             ("VAULT_TLS_SERVER_NAME", "not a name", "expected a DNS name"),
-            ("VAULT_CACERT", "/nonexistent/ca.pem", "cannot read the file"),
+            (
+                "VAULT_CACERT",
+                "/nonexistent/ca.pem",
+                "cannot read the file",
+            ),
         ] {
             let error = error(&[(name, value)]);
             assert!(error.starts_with(name), "{name}={value}: {error}");
