@@ -4,10 +4,10 @@
 //! the configuration is read, names every variable with a known prefix that nothing read (with a
 //! "did you mean …?" suggestion).
 //!
-//! The binaries of this project and [`VaultSettings`](crate::vault::VaultSettings) (feature
-//! `vault`) share it. A binary reads its whole configuration through one [`Env`], logs the
-//! [warnings](EnvWarning) that [`Env::finish`] returns and a [`Summary`] (never a secret), and
-//! exits non-zero on the first [`EnvError`]:
+//! The binaries of this project and `vault::VaultSettings` (feature `vault`) share it. A binary
+//! reads its whole configuration through one [`Env`], logs the [warnings](EnvWarning) that
+//! [`Env::finish`] returns and a [`Summary`] (never a secret), and exits non-zero on the first
+//! [`EnvError`]:
 //!
 //! ```
 //! use std::time::Duration;

@@ -304,13 +304,20 @@ mod tests {
         let raw = PublicKey::decode_hex(hex).unwrap();
         let escaped = pem(&raw).trim().replace('\n', "\\n");
         assert_eq!(PublicKey::parse(&escaped), Err(KeyError::EscapedNewlines));
-        assert!(KeyError::EscapedNewlines.to_string().contains(r"literal \n"));
+        assert!(
+            KeyError::EscapedNewlines
+                .to_string()
+                .contains(r"literal \n")
+        );
         for bad in ["", "woodpecker-server:9000", &hex[1..], "zz"] {
             assert_eq!(PublicKey::parse(bad), Err(KeyError::Unrecognized), "{bad}");
         }
         let unrecognized = KeyError::Unrecognized.to_string();
         assert!(unrecognized.contains("PEM") && unrecognized.contains("64 hex digits"));
-        assert_eq!(PublicKey::parse(&format!(" {hex}\n")), PublicKey::from_hex(hex));
+        assert_eq!(
+            PublicKey::parse(&format!(" {hex}\n")),
+            PublicKey::from_hex(hex)
+        );
     }
 
     #[test]
