@@ -875,7 +875,7 @@ impl Env {
                 .ok_or_else(|| {
                     let expected = match allowed.split_last() {
                         None => "no value".to_owned(),
-                        Some((only, [])) => format!("{only}"),
+                        Some((only, [])) => (*only).to_owned(),
                         Some((last, first)) => format!("one of {} or {last}", first.join(", ")),
                     };
                     let lower = value.to_lowercase();
@@ -973,17 +973,20 @@ impl Env {
         self.mark_read(name);
         self.mark_read(&file);
         let mut found = self.pair(name, &file)?;
-        if found.is_none() {
-            if let Some(old) = self.old_name(name) {
-                let old_file = format!("{old}_FILE");
-                self.mark_read(&old_file);
-                found = self.pair(old, &old_file)?;
-                if found.is_some() {
-                    self.warn(EnvWarning::Deprecated {
-                        old: old.to_owned(),
-                        new: name.to_owned(),
-                    });
-                }
+        let old = if found.is_none() {
+            self.old_name(name)
+        } else {
+            None
+        };
+        if let Some(old) = old {
+            let old_file = format!("{old}_FILE");
+            self.mark_read(&old_file);
+            found = self.pair(old, &old_file)?;
+            if found.is_some() {
+                self.warn(EnvWarning::Deprecated {
+                    old: old.to_owned(),
+                    new: name.to_owned(),
+                });
             }
         }
         let Some((variable, value, source)) = found else {
