@@ -197,6 +197,13 @@ pub enum EnvError {
         /// When they are required, e.g. `VAULT_AUTH_TYPE is approle`.
         when: Option<String>,
     },
+    /// None of several alternative variables is set (one is enough).
+    MissingOneOf {
+        /// The alternatives, as [`EnvError::Missing`]'s `names`.
+        names: Vec<String>,
+        /// When one is required.
+        when: Option<String>,
+    },
     /// A secret is set both as `NAME` and as `NAME_FILE`.
     Conflict {
         /// `NAME`.
@@ -251,6 +258,19 @@ impl fmt::Display for EnvError {
                     None => Ok(()),
                 }
             }
+            EnvError::MissingOneOf { names, when } => {
+                match names.split_last() {
+                    Some((last, first)) if !first.is_empty() => {
+                        write!(f, "one of {} or {last} is required", first.join(", "))?;
+                    }
+                    Some((last, _)) => write!(f, "{last} is required")?,
+                    None => f.write_str("a variable is required")?,
+                }
+                match when {
+                    Some(when) => write!(f, " when {when}"),
+                    None => Ok(()),
+                }
+            }
             EnvError::Conflict { name, file } => {
                 write!(f, "both {name} and {file} are set: set only one of them")
             }
@@ -279,7 +299,9 @@ impl EnvError {
             | EnvError::Conflict { name, .. }
             | EnvError::File { name, .. }
             | EnvError::NotUnicode { name } => name,
-            EnvError::Missing { names, .. } => names.first().map_or("", String::as_str),
+            EnvError::Missing { names, .. } | EnvError::MissingOneOf { names, .. } => {
+                names.first().map_or("", String::as_str)
+            }
         }
     }
 
@@ -289,6 +311,17 @@ impl EnvError {
         EnvError::Invalid {
             name: name.to_owned(),
             value: Some(quote(value)),
+            expected: expected.into(),
+            suggestion: None,
+        }
+    }
+
+    /// An [`EnvError::Invalid`] for a secret `name` (the value is never shown), for checks a
+    /// binary makes itself (a `redis://` URL holding a password).
+    pub fn invalid_secret(name: &str, expected: impl Into<String>) -> EnvError {
+        EnvError::Invalid {
+            name: name.to_owned(),
+            value: None,
             expected: expected.into(),
             suggestion: None,
         }
@@ -447,6 +480,7 @@ impl fmt::Debug for Secret {
 /// A value read from `NAME` or from the file named by `NAME_FILE` (see
 /// [`Env::string_or_file`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileOrValue {
     /// The text (a file's with one trailing newline removed).
     pub value: String,
@@ -1022,6 +1056,15 @@ impl Env {
         }
     }
 
+    /// An [`EnvError::MissingOneOf`] for `names` (shown as in [`missing`](Env::missing)): at
+    /// least one of them is required.
+    pub fn missing_one_of(&self, names: &[&str], when: Option<&str>) -> EnvError {
+        match self.missing(names, when) {
+            EnvError::Missing { names, when } => EnvError::MissingOneOf { names, when },
+            other => other,
+        }
+    }
+
     fn mark_read(&mut self, name: &str) {
         if !self.read.contains(name) {
             self.read.insert(name.to_owned());
@@ -1555,6 +1598,28 @@ mod tests {
             "A, B and VAULT_TOKEN (or VAULT_TOKEN_FILE) are required"
         );
         assert_eq!(two.name(), "A");
+        assert!(
+            e.string_or_file("EXTENSION_WOODPECKER_PUBLIC_KEY")
+                .unwrap()
+                .is_none()
+        );
+        let either = e.missing_one_of(
+            &[
+                "EXTENSION_WOODPECKER_PUBLIC_KEY",
+                "EXTENSION_WOODPECKER_URL",
+            ],
+            None,
+        );
+        assert_eq!(
+            either.to_string(),
+            "one of EXTENSION_WOODPECKER_PUBLIC_KEY (or EXTENSION_WOODPECKER_PUBLIC_KEY_FILE) \
+             or EXTENSION_WOODPECKER_URL is required"
+        );
+        let secret = EnvError::invalid_secret("DRONE_REPLAY_GUARD", "none, memory or redis://…");
+        assert_eq!(
+            secret.to_string(),
+            "DRONE_REPLAY_GUARD: expected none, memory or redis://…"
+        );
     }
 
     #[test]
