@@ -67,8 +67,8 @@
 //! [`models`] the JSON types, [`client`] (feature `client`, on by default) a client that calls
 //! extensions exactly as Drone does, [`server`] (feature `server`, on by default; HTTPS with
 //! feature `tls`) a hardened server to run an extension on, [`aesgcm`] (feature `aesgcm`)
-//! drone-go's response encryption, and [`env`] a reader of a binary's environment that names
-//! each invalid, missing or misspelled variable and the expected form.
+//! drone-go's response encryption, and [`env`](mod@env) a reader of a binary's environment
+//! that names each invalid, missing or misspelled variable and the expected form.
 //!
 //! # Extension kinds
 //!
