@@ -42,7 +42,7 @@
 
 use std::time::Duration;
 
-use super::changes::{ChangeQuery, ChangedFiles, ChangedSet, ChangesError, Credential};
+use super::changes::{ChangeQuery, ChangedFiles, ChangedSet, ChangesError};
 use super::{Error, Rewrite, has_paths_conditions, rewrite};
 use crate::ExtensionKind;
 use crate::convert::ConvertRequest;
@@ -103,7 +103,6 @@ pub struct PathsChanged<C> {
     changes: C,
     on_failure: OnFailure,
     token_username: Option<String>,
-    operator_credential: Option<Credential>,
     budget: Duration,
 }
 
@@ -114,7 +113,6 @@ impl<C: ChangedFiles> PathsChanged<C> {
             changes,
             on_failure: OnFailure::default(),
             token_username: None,
-            operator_credential: None,
             budget: DEFAULT_BUDGET,
         }
     }
@@ -127,18 +125,12 @@ impl<C: ChangedFiles> PathsChanged<C> {
     }
 
     /// The username sent with the request's OAuth token (default `x-access-token`, which GitHub
-    /// and Gitea accept; GitLab wants `oauth2`, Bitbucket Cloud `x-token-auth`).
+    /// and Gitea accept; GitLab wants `oauth2`, Bitbucket Cloud `x-token-auth`). Drone 2.0.4 and
+    /// older send no token: give the [`ChangedFiles`] an operator credential instead
+    /// ([`GitChangedFilesBuilder::operator_credential`](super::git::GitChangedFilesBuilder::operator_credential)).
     #[must_use]
     pub fn token_username(mut self, username: impl Into<String>) -> Self {
         self.token_username = Some(username.into());
-        self
-    }
-
-    /// A credential of the operator's, used for every repository instead of the request's token
-    /// (Drone 2.0.4 and older send no token at all).
-    #[must_use]
-    pub fn operator_credential(mut self, credential: Credential) -> Self {
-        self.operator_credential = Some(credential);
         self
     }
 
@@ -164,13 +156,10 @@ impl<C: ChangedFiles> PathsChanged<C> {
             Ok(true) => {}
             Err(error) => return Decision::InvalidConfig(error),
         }
-        let mut query = match &self.token_username {
+        let query = match &self.token_username {
             Some(username) => ChangeQuery::from_drone_with_username(request, username),
             None => ChangeQuery::from_drone(request),
         };
-        if let Some(credential) = &self.operator_credential {
-            query = query.with_credential(credential.clone());
-        }
         let changed =
             match tokio::time::timeout(self.budget, self.changes.changed_files(&query)).await {
                 Ok(Ok(changed)) => changed,
