@@ -52,7 +52,8 @@ use criterion::{
 use drone_extension::__fuzz::{HeaderList, signing_string};
 use drone_extension::kind::SECRET_V1;
 use drone_extension::layer::SchemeError as _;
-use drone_extension::layer::{VerifiedBody, VerifySignatureLayer};
+use drone_extension::layer::VerifiedBody;
+use drone_extension::signature::VerifySignatureLayer;
 use drone_extension::signature::{Error, Policy, SharedSecret, SignatureParams, Signer, Verifier};
 use hmac::{Hmac, KeyInit, Mac};
 use http::header::CONTENT_LENGTH;

@@ -18,8 +18,8 @@ use axum::Router;
 use axum::routing::get;
 use drone_extension::admission::Admitter;
 use drone_extension::global_secrets::GlobalSecretsProvider;
-use drone_extension::layer::VerifySignatureLayer;
 use drone_extension::server::Server;
+use drone_extension::signature::VerifySignatureLayer;
 use drone_extension::{BoxError, ExtensionKind};
 use shared::Policy;
 

@@ -74,12 +74,12 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use drone_extension::global_secrets::GlobalSecretsProvider;
-use drone_extension::layer::VerifySignatureLayer;
 use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::secret::SecretFinder;
 use drone_extension::server::Readiness;
 use drone_extension::server::Server;
 use drone_extension::signature::SharedSecret;
+use drone_extension::signature::VerifySignatureLayer;
 use drone_extension::vault::{
     Vault, VaultReadiness, VaultSecretFinder, VaultSecretProvider, VaultSettings,
 };

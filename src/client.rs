@@ -62,13 +62,12 @@ use crate::validate::{ValidateRequest, Validation};
 use crate::webhook::WebhookRequest;
 use crate::{BoxError, ExtensionKind};
 
+pub(crate) mod answer;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
 mod transport;
 
 pub(crate) use transport::Transport;
-#[cfg(feature = "vault")]
-pub(crate) use transport::transport_error;
 
 /// Drone's deadline for one extension call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -374,7 +373,7 @@ impl Client {
         let now = SystemTime::now();
         let request = match kind {
             ExtensionKind::Webhook => {
-                let event = crate::answer::webhook_event(&body);
+                let event = crate::client::answer::webhook_event(&body);
                 self.webhook_request(&event, body, now)?
             }
             _ => self.extension_request(kind.media_type(), body, now)?,

@@ -10,13 +10,13 @@
 //! [`drone`] (and at the root), Woodpecker's in `woodpecker`.
 //!
 //! Drone calls an extension with a signed JSON `POST`. Implement the trait of a kind, turn it into
-//! a tower service, and put the [verifying layer](layer::VerifySignatureLayer) in front of it:
+//! a tower service, and put the [verifying layer](signature::VerifySignatureLayer) in front of it:
 //! every request that reaches your code was signed by Drone with your secret, is fresh, and
 //! carries exactly the body that was signed.
 //!
 //! ```
 //! use drone_extension::admission::{Admission, AdmissionRequest, Admitter};
-//! use drone_extension::layer::VerifySignatureLayer;
+//! use drone_extension::signature::VerifySignatureLayer;
 //! use drone_extension::signature::{SharedSecret, Signer};
 //! use drone_extension::{BoxError, ExtensionKind};
 //! use tower::{ServiceBuilder, ServiceExt};
@@ -66,8 +66,9 @@
 //! The [`signature`] module holds the verifier and the signer, [`layer`] the tower layer,
 //! [`models`] the JSON types, [`client`] (feature `client`, on by default) a client that calls
 //! extensions exactly as Drone does, [`server`] (feature `server`, on by default; HTTPS with
-//! feature `tls`) a hardened server to run an extension on, and [`aesgcm`] (feature `aesgcm`)
-//! drone-go's response encryption.
+//! feature `tls`) a hardened server to run an extension on, [`aesgcm`] (feature `aesgcm`)
+//! drone-go's response encryption, and [`env`](mod@env) a reader of a binary's environment
+//! that names each invalid, missing or misspelled variable and the expected form.
 //!
 //! # Extension kinds
 //!
@@ -88,7 +89,7 @@
 //! | [`webhook`] | [`WebhookReceiver`](webhook::WebhookReceiver) | server, after events | ignored |
 //!
 //! The services share their plumbing ([`service::ExtensionService`]) and check no signature:
-//! serve each behind [`VerifySignatureLayer::for_kind`](layer::VerifySignatureLayer::for_kind).
+//! serve each behind [`VerifySignatureLayer::for_kind`](signature::VerifySignatureLayer::for_kind).
 //!
 //! # Features
 //!
@@ -102,12 +103,11 @@
 //! | `vault` | no | the `vault` module: a Vault / OpenBao secret backend (KV only), drone-vault's providers, Woodpecker secrets from Vault; implies `client` and `tls` |
 //! | `woodpecker` | no | the `woodpecker` module: Woodpecker CI's RFC 9421 Ed25519 scheme, its kinds, router, signer (and client, with `client`) |
 //! | `aesgcm` | no | drone-go's AES-256-GCM answer encryption for the secret, registry and environ kinds |
-//! | `pathschanged` | no | the `pathschanged` module: `paths` conditions (doublestar v1 globs) and the lossless rewrite that skips pipelines and steps (drone-convert-pathschanged) |
+//! | `pathschanged` | no | the `pathschanged` module: a paths-changed (monorepo) convert extension for any forge: `paths` conditions (doublestar v1 globs), the lossless rewrite that skips pipelines and steps, and the changed files from git itself (runs the `git` binary) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod access;
 #[cfg(feature = "aesgcm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aesgcm")))]
 pub mod aesgcm;
@@ -116,6 +116,7 @@ pub mod aesgcm;
 pub mod client;
 pub mod clock;
 pub mod drone;
+pub mod env;
 pub mod glob;
 pub mod json;
 pub mod layer;
@@ -143,9 +144,6 @@ pub mod vault;
 #[cfg_attr(docsrs, doc(cfg(feature = "woodpecker")))]
 pub mod woodpecker;
 
-#[cfg(feature = "client")]
-mod answer;
-
 /// Entry points for the fuzz targets (`fuzz/`) and the tests that replay their corpora: the
 /// parsers behind the verifiers, which are not part of the public API. Not covered by semver:
 /// anything here may change or disappear in any release (rustls's `__fuzz` pattern).
@@ -159,7 +157,10 @@ pub mod __fuzz {
     pub use crate::woodpecker::fields::{Component, SignatureFields, request_target};
 }
 mod forward;
+mod http_error;
 mod route_table;
+#[cfg(feature = "tls")]
+mod tls_provider;
 
 // Drone's kinds, at the root where users look for them (their files are in `drone/`).
 #[doc(inline)]

@@ -39,7 +39,6 @@ pub use crate::config::{ConfigProvider, ConfigRequest};
 pub use crate::convert::{ConvertRequest, Converter};
 pub use crate::environ::{EnvironProvider, EnvironRequest};
 pub use crate::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
-pub use crate::layer::VerifySignatureLayer;
 pub use crate::models::{Config, LegacySecret, Registry, Secret, Variable};
 pub use crate::registry::{RegistryProvider, RegistryRequest};
 pub use crate::router::{ExtensionRouter, verified_service};
@@ -47,6 +46,7 @@ pub use crate::secret::{SecretFinder, SecretRequest};
 #[cfg(feature = "server")]
 pub use crate::server::Server;
 pub use crate::signature::SharedSecret;
+pub use crate::signature::VerifySignatureLayer;
 pub use crate::validate::{ValidateRequest, Validation, Validator};
 pub use crate::webhook::{WebhookEvent, WebhookReceiver, WebhookRequest};
 pub use crate::{BoxError, ExtensionKind, async_trait};

@@ -20,7 +20,7 @@
 //! latency.
 //!
 //! The service does not check signatures: put it behind the verifying layer
-//! ([`VerifySignatureLayer`](crate::layer::VerifySignatureLayer) for Drone,
+//! ([`VerifySignatureLayer`](crate::signature::VerifySignatureLayer) for Drone,
 //! `VerifyWoodpeckerLayer` for Woodpecker).
 
 use std::convert::Infallible;
@@ -33,7 +33,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE, HeaderValue, X_CONTENT_TYPE_OPTIONS};
+use http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
 use http::request::Parts;
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
@@ -212,15 +212,7 @@ fn response(status: StatusCode, content_type: &'static str, body: Bytes) -> Exte
 }
 
 pub(crate) fn text_response(status: StatusCode, text: &str) -> ExtensionResponse {
-    let mut response = response(
-        status,
-        "text/plain; charset=utf-8",
-        Bytes::from(format!("{text}\n")),
-    );
-    response
-        .headers_mut()
-        .insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    response
+    crate::http_error::response(status, Full::new(crate::http_error::body(text)))
 }
 
 /// What an [`Endpoint`] may know about the request besides its body.

@@ -1,8 +1,10 @@
 //! Every golden case of `fixtures/vault-compat-vectors.json` (answers of Go's `path.Match`,
 //! `strings.ToLower`, `strings.EqualFold` and `strconv.ParseBool`, as drone-vault combines them)
-//! through [`drone_extension::access`].
+//! through [`drone_extension::vault::access`].
 
-use drone_extension::access::{AccessPolicy, Denied, Subject, equal_fold, parse_bool};
+#![cfg(feature = "vault")]
+
+use drone_extension::vault::access::{AccessPolicy, Denied, Subject, equal_fold, parse_bool};
 use serde_json::Value;
 
 fn vectors() -> Value {

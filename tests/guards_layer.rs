@@ -23,10 +23,11 @@ use drone_extension::ExtensionKind;
 use drone_extension::admission::{AdmissionEvent, AdmissionRequest};
 use drone_extension::kind;
 use drone_extension::layer::{
-    BodyBudget, DEFAULT_BODY_BUDGET, RedisReplayGuard, Refused, VerifiedBody, VerifySignatureLayer,
+    BodyBudget, DEFAULT_BODY_BUDGET, RedisReplayGuard, Refused, VerifiedBody,
 };
 use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::models::User;
+use drone_extension::signature::VerifySignatureLayer;
 use drone_extension::signature::{SharedSecret, Signer};
 use drone_extension::testing;
 use drone_extension::woodpecker::{Verifier, VerifyWoodpeckerLayer};

@@ -13,13 +13,13 @@ use drone_extension::config::{ConfigProvider, ConfigRequest};
 use drone_extension::convert::{ConvertRequest, Converter};
 use drone_extension::environ::{EnvironProvider, EnvironRequest};
 use drone_extension::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
-use drone_extension::layer::VerifySignatureLayer;
 use drone_extension::models::{
     Build, Config, LegacySecret, Registry, Repo, Secret, User, Variable,
 };
 use drone_extension::registry::{RegistryProvider, RegistryRequest};
 use drone_extension::secret::{SecretFinder, SecretRequest};
 use drone_extension::signature::SharedSecret;
+use drone_extension::signature::VerifySignatureLayer;
 use drone_extension::validate::{ValidateRequest, Validation, Validator};
 use drone_extension::webhook::{WebhookEvent, WebhookReceiver, WebhookRequest};
 use drone_extension::{BoxError, ExtensionKind};

@@ -18,9 +18,8 @@ use axum::{Extension, Router};
 use bytes::Bytes;
 use drone_extension::ExtensionKind;
 use drone_extension::kind::ADMISSION_V1;
-use drone_extension::layer::{
-    DEFAULT_BODY_LIMIT, MemoryReplayGuard, VerifiedBody, VerifySignatureLayer,
-};
+use drone_extension::layer::{DEFAULT_BODY_LIMIT, MemoryReplayGuard, VerifiedBody};
+use drone_extension::signature::VerifySignatureLayer;
 use drone_extension::signature::{SharedSecret, SignatureParams, Signer, Verified};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
 use hyper_util::rt::{TokioIo, TokioTimer};

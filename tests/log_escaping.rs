@@ -9,8 +9,9 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use drone_extension::admission::{Admission, AdmissionEvent, AdmissionRequest, Admitter};
-use drone_extension::layer::{VerifiedBody, VerifySignatureLayer};
+use drone_extension::layer::VerifiedBody;
 use drone_extension::models::User;
+use drone_extension::signature::VerifySignatureLayer;
 use drone_extension::signature::{SharedSecret, Signer};
 use drone_extension::{BoxError, ExtensionKind, kind};
 use http::{Request, Response};

@@ -10,9 +10,10 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use drone_extension::convert::{ConvertRequest, Converter};
-use drone_extension::layer::{BodyBudget, RedisReplayGuard, VerifySignatureLayer};
+use drone_extension::layer::{BodyBudget, RedisReplayGuard};
 use drone_extension::models::Config;
 use drone_extension::signature::SharedSecret;
+use drone_extension::signature::VerifySignatureLayer;
 use drone_extension::testing::signed_request;
 use drone_extension::woodpecker::{
     Secret, SecretExtension, SecretRequest, Signer, Verifier, VerifyWoodpeckerLayer,
@@ -69,11 +70,7 @@ struct OneSecret;
 #[drone_extension::async_trait]
 impl SecretExtension for OneSecret {
     async fn secrets(&self, _request: SecretRequest) -> Result<Vec<Secret>, BoxError> {
-        Ok(vec![Secret {
-            name: "docker_password".into(),
-            value: "s3cr3t".into(),
-            ..Default::default()
-        }])
+        Ok(vec![Secret::new("docker_password", "s3cr3t")])
     }
 }
 

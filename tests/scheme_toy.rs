@@ -102,8 +102,6 @@ impl PendingBody for ToyPending {
 
 impl Scheme for Toy {
     type Pending = ToyPending;
-    type Verified = ToyVerified;
-    type Error = ToyError;
 
     fn verify_head(&self, parts: &http::request::Parts) -> Result<ToyPending, ToyError> {
         let value = parts.headers.get(HEADER).ok_or(ToyError::Missing)?;

@@ -684,7 +684,7 @@ async fn https_with_a_private_ca_and_a_server_name() {
         .unwrap();
     assert_eq!(data.get("password"), Some(PASSWORD));
     // Not trusted: a TLS error, no read.
-    assert!(matches!(read(builder()).await, Err(VaultError::Tls(_))));
+    assert!(matches!(read(builder()).await, Err(VaultError::Tls { .. })));
     // The certificate is verified for the server name given (it names `localhost`, not
     // `vault.example.com`), whatever the address's host.
     let data = read(
@@ -700,7 +700,7 @@ async fn https_with_a_private_ca_and_a_server_name() {
             .server_name("vault.example.com"),
     )
     .await;
-    assert!(matches!(wrong, Err(VaultError::Tls(_))), "{wrong:?}");
+    assert!(matches!(wrong, Err(VaultError::Tls { .. })), "{wrong:?}");
 }
 
 #[tokio::test]

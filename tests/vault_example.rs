@@ -550,9 +550,9 @@ impl drone_extension::secret::SecretFinder for ReadsAnyPath {
 #[tokio::test]
 async fn the_probe_audit_fails_against_an_extension_serving_its_own_token() {
     use drone_extension::ExtensionKind;
-    use drone_extension::layer::VerifySignatureLayer;
     use drone_extension::secret::SecretFinder;
     use drone_extension::signature::SharedSecret;
+    use drone_extension::signature::VerifySignatureLayer;
 
     let app = axum::Router::new()
         .route_service("/secret", SecretFinder::into_service(ReadsAnyPath))

@@ -1,7 +1,7 @@
 //! [`Transport`]: how every client of the crate reaches an endpoint (hyper-util's pooled client,
 //! `https` with rustls and the system's roots, a deadline per call), with no signing concern.
 //! Drone's [`Client`](super::Client) and Woodpecker's client sign on top of it; the Vault client
-//! shares its TLS connector.
+//! (`vault::VaultClient`) sends its token and namespace on top of it.
 
 use std::fmt;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use hyper_util::rt::TokioExecutor;
 
 #[cfg(feature = "tls")]
 use super::tls;
-use super::{ClientError, DEFAULT_TIMEOUT, RawResponse};
+use super::{ClientError, DEFAULT_TIMEOUT, MAX_RESPONSE_LEN, RawResponse};
 
 #[cfg(feature = "tls")]
 type Connector = tls::Connector;
@@ -31,6 +31,7 @@ pub(crate) struct Transport {
     tls: tls::TlsSettings,
     endpoint: Uri,
     timeout: Duration,
+    max_answer: usize,
 }
 
 impl fmt::Debug for Transport {
@@ -85,7 +86,27 @@ impl Transport {
             tls,
             endpoint,
             timeout: DEFAULT_TIMEOUT,
+            max_answer: MAX_RESPONSE_LEN,
         })
+    }
+
+    /// A transport to `endpoint` with these TLS settings (extra roots, a server-name override,
+    /// or no verification at all, which the caller has already warned about).
+    #[cfg(feature = "vault")]
+    pub(crate) fn with_tls(
+        endpoint: &str,
+        settings: tls::TlsSettings,
+    ) -> Result<Transport, ClientError> {
+        let mut transport = Transport::new(endpoint)?;
+        transport.http = Self::http_client(&settings)?;
+        transport.tls = settings;
+        Ok(transport)
+    }
+
+    /// The largest answer read (default [`MAX_RESPONSE_LEN`]); a longer one is a transport error.
+    #[cfg(feature = "vault")]
+    pub(crate) fn set_max_answer(&mut self, max: usize) {
+        self.max_answer = max;
     }
 
     #[cfg(feature = "tls")]
@@ -141,7 +162,7 @@ impl Transport {
     ) -> Result<RawResponse, ClientError> {
         let call = async {
             let response = self.http.request(request).await.map_err(transport_error)?;
-            crate::answer::read(response).await
+            crate::client::answer::read_limited(response, self.max_answer).await
         };
         tokio::time::timeout(self.timeout, call)
             .await
@@ -150,7 +171,7 @@ impl Transport {
 }
 
 /// A failure to connect, send or read: a TLS problem as its own variant.
-pub(crate) fn transport_error(error: hyper_util::client::legacy::Error) -> ClientError {
+fn transport_error(error: hyper_util::client::legacy::Error) -> ClientError {
     #[cfg(feature = "tls")]
     if let Some(tls) = tls::classify(&error) {
         return tls;

@@ -24,9 +24,9 @@
 //!   `Accept: application/vnd.drone.webhook.v1+json` and drone-go's types.
 //!
 //! Serve this kind behind
-//! [`VerifySignatureLayer::for_kind`](crate::layer::VerifySignatureLayer::for_kind) with
+//! [`VerifySignatureLayer::for_kind`](crate::signature::VerifySignatureLayer::for_kind) with
 //! [`ExtensionKind::Webhook`] (or
-//! [`VerifySignatureLayer::drone_webhook`](crate::layer::VerifySignatureLayer::drone_webhook)),
+//! [`VerifySignatureLayer::drone_webhook`](crate::signature::VerifySignatureLayer::drone_webhook)),
 //! whose policy accepts both signatures.
 //!
 //! **The event comes from the signed body**, [`WebhookRequest::event`], never from the

@@ -19,13 +19,13 @@ const UNIT: usize = 1024;
 ///
 /// Before reading a body, the layer takes from the budget the declared `Content-Length` (the body
 /// limit when there is none), rounded up to whole KiB, at least 1 KiB, and at most the budget's
-/// size; it waits for room at most [`budget_wait`](super::VerifySignatureLayer::budget_wait) and
+/// size; it waits for room at most [`budget_wait`](super::VerifyLayer::budget_wait) and
 /// answers 503 with `Retry-After: 1` after that
 /// ([`Rejection::Busy`](super::Rejection::Busy)). It gives the bytes back when the inner service's
 /// response future completes, since the verified bytes, and what the service decodes from them,
 /// live until then.
 ///
-/// Every layer built without [`body_budget`](super::VerifySignatureLayer::body_budget) shares
+/// Every layer built without [`body_budget`](super::VerifyLayer::body_budget) shares
 /// one process-wide budget of [`DEFAULT_BODY_BUDGET`] ([`BodyBudget::shared_default`]), so the
 /// default bound holds for the whole process however many routes it serves. A handle is cheap to
 /// clone; clones share the budget.
@@ -43,7 +43,8 @@ const UNIT: usize = 1024;
 /// ```
 /// use std::time::Duration;
 /// use drone_extension::ExtensionKind;
-/// use drone_extension::layer::{BodyBudget, VerifySignatureLayer};
+/// use drone_extension::layer::BodyBudget;
+/// use drone_extension::signature::VerifySignatureLayer;
 /// use drone_extension::signature::SharedSecret;
 ///
 /// // One budget for the two routes of this process: 16 MiB of bodies at once.

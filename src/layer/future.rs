@@ -1,4 +1,4 @@
-//! The response future of [`VerifySignature`](super::VerifySignature).
+//! The response future of [`Verify`](super::Verify).
 
 use std::fmt;
 use std::future::Future;
@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// The future [`VerifySignature`](super::VerifySignature) returns: it reads and checks the body,
+/// The future [`Verify`](super::Verify) returns: it reads and checks the body,
 /// then calls the inner service.
 pub struct ResponseFuture<T> {
     inner: BoxFuture<T>,

@@ -8,9 +8,9 @@
 //!
 //! | scheme | layer | proof in the extensions |
 //! |---|---|---|
-//! | Drone's HTTP signatures ([`signature::Verifier`](crate::signature::Verifier)) | [`VerifySignatureLayer`] | [`signature::Verified`](crate::signature::Verified) |
+//! | Drone's HTTP signatures ([`signature::Verifier`](crate::signature::Verifier)) | [`signature::VerifySignatureLayer`](crate::signature::VerifySignatureLayer) | [`signature::Verified`](crate::signature::Verified) |
 //! | Woodpecker's RFC 9421 Ed25519 (`woodpecker::Verifier`, feature `woodpecker`) | `woodpecker::VerifyWoodpeckerLayer` | `woodpecker::Verified` |
-//! | yours ([`Scheme`]) | [`VerifyLayer::with_scheme`] | [`Scheme::Verified`] |
+//! | yours ([`Scheme`]) | [`VerifyLayer::with_scheme`] | [`VerifiedOf<T>`](VerifiedOf) |
 //!
 //! This module knows no scheme: each scheme's module implements [`Scheme`] (Drone's in
 //! `signature/scheme.rs`, Woodpecker's in `woodpecker/scheme.rs`).
@@ -20,7 +20,7 @@
 //! ```
 //! use axum::{Extension, Router, routing::post};
 //! use drone_extension::ExtensionKind;
-//! use drone_extension::layer::VerifySignatureLayer;
+//! use drone_extension::signature::VerifySignatureLayer;
 //! use drone_extension::signature::{SharedSecret, Verified};
 //!
 //! async fn secret(Extension(verified): Extension<Verified>, body: String) -> String {
@@ -46,7 +46,8 @@
 //! ```
 //! # use axum::{Router, extract::DefaultBodyLimit, routing::post};
 //! # use drone_extension::{ExtensionKind, signature::SharedSecret};
-//! use drone_extension::layer::{DEFAULT_BODY_LIMIT, VerifySignatureLayer};
+//! use drone_extension::layer::DEFAULT_BODY_LIMIT;
+//! use drone_extension::signature::VerifySignatureLayer;
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let secret_key = SharedSecret::new("bea26a2221fd8090ea38720fc445eca6")?;
 //! let app: Router = Router::new()
@@ -77,7 +78,8 @@
 //! use hyper_util::service::TowerToHyperService;
 //! use tower::ServiceBuilder;
 //! use drone_extension::ExtensionKind;
-//! use drone_extension::layer::{VerifiedBody, VerifySignatureLayer};
+//! use drone_extension::layer::VerifiedBody;
+//! use drone_extension::signature::VerifySignatureLayer;
 //! use drone_extension::signature::SharedSecret;
 //!
 //! async fn handle(request: Request<VerifiedBody>) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -126,7 +128,7 @@ mod intake;
 mod layer;
 mod rejection;
 mod replay;
-mod scheme;
+pub(crate) mod scheme;
 mod service;
 
 pub(crate) use body::read_body;
@@ -142,9 +144,7 @@ pub use replay::{
 };
 pub use replay::{MemoryReplayGuard, ReplayGuard};
 pub use scheme::{
-    FINGERPRINT_LEN, Fingerprint, PendingBody, Scheme, SchemeError, SignatureFailure,
+    ErrorOf, FINGERPRINT_LEN, Fingerprint, PendingBody, Scheme, SchemeError, SignatureFailure,
+    VerifiedOf,
 };
 pub use service::Verify;
-
-// Drone's instances, at the path users know (defined with Drone's scheme).
-pub use crate::signature::{VerifySignature, VerifySignatureLayer};

@@ -3,9 +3,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use http::header::{
-    CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS,
-};
+use http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
@@ -57,7 +55,7 @@ pub enum Rejection {
     /// one is being received. The check is always on and refuses before the body is read.
     DuplicateInProgress,
     /// No room to receive the body: the [`BodyBudget`](super::BodyBudget) stayed full for
-    /// the whole [`budget_wait`](super::VerifySignatureLayer::budget_wait), or 65,536 distinct
+    /// the whole [`budget_wait`](super::VerifyLayer::budget_wait), or 65,536 distinct
     /// requests are receiving their bodies. The text says which, for the log. **503**, with
     /// `Retry-After: 1`.
     Busy(&'static str),
@@ -95,17 +93,11 @@ impl Rejection {
     /// [`Busy`](Rejection::Busy).
     pub fn into_response(self) -> Response<Full<Bytes>> {
         let status = self.status();
-        let mut response = Response::new(Full::new(Bytes::from(format!(
-            "{}\n",
-            self.public_reason()
-        ))));
-        *response.status_mut() = status;
-        let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
+        let mut response = crate::http_error::response(
+            status,
+            Full::new(crate::http_error::body(self.public_reason())),
         );
-        headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        let headers = response.headers_mut();
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Signature"));
         }
@@ -322,7 +314,7 @@ mod tests {
             let response = rejection.into_response();
             assert_eq!(response.status().as_u16(), status);
             assert_eq!(
-                response.headers()[CONTENT_TYPE],
+                response.headers()[http::header::CONTENT_TYPE],
                 "text/plain; charset=utf-8"
             );
             assert_eq!(

@@ -3,7 +3,7 @@
 //! The layer ([`VerifyLayer`](super::VerifyLayer)) knows nothing of how a request is signed. It
 //! asks its scheme to check the head ([`Scheme::verify_head`]), gets back a [`PendingBody`] that
 //! carries the request's [`Fingerprint`] (for the in-flight refusal of copies and the replay
-//! guard) and later checks the body into the scheme's proof ([`Scheme::Verified`]), which the layer
+//! guard) and later checks the body into the scheme's proof ([`PendingBody::Verified`]), which the layer
 //! puts in the request's extensions. Everything else (body limits and deadlines, the budget,
 //! in-flight copies, the replay guard, the plain-text refusals) is the layer's and is the same
 //! for every scheme.
@@ -155,8 +155,6 @@ pub trait PendingBody: Send + 'static {
 ///
 /// impl Scheme for Token {
 ///     type Pending = Pending;
-///     type Verified = ();
-///     type Error = NoToken;
 ///     fn verify_head(&self, parts: &http::request::Parts) -> Result<Pending, NoToken> {
 ///         match parts.headers.get("x-token") {
 ///             Some(token) if token == "open-sesame" => Ok(Pending(Fingerprint::new([7; 32]))),
@@ -169,27 +167,32 @@ pub trait PendingBody: Send + 'static {
 /// # let _ = layer;
 /// ```
 pub trait Scheme: Send + Sync + 'static {
-    /// A verified head, waiting for its body.
-    type Pending: PendingBody<Verified = Self::Verified, Error = Self::Error>;
-    /// The proof of a verified request (put into the request's extensions).
-    type Verified: Clone + fmt::Debug + Send + Sync + 'static;
-    /// Why a request was refused.
-    type Error: SchemeError;
+    /// A verified head, waiting for its body; its [`PendingBody::Verified`] is the scheme's
+    /// proof (put into the request's extensions) and its [`PendingBody::Error`] the scheme's
+    /// error.
+    type Pending: PendingBody;
 
     /// Checks everything the head carries, before any body byte is read.
     ///
     /// # Errors
     ///
     /// When the head is not validly signed.
-    fn verify_head(&self, parts: &Parts) -> Result<Self::Pending, Self::Error>;
+    fn verify_head(&self, parts: &Parts) -> Result<Self::Pending, ErrorOf<Self>>;
 
     /// When a verified request stops being acceptable, for the replay guard: `(now, until)` on
     /// the scheme's clock. `None` (the default) leaves the request out of the replay guard.
-    fn replay_window(&self, verified: &Self::Verified) -> Option<(SystemTime, SystemTime)> {
+    fn replay_window(&self, verified: &VerifiedOf<Self>) -> Option<(SystemTime, SystemTime)> {
         let _ = verified;
         None
     }
 }
+
+/// The proof of a request verified under scheme `T` ([`PendingBody::Verified`] of its pending
+/// check).
+pub type VerifiedOf<T> = <<T as Scheme>::Pending as PendingBody>::Verified;
+
+/// The error of scheme `T` ([`PendingBody::Error`] of its pending check).
+pub type ErrorOf<T> = <<T as Scheme>::Pending as PendingBody>::Error;
 
 /// A scheme's error with its type erased, as [`Rejection::Signature`](super::Rejection::Signature)
 /// carries it (the pattern of rustls's `OtherError`).
@@ -257,5 +260,20 @@ impl fmt::Display for SignatureFailure {
 impl std::error::Error for SignatureFailure {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&*self.0)
+    }
+}
+
+/// For each scheme's tests: every error answers 400 when `bad_request` says so, else 401, with a
+/// public reason and a message.
+#[cfg(test)]
+pub(crate) fn assert_statuses<E: SchemeError + fmt::Debug>(
+    errors: &[E],
+    bad_request: fn(&E) -> bool,
+) {
+    for error in errors {
+        let expected = if bad_request(error) { 400 } else { 401 };
+        assert_eq!(error.status().as_u16(), expected, "{error:?}");
+        assert!(!error.public_reason().is_empty(), "{error:?}");
+        assert!(!error.to_string().is_empty(), "{error:?}");
     }
 }

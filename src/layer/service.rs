@@ -6,7 +6,6 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
-use http_body_util::Full;
 use tower_service::Service;
 
 use super::layer::Config;
@@ -17,7 +16,7 @@ use crate::BoxError;
 /// Verifies the signature of every request under its [`Scheme`] before calling the inner
 /// service.
 ///
-/// Made by [`VerifyLayer`](super::VerifyLayer) ([`VerifySignature`](super::VerifySignature) is it
+/// Made by [`VerifyLayer`](super::VerifyLayer) ([`signature::VerifySignature`](crate::signature::VerifySignature) is it
 /// with Drone's scheme). Checks run cheap to expensive and nothing unauthenticated is buffered:
 ///
 /// 1. the scheme's head check ([`Scheme::verify_head`]; Drone: the signature header, its
@@ -34,7 +33,7 @@ use crate::BoxError;
 ///    `Digest`);
 /// 7. the replay guard, if one is configured, claims the signature (a copy is refused 401);
 /// 8. the inner service is called with the exact verified bytes as its body
-///    ([`VerifiedBody`]) and the scheme's proof ([`Scheme::Verified`]; Drone:
+///    ([`VerifiedBody`]) and the scheme's proof ([`PendingBody::Verified`]; Drone:
 ///    [`Verified`](crate::signature::Verified)) as a request extension; the room in the budget
 ///    is given back when its response future completes;
 /// 9. unless the answer is a 2xx with a body, the replay guard forgets the signature, so that
@@ -164,7 +163,7 @@ where
                 _ => None,
             };
             tracing::debug!(verified = ?verified, body_len = bytes.len(), "signature verified");
-            let mut request = Request::from_parts(parts, Full::new(bytes));
+            let mut request = Request::from_parts(parts, VerifiedBody::new(bytes));
             request.extensions_mut().insert(verified);
             request
                 .extensions_mut()

@@ -2,7 +2,7 @@
 //!
 //! [`Metrics`] holds the metric families, recorded with the official Prometheus client crate
 //! (`prometheus-client`); [`MetricsLayer`] records one kind's requests into them. Put the layer
-//! **outside** the [`VerifySignatureLayer`](crate::layer::VerifySignatureLayer), so that it sees
+//! **outside** the [`VerifySignatureLayer`](crate::signature::VerifySignatureLayer), so that it sees
 //! the layer's refusals (each carries a [`Refused`](crate::layer::Refused) response extension) as
 //! well as the service's answers (each carries a [`Decision`](crate::service::Decision)). Serve
 //! [`Metrics::encode`] (or [`Metrics::response`]) on an unsigned `GET /metrics`, ideally on an
@@ -12,7 +12,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), drone_extension::BoxError> {
 //! use drone_extension::ExtensionKind;
-//! use drone_extension::layer::VerifySignatureLayer;
+//! use drone_extension::signature::VerifySignatureLayer;
 //! use drone_extension::metrics::{Metrics, MetricsLayer};
 //! use drone_extension::models::Secret;
 //! use drone_extension::secret::{self, SecretFinder, SecretRequest};
@@ -215,7 +215,7 @@ impl Metrics {
     }
 
     /// Also reports the bytes held in `budget` (a layer's own
-    /// [`body_budget`](crate::layer::VerifySignatureLayer::body_budget)).
+    /// [`body_budget`](crate::signature::VerifySignatureLayer::body_budget)).
     pub fn watch_budget(&self, budget: &BodyBudget) {
         let mut budgets = self
             .inner

@@ -23,9 +23,13 @@
 //! its `trigger.event` (pipeline) or `when.event` (step) is set to `{exclude: ['*']}`, which
 //! excludes every event, so Drone skips it. Everything else is Drone's as usual.
 //!
-//! This module is the part without I/O: [`has_paths_conditions`] (is there anything to decide,
-//! before asking for the changed files), [`rewrite`] (decide and mark), [`PathsCondition`] (one
-//! condition and its matching rule) and [`doublestar`] (the glob patterns).
+//! The module has three parts, each usable alone:
+//!
+//! | part | what |
+//! |---|---|
+//! | [`converter`] | [`PathsChanged`]: the convert extension, a Drone endpoint for the crate's service and router (what to answer in every situation, failures never skip) |
+//! | [`changes`], [`git`] | which files a build changed: the [`ChangedFiles`] trait and its range rules, and [`GitChangedFiles`], which asks the repository's clone URL with the `git` binary (any forge, partial and shallow fetches, bounded caches, host allow-list) |
+//! | [`has_paths_conditions`], [`rewrite`], [`PathsCondition`], [`doublestar`] | the part without I/O: is there anything to decide, decide and mark, one condition, the glob patterns |
 //!
 //! ```
 //! use drone_extension::pathschanged::{has_paths_conditions, rewrite};
@@ -128,14 +132,21 @@
 //! `saphyr-parser` reads YAML 1.2, Drone YAML 1.1. Nothing here depends on the difference:
 //! the rewrite reads keys and pattern strings and never resolves other scalars.
 
+pub mod changes;
+pub mod converter;
 pub mod doublestar;
-// The changed files (git, SCM) come as sibling modules: `pub mod changes;`, `pub mod git;`.
+pub mod git;
 
 mod condition;
 mod error;
 mod rewrite;
 mod yaml;
 
+pub use changes::{
+    ChangeQuery, ChangedFiles, ChangedSet, ChangesError, Credential, EventRules, Rule,
+};
 pub use condition::PathsCondition;
+pub use converter::{Decision, OnFailure, PathsChanged};
 pub use error::{Error, ErrorKind, Location, PathsProblem};
+pub use git::GitChangedFiles;
 pub use rewrite::{PipelineDecision, Rewrite, StepDecision, has_paths_conditions, rewrite};

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
-use http::header::{CONNECTION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, TRANSFER_ENCODING};
+use http::header::{CONNECTION, HeaderValue, RETRY_AFTER, TRANSFER_ENCODING};
 use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
@@ -51,7 +51,7 @@ where
                 peer = %self.connection.peer(),
                 "request with both Content-Length and Transfer-Encoding: 400, closing"
             );
-            let response = text(StatusCode::BAD_REQUEST, "Bad Request\n", busy);
+            let response = text(StatusCode::BAD_REQUEST, "Bad Request", busy);
             return Box::pin(std::future::ready(Ok(response)));
         }
         let mut service = self.inner.clone();
@@ -65,7 +65,7 @@ where
                     tracing::warn!(%peer, "in-flight limit reached: 503");
                     return Ok(text(
                         StatusCode::SERVICE_UNAVAILABLE,
-                        "Service Unavailable\n",
+                        "Service Unavailable",
                         busy,
                     ));
                 }
@@ -85,7 +85,7 @@ where
                     tracing::warn!(%peer, %error, "service error: 500");
                     text(
                         StatusCode::INTERNAL_SERVER_ERROR,
-                        "Internal Server Error\n",
+                        "Internal Server Error",
                         busy,
                     )
                 }
@@ -96,18 +96,16 @@ where
 
 /// A short plain-text response of the server's own.
 fn text<B>(status: StatusCode, text: &'static str, busy: RequestGuard) -> Response<ServerBody<B>> {
-    let mut response = Response::new(ServerBody {
-        kind: Kind::Text {
-            text: Some(Bytes::from_static(text.as_bytes())),
+    let mut response = crate::http_error::response(
+        status,
+        ServerBody {
+            kind: Kind::Text {
+                text: Some(crate::http_error::body(text)),
+            },
+            guards: Some((busy, None)),
         },
-        guards: Some((busy, None)),
-    });
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    let headers = response.headers_mut();
     if status == StatusCode::SERVICE_UNAVAILABLE {
         headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
     }

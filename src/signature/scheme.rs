@@ -33,8 +33,6 @@ impl PendingBody for VerifiedHeaders {
 
 impl Scheme for Verifier {
     type Pending = VerifiedHeaders;
-    type Verified = Verified;
-    type Error = Error;
 
     fn verify_head(&self, parts: &Parts) -> Result<VerifiedHeaders, Error> {
         self.verify_parts(parts)
@@ -63,7 +61,7 @@ impl VerifyLayer<Verifier> {
     /// from being accepted by another. Give each route its own layer:
     ///
     /// ```
-    /// # use drone_extension::{ExtensionKind, layer::VerifySignatureLayer, signature::SharedSecret};
+    /// # use drone_extension::{ExtensionKind, signature::{SharedSecret, VerifySignatureLayer}};
     /// let admission = VerifySignatureLayer::for_kind(ExtensionKind::Admission, SharedSecret::new("a-secret-for-the-admission-route")?);
     /// let secrets = VerifySignatureLayer::for_kind(ExtensionKind::Secret, SharedSecret::new("another-secret-for-the-secret-route")?);
     /// # Ok::<(), drone_extension::signature::KeyError>(())

@@ -474,9 +474,9 @@ fn answered(state: &mut State, error: Option<&VaultError>) {
     let reached = !matches!(
         error,
         Some(
-            VaultError::Transport(_)
+            VaultError::Transport { .. }
                 | VaultError::Timeout
-                | VaultError::Tls(_)
+                | VaultError::Tls { .. }
                 | VaultError::Config(_)
                 | VaultError::NotAuthenticated
         )

@@ -7,13 +7,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::Full;
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::ServerName;
 use serde_json::Value;
 
 use super::VaultError;
-use crate::client::tls::{self, Connector, TlsSettings};
+use crate::client::Transport;
+use crate::client::tls::{self, TlsSettings};
 
 /// The default deadline of one call to Vault (connecting, sending and reading).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -44,7 +43,7 @@ pub struct VaultClient {
 }
 
 struct Inner {
-    http: HttpClient<Connector, Full<Bytes>>,
+    transport: Transport,
     address: String,
     namespace: Option<HeaderValue>,
     timeout: Duration,
@@ -145,7 +144,10 @@ impl VaultClientBuilder {
             ..TlsSettings::default()
         };
         for pem in &self.ca_pem {
-            settings.extra_roots.extend(tls::parse_roots(pem)?);
+            settings.extra_roots.extend(
+                tls::parse_roots(pem)
+                    .map_err(|e| VaultError::Config(format!("VAULT_CACERT: {e}")))?,
+            );
         }
         if let Some(name) = self.server_name {
             settings.server_name = Some(
@@ -161,10 +163,13 @@ impl VaultClientBuilder {
                 })
             })
             .transpose()?;
-        let http = HttpClient::builder(TokioExecutor::new()).build(tls::connector(&settings)?);
+        let mut transport = Transport::with_tls(&address, settings)
+            .map_err(|e| VaultError::Config(format!("VAULT_ADDR {address:?}: {e}")))?;
+        transport.set_timeout(self.timeout);
+        transport.set_max_answer(MAX_ANSWER);
         Ok(VaultClient {
             inner: Arc::new(Inner {
-                http,
+                transport,
                 address,
                 namespace,
                 timeout: self.timeout,
@@ -281,19 +286,12 @@ impl VaultClient {
         let request = request
             .body(Full::new(body))
             .map_err(|e| VaultError::Config(e.to_string()))?;
-        let call = async {
-            let response = self
-                .inner
-                .http
-                .request(request)
-                .await
-                .map_err(crate::client::transport_error)?;
-            crate::answer::read_limited(response, MAX_ANSWER).await
-        };
-        let raw = tokio::time::timeout(self.inner.timeout, call)
+        let raw = self
+            .inner
+            .transport
+            .send(request)
             .await
-            .map_err(|_| VaultError::Timeout)
-            .and_then(|answered| answered.map_err(VaultError::from));
+            .map_err(|error| VaultError::from_client(&self.inner.address, error));
         #[cfg(feature = "metrics")]
         if let Some(metrics) = &self.inner.metrics {
             metrics.vault_call(operation(path), outcome(&raw));
@@ -392,6 +390,28 @@ pub fn api_path(path: &str) -> Result<String, VaultError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_vault_is_named_with_the_cause() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let client = VaultClient::builder(&address).build().unwrap();
+        let error = client.health().await.unwrap_err();
+        assert!(matches!(error, VaultError::Transport { .. }), "{error:?}");
+        let text = error.to_string();
+        assert!(text.contains(&address), "the address is named: {text}");
+        assert!(
+            text.to_lowercase().contains("refused"),
+            "the cause is named: {text}"
+        );
+        let source = std::error::Error::source(&error).expect("the client error is kept");
+        assert!(
+            source
+                .downcast_ref::<crate::client::ClientError>()
+                .is_some()
+        );
+    }
 
     #[test]
     fn paths_are_cleaned_and_escaped_as_go_does() {

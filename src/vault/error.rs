@@ -4,6 +4,7 @@ use std::fmt;
 
 use super::Refusal;
 use crate::client::ClientError;
+use crate::env::EnvError;
 
 /// Why a call to Vault (or OpenBao) failed.
 ///
@@ -18,12 +19,27 @@ use crate::client::ClientError;
 #[non_exhaustive]
 pub enum VaultError {
     /// The configuration is unusable (an address that is not `http(s)://host[:port]`, an
-    /// unreadable CA file, an invalid server name or duration…).
+    /// invalid CA file, server name or timeout given to the builder…).
     Config(String),
+    /// A variable of the environment is invalid or missing ([`VaultSettings`]): the error names
+    /// it and the expected form.
+    ///
+    /// [`VaultSettings`]: super::VaultSettings
+    Env(EnvError),
     /// The TLS handshake failed or the server's certificate is not trusted.
-    Tls(String),
+    Tls {
+        /// The Vault address called (`VAULT_ADDR`).
+        address: String,
+        /// What the client saw (its `source()` chain has the rustls error).
+        source: ClientError,
+    },
     /// Connecting, sending or reading failed (Vault down, connection refused or reset).
-    Transport(String),
+    Transport {
+        /// The Vault address called (`VAULT_ADDR`).
+        address: String,
+        /// What the client saw (its `source()` chain has the I/O error).
+        source: ClientError,
+    },
     /// No answer within the client's timeout.
     Timeout,
     /// Vault answered `403`: the token is invalid, expired or revoked, or its policies do not
@@ -57,8 +73,15 @@ impl fmt::Display for VaultError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VaultError::Config(why) => write!(f, "invalid Vault configuration: {why}"),
-            VaultError::Tls(why) => write!(f, "TLS with Vault failed: {why}"),
-            VaultError::Transport(why) => write!(f, "Vault unreachable: {why}"),
+            VaultError::Env(error) => error.fmt(f),
+            VaultError::Tls { address, source } => {
+                write!(f, "TLS with Vault at {address} failed: ")?;
+                write_chain(f, source)
+            }
+            VaultError::Transport { address, source } => {
+                write!(f, "Vault at {address} unreachable: ")?;
+                write_chain(f, source)
+            }
             VaultError::Timeout => f.write_str("Vault did not answer within the timeout"),
             VaultError::PermissionDenied => f.write_str("Vault answered 403 permission denied"),
             VaultError::Status { code, errors } if errors.is_empty() => {
@@ -78,7 +101,39 @@ impl fmt::Display for VaultError {
     }
 }
 
-impl std::error::Error for VaultError {}
+impl std::error::Error for VaultError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            VaultError::Tls { source, .. } | VaultError::Transport { source, .. } => Some(source),
+            // Transparent: the Display is the EnvError's.
+            VaultError::Env(error) => std::error::Error::source(error),
+            _ => None,
+        }
+    }
+}
+
+/// `error` and its sources, joined with `: ` (hyper-util's "client error (Connect)" alone does
+/// not say that the connection was refused). Sources that repeat their parent's text are skipped.
+fn write_chain(f: &mut fmt::Formatter<'_>, error: &dyn std::error::Error) -> fmt::Result {
+    let mut last = error.to_string();
+    f.write_str(&last)?;
+    let mut next = error.source();
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !last.contains(&text) {
+            write!(f, ": {text}")?;
+        }
+        last = text;
+        next = error.source();
+    }
+    Ok(())
+}
+
+impl From<EnvError> for VaultError {
+    fn from(error: EnvError) -> VaultError {
+        VaultError::Env(error)
+    }
+}
 
 impl VaultError {
     /// Whether this is a refusal to serve a path, answered "no secret": [`NotASecret`],
@@ -98,16 +153,24 @@ impl VaultError {
     }
 }
 
-impl From<ClientError> for VaultError {
-    fn from(error: ClientError) -> VaultError {
+impl VaultError {
+    /// The error of a call to the Vault at `address` that failed in the client.
+    pub(crate) fn from_client(address: &str, error: ClientError) -> VaultError {
         match error {
             ClientError::Timeout => VaultError::Timeout,
-            ClientError::CertificateNotTrusted(why)
-            | ClientError::CertificateNameMismatch(why)
-            | ClientError::Tls(why) => VaultError::Tls(why),
-            ClientError::InvalidRootCertificate(why) => VaultError::Config(why),
-            ClientError::InvalidEndpoint(why) => VaultError::Config(why),
-            other => VaultError::Transport(other.to_string()),
+            ClientError::CertificateNotTrusted(_)
+            | ClientError::CertificateNameMismatch(_)
+            | ClientError::Tls(_) => VaultError::Tls {
+                address: address.to_owned(),
+                source: error,
+            },
+            ClientError::InvalidRootCertificate(why) | ClientError::InvalidEndpoint(why) => {
+                VaultError::Config(why)
+            }
+            other => VaultError::Transport {
+                address: address.to_owned(),
+                source: other,
+            },
         }
     }
 }

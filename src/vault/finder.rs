@@ -4,14 +4,14 @@ use async_trait::async_trait;
 
 use super::{Lookup, Vault};
 use crate::BoxError;
-use crate::access::Subject;
 use crate::log::Escaped;
 use crate::models::Secret;
 use crate::secret::{SecretFinder, SecretRequest};
+use crate::vault::access::Subject;
 
 /// A [`SecretFinder`] reading Vault with drone-vault's mapping: `get.path` is read as given
 /// (KV v2 paths include `data/`), `get.name` names the key (`value` when empty), string values
-/// only, and the secret's own `X-Drone-*` keys filter who gets it ([`crate::access`]). Only
+/// only, and the secret's own `X-Drone-*` keys filter who gets it ([`crate::vault::access`]). Only
 /// secrets in KV engines are read ([`Vault::read`]): a pipeline asking for
 /// `auth/token/lookup-self`, `cubbyhole/…` or `sys/…` gets nothing.
 ///

@@ -7,7 +7,7 @@ use http::{Method, StatusCode};
 use serde_json::{Map, Value};
 
 use super::{KvVersion, VaultClient, VaultError};
-use crate::access::AccessPolicy;
+use crate::vault::access::AccessPolicy;
 
 /// The string values of one Vault secret, keyed case-sensitively, with its access filters.
 /// Non-string values (numbers, booleans, objects) are not values, as drone-vault drops them; a

@@ -42,7 +42,7 @@
 //! * [`Vault`]: all of it, with an optional [`TtlCache`] (off by default) and one deadline over a
 //!   whole read, so an outage answers quickly.
 //! * [`VaultSecretFinder`] (secret extension, Drone 1.x) and [`VaultSecretProvider`] (global
-//!   secrets, Drone 0.8), filtering with [`crate::access`]; with the `woodpecker` feature,
+//!   secrets, Drone 0.8), filtering with [`crate::vault::access`]; with the `woodpecker` feature,
 //!   `VaultWoodpeckerSecrets` (Woodpecker's secret extension: an operator-listed set of
 //!   `path#key` secrets, filtered by Woodpecker's repository and pipeline).
 //!
@@ -70,8 +70,9 @@
 //!   error and the step still runs without the secret, but the extension's log and metrics show
 //!   `decision="error"` instead of a misleading "not found".
 //! * A login failure is retried with backoff instead of exiting; renewal happens before expiry.
-//! * See [`crate::access`] for the filter cases decided on the safe side.
+//! * See [`crate::vault::access`] for the filter cases decided on the safe side.
 
+pub mod access;
 mod auth;
 mod cache;
 mod client;
@@ -89,12 +90,13 @@ use std::time::Duration;
 
 use mounts::{KvMounts, Unresolved};
 
+pub use crate::env::parse_go_duration;
 pub use auth::{
     Auth, AuthMethod, DEFAULT_CHECK_INTERVAL, KUBERNETES_TOKEN_PATH, Renewal, TokenStatus,
 };
 pub use cache::TtlCache;
 pub use client::{DEFAULT_TIMEOUT, VaultClient, VaultClientBuilder, VaultResponse, api_path};
-pub use env::{VaultSettings, parse_go_duration};
+pub use env::VaultSettings;
 pub use error::VaultError;
 pub use finder::VaultSecretFinder;
 pub use kv::SecretData;

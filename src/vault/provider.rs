@@ -4,10 +4,10 @@ use async_trait::async_trait;
 
 use super::{Lookup, Vault};
 use crate::BoxError;
-use crate::access::{AccessPolicy, PatternList, Subject, equal_fold};
 use crate::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
 use crate::log::Escaped;
 use crate::models::LegacySecret;
+use crate::vault::access::{AccessPolicy, PatternList, Subject, equal_fold};
 
 /// The key listing the images that may use the secrets of a path (0.8's `image` list).
 pub const IMAGES_KEY: &str = "X-Drone-Images";

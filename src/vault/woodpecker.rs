@@ -8,8 +8,8 @@ use async_trait::async_trait;
 
 use super::{Lookup, Vault, VaultError, normalize_path};
 use crate::BoxError;
-use crate::access::Subject;
 use crate::log::Escaped;
+use crate::vault::access::Subject;
 use crate::woodpecker::{Secret, SecretExtension, SecretRequest};
 
 /// One secret the operator hands to Woodpecker pipelines: its name, and the Vault key it is read
@@ -100,7 +100,7 @@ impl SecretSource {
 }
 
 /// A Woodpecker [`SecretExtension`] reading its secrets from Vault (or OpenBao), with the
-/// access filters of [`crate::access`] applied to Woodpecker's repository and pipeline.
+/// access filters of [`crate::vault::access`] applied to Woodpecker's repository and pipeline.
 ///
 /// # Which secrets
 ///
@@ -112,7 +112,7 @@ impl SecretSource {
 ///
 /// # Who gets a secret
 ///
-/// Each Vault secret carries drone-vault's filters next to its values ([`crate::access`]), read
+/// Each Vault secret carries drone-vault's filters next to its values ([`crate::vault::access`]), read
 /// here against the pipeline Woodpecker describes:
 ///
 /// | filter | compared with |

@@ -66,8 +66,6 @@ impl PendingBody for VerifiedHeaders {
 
 impl Scheme for Verifier {
     type Pending = VerifiedHeaders;
-    type Verified = Verified;
-    type Error = Error;
 
     fn verify_head(&self, parts: &Parts) -> Result<VerifiedHeaders, Error> {
         self.verify_parts(parts)

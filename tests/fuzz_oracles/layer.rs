@@ -37,7 +37,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use arbitrary::Arbitrary;
 use bytes::Bytes;
 use drone_extension::ExtensionKind;
-use drone_extension::layer::{VerifiedBody, VerifySignatureLayer};
+use drone_extension::layer::VerifiedBody;
+use drone_extension::signature::VerifySignatureLayer;
 use drone_extension::signature::{
     DRONE_KEY_ID, Keyring, Policy, SharedSecret, SignatureParams, Signer, Verified, Verifier,
 };

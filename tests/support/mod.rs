@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use drone_extension::layer::VerifySignatureLayer;
 use drone_extension::models::Secret;
 use drone_extension::secret::{SecretFinder, SecretRequest};
 use drone_extension::signature::SharedSecret;
+use drone_extension::signature::VerifySignatureLayer;
 use drone_extension::{BoxError, ExtensionKind};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
@@ -101,6 +101,9 @@ pub fn pem(der: &[u8]) -> String {
 /// Serves `app` over TLS with the server certificate of `pki` on 127.0.0.1 (a free port),
 /// until the task is aborted.
 pub async fn serve(app: axum::Router, pki: &Pki) -> (SocketAddr, JoinHandle<()>) {
+    // The crate's provider (see src/tls_provider.rs: ring, deprecated for lacking post-quantum
+    // key exchange).
+    #[allow(deprecated)]
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.server_key.clone()));
     let config = ServerConfig::builder_with_provider(provider)

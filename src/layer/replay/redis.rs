@@ -64,7 +64,8 @@ pub const DEFAULT_REDIS_KEY_PREFIX: &str = "drone-extension:replay:";
 /// ```no_run
 /// # async fn run() -> Result<(), drone_extension::BoxError> {
 /// use drone_extension::ExtensionKind;
-/// use drone_extension::layer::{RedisReplayGuard, VerifySignatureLayer};
+/// use drone_extension::layer::RedisReplayGuard;
+/// use drone_extension::signature::VerifySignatureLayer;
 /// use drone_extension::signature::SharedSecret;
 ///
 /// let guard = RedisReplayGuard::new("redis://127.0.0.1:6379")?;

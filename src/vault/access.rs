@@ -26,7 +26,7 @@
 //!   in the order events, repositories, branches, forks.
 //!
 //! ```
-//! use drone_extension::access::{AccessPolicy, Denied, Subject};
+//! use drone_extension::vault::access::{AccessPolicy, Denied, Subject};
 //!
 //! let policy = AccessPolicy::from_pairs([
 //!     ("x-drone-repos", "octocat/*"),
@@ -78,7 +78,7 @@ impl PatternList {
     /// Parses a filter value: split on `,`, not trimmed, lower-cased.
     ///
     /// ```
-    /// use drone_extension::access::PatternList;
+    /// use drone_extension::vault::access::PatternList;
     ///
     /// let list = PatternList::parse("octocat/*,spaceghost/*");
     /// assert!(list.matches("SpaceGhost/app"));
@@ -183,7 +183,7 @@ impl AccessPolicy {
     /// drone-vault ignores it and serves the secret to everyone.
     ///
     /// ```
-    /// use drone_extension::access::{AccessPolicy, Denied, Subject};
+    /// use drone_extension::vault::access::{AccessPolicy, Denied, Subject};
     /// use serde_json::json;
     ///
     /// let push = Subject { event: "push", repo: "octocat/hello-world", target: "main", fork: false };
@@ -274,24 +274,20 @@ impl AccessPolicy {
 /// is `None`.
 ///
 /// ```
-/// use drone_extension::access::parse_bool;
+/// use drone_extension::vault::access::parse_bool;
 ///
 /// assert_eq!(parse_bool("True"), Some(true));
 /// assert_eq!(parse_bool("tRUE"), None);
 /// ```
 pub fn parse_bool(value: &str) -> Option<bool> {
-    match value {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
+    crate::env::parse_go_bool(value)
 }
 
 /// Go's `strings.EqualFold` for the keys this module knows: Unicode simple case folding, so
 /// `ſ` (long s) equals `s` and `K` (Kelvin sign) equals `k`.
 ///
 /// ```
-/// use drone_extension::access::equal_fold;
+/// use drone_extension::vault::access::equal_fold;
 ///
 /// assert!(equal_fold("x-drone-repos", "X-Drone-Repos"));
 /// assert!(equal_fold("X-Drone-Repo\u{17f}", "X-Drone-Repos"));
