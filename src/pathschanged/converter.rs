@@ -13,6 +13,7 @@
 //! | the changed files cannot be known (forge unreachable, host refused, commit gone after a force push, time budget spent, …) | `204`, by default | the failure's class: `host_refused`, `unreachable`, `timeout`, … |
 //! | the same, with [`OnFailure::Error`] | `500` (the build is created in error) | `error` |
 //! | the configuration's conditions are malformed or ambiguous (see the module docs) | `422` with the reason, which Drone shows as the build's error | `invalid-config` |
+//! | the rewrite does not verify (a bug, never expected) | `204` (or `500` with [`OnFailure::Error`]) | `rewrite-failed` (`error`) |
 //!
 //! A failure never skips anything: a filter that cannot decide runs everything, and is counted
 //! (`drone_extension_requests_total{kind="convert",decision="timeout"}`, …) and logged with its
@@ -43,7 +44,7 @@
 use std::time::Duration;
 
 use super::changes::{ChangeQuery, ChangedFiles, ChangedSet, ChangesError};
-use super::{Error, Rewrite, has_paths_conditions, rewrite};
+use super::{Error, ErrorKind, Rewrite, has_paths_conditions, rewrite};
 use crate::ExtensionKind;
 use crate::convert::ConvertRequest;
 use crate::models::Config;
@@ -80,6 +81,9 @@ pub enum Decision {
     Failed(ChangesError),
     /// The configuration's conditions cannot be evaluated safely.
     InvalidConfig(Error),
+    /// The rewrite did not verify (a bug of this crate, never expected): treated as a failure,
+    /// never answered with a configuration.
+    RewriteFailed(Error),
 }
 
 impl Decision {
@@ -93,6 +97,8 @@ impl Decision {
             Decision::Failed(_) if on_failure == OnFailure::Error => "error",
             Decision::Failed(error) => error.class(),
             Decision::InvalidConfig(_) => "invalid-config",
+            Decision::RewriteFailed(_) if on_failure == OnFailure::Error => "error",
+            Decision::RewriteFailed(_) => "rewrite-failed",
         }
     }
 }
@@ -177,6 +183,9 @@ impl<C: ChangedFiles> PathsChanged<C> {
         match rewrite(config, &files) {
             Ok(rewrite) if rewrite.config.is_some() => Decision::Converted(rewrite),
             Ok(rewrite) => Decision::Unchanged(rewrite),
+            Err(error) if matches!(error.kind(), ErrorKind::Verification(_)) => {
+                Decision::RewriteFailed(error)
+            }
             Err(error) => Decision::InvalidConfig(error),
         }
     }
@@ -220,6 +229,13 @@ impl<C: ChangedFiles> Endpoint for PathsChanged<C> {
                 match self.on_failure {
                     OnFailure::RunEverything => Reply::empty(label, StatusCode::NO_CONTENT),
                     OnFailure::Error => Reply::internal_error(error.into()),
+                }
+            }
+            Decision::RewriteFailed(error) => {
+                tracing::error!(repo = %slug, %error, "paths-changed: the rewrite did not verify; running everything");
+                match self.on_failure {
+                    OnFailure::RunEverything => Reply::empty(label, StatusCode::NO_CONTENT),
+                    OnFailure::Error => Reply::internal_error(error.to_string().into()),
                 }
             }
             Decision::InvalidConfig(error) => {
