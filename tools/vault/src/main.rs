@@ -1,9 +1,11 @@
-//! A drop-in replacement for drone-vault: Drone's secret extension backed by HashiCorp Vault or
-//! OpenBao, with the same environment variables, Vault data and `.drone.yml`.
+//! `drone-extension-vault`, a drop-in replacement for drone-vault: Drone's secret extension
+//! backed by HashiCorp Vault or OpenBao, with the same environment variables, Vault data and
+//! `.drone.yml`.
 //!
 //! ```sh
 //! DRONE_SECRET=$(openssl rand -hex 16) VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=… \
-//!   cargo run --example vault --features vault
+//!   cargo run -p drone-extension-vault
+//! cargo install --path tools/vault
 //! ```
 //!
 //! # Routes

@@ -71,9 +71,8 @@ impl Access {
             && (self.forks || !build.is_fork(repo))
     }
 
-    /// The same rule for a Woodpecker pipeline (`examples/woodpecker.rs`): repository
+    /// The same rule for a Woodpecker pipeline (`drone-extension-woodpecker`): repository
     /// `full_name`, pipeline `event`, and whether it comes from a fork.
-    #[allow(dead_code)] // the starter itself serves Drone only
     pub fn admits_pipeline(&self, full_name: &str, event: &str, from_fork: bool) -> bool {
         any(&self.repos, full_name) && any(&self.events, event) && (self.forks || !from_fork)
     }
@@ -389,6 +388,6 @@ mod tests {
     #[test]
     fn the_sample_file_and_the_default_parse() {
         parse(DEFAULT_POLICY, "default").unwrap();
-        parse(include_str!("../starter.toml"), "starter.toml").unwrap();
+        parse(include_str!("../../starter/starter.toml"), "starter.toml").unwrap();
     }
 }

@@ -4,21 +4,21 @@
 //!
 //! ```sh
 //! # One request, with a realistic sample body for the kind (or --body FILE, byte for byte).
-//! cargo run --example probe -- send secret --endpoint http://127.0.0.1:3000/secret --secret "$DRONE_SECRET"
+//! cargo run -p drone-extension-probe -- send secret --endpoint http://127.0.0.1:3000/secret --secret "$DRONE_SECRET"
 //! # The sample body, to edit and send with --body FILE.
-//! cargo run --example probe -- sample secret > secret.json
+//! cargo run -p drone-extension-probe -- sample secret > secret.json
 //! # A valid request, then a battery of forgeries and hardening checks.
-//! cargo run --example probe -- audit secret --endpoint https://ext.example.com/secret --ca ca.pem
+//! cargo run -p drone-extension-probe -- audit secret --endpoint https://ext.example.com/secret --ca ca.pem
 //! ```
 //!
 //! Kinds: `admission`, `global-secrets`, `secret`, `registry`, `environ`, `config`, `convert`,
-//! `validate`, `webhook`; with the `woodpecker` feature also `woodpecker-config`,
+//! `validate`, `webhook`; and Woodpecker's `woodpecker-config`,
 //! `woodpecker-secret` and `woodpecker-registry`, signed as a Woodpecker server signs (RFC 9421,
 //! Ed25519, with `--woodpecker-key` or `WOODPECKER_SIGNING_KEY`) and audited with Woodpecker's
 //! forgeries (body swapped with the digest unchanged or recomputed, stale and future `created`,
 //! another key, `alg` changed, label changed, components without `content-digest`, a request
 //! signed for another path, two `Signature` field lines). Without `--secret` the probe reads `DRONE_SECRET`. The samples match
-//! the starter example's `examples/starter.toml` (repository `octocat/hello-world`, a push, the
+//! the starter's `tools/starter/starter.toml` (repository `octocat/hello-world`, a push, the
 //! secret `docker_password` at `secret/data/docker`).
 //!
 //! `https://` endpoints are verified against the system's root certificates, as Drone does;
@@ -74,24 +74,20 @@ use http_body_util::Full;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-#[cfg(feature = "woodpecker")]
-#[path = "shared/woodpecker_probe.rs"]
-mod woodpecker_probe;
+mod woodpecker;
 
-/// An extension kind: Drone's, or (feature `woodpecker`) Woodpecker's.
+/// An extension kind: Drone's or Woodpecker's.
 #[derive(Clone, Copy, Debug)]
 enum Kind {
     Drone(ExtensionKind),
-    #[cfg(feature = "woodpecker")]
-    Woodpecker(woodpecker_probe::WoodpeckerKind),
+    Woodpecker(woodpecker::WoodpeckerKind),
 }
 
 impl std::str::FromStr for Kind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Kind, String> {
-        #[cfg(feature = "woodpecker")]
-        if let Some(kind) = woodpecker_probe::WoodpeckerKind::parse(s) {
+        if let Some(kind) = woodpecker::WoodpeckerKind::parse(s) {
             return Ok(Kind::Woodpecker(kind));
         }
         s.parse().map(Kind::Drone).map_err(|e| format!("{e}"))
@@ -100,7 +96,7 @@ impl std::str::FromStr for Kind {
 
 /// Sign requests as Drone does and check how an extension answers them.
 #[derive(Parser)]
-#[command(name = "probe", version)]
+#[command(name = "drone-extension-probe", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -145,7 +141,7 @@ enum Command {
 struct Target {
     /// The extension kind: admission, global-secrets, secret, registry, environ, config,
     /// convert, validate or webhook; Woodpecker's: woodpecker-config, woodpecker-secret or
-    /// woodpecker-registry (feature `woodpecker`).
+    /// woodpecker-registry.
     #[arg(value_name = "KIND")]
     kind: Kind,
     /// The extension's URL, path included (http:// or https://).
@@ -163,7 +159,6 @@ struct Target {
     secret: Option<String>,
     /// Woodpecker kinds: the server's signing key, 64 hex digits (seed), 128 (as Woodpecker
     /// stores it) or a PKCS#8 PEM file. Default: the WOODPECKER_SIGNING_KEY environment variable.
-    #[cfg(feature = "woodpecker")]
     #[arg(long, value_name = "KEY")]
     woodpecker_key: Option<String>,
     /// How long to wait for each answer, in seconds.
@@ -216,10 +211,9 @@ impl Target {
     }
 }
 
-#[cfg(feature = "woodpecker")]
 impl Target {
     fn woodpecker_client(&self) -> Result<drone_extension::woodpecker::Client, Fatal> {
-        let signer = woodpecker_probe::signer(self.woodpecker_key.as_deref())?;
+        let signer = woodpecker::signer(self.woodpecker_key.as_deref())?;
         let mut client = drone_extension::woodpecker::Client::new(&self.endpoint, signer)
             .map(|client| client.timeout(self.timeout))
             .map_err(|e| format!("--endpoint {}: {e}", self.endpoint))?;
@@ -237,7 +231,6 @@ impl Target {
 #[allow(clippy::large_enum_variant)]
 enum Transport {
     Drone(Client),
-    #[cfg(feature = "woodpecker")]
     Woodpecker(drone_extension::woodpecker::Client),
 }
 
@@ -245,7 +238,6 @@ impl Transport {
     async fn send(&self, request: Signed) -> Result<RawResponse, ClientError> {
         match self {
             Transport::Drone(client) => client.send(request).await,
-            #[cfg(feature = "woodpecker")]
             Transport::Woodpecker(client) => client.send(request).await,
         }
     }
@@ -253,7 +245,6 @@ impl Transport {
     fn endpoint(&self) -> &http::Uri {
         match self {
             Transport::Drone(client) => client.endpoint(),
-            #[cfg(feature = "woodpecker")]
             Transport::Woodpecker(client) => client.endpoint(),
         }
     }
@@ -309,12 +300,11 @@ async fn send(target: &Target, body: Option<&Path>, pretty: bool) -> Result<Exit
             let request = signed(&client, kind, body, SystemTime::now())?;
             (Transport::Drone(client), request)
         }
-        #[cfg(feature = "woodpecker")]
         Kind::Woodpecker(kind) => {
             let client = target.woodpecker_client()?;
             let body = match body {
                 Some(body) => body,
-                None => woodpecker_probe::sample(kind)?,
+                None => woodpecker::sample(kind)?,
             };
             let now = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -340,8 +330,7 @@ async fn send(target: &Target, body: Option<&Path>, pretty: bool) -> Result<Exit
     }
     let (server, (taken, reading)) = match target.kind {
         Kind::Drone(kind) => ("Drone", drone_reading(kind, &raw)),
-        #[cfg(feature = "woodpecker")]
-        Kind::Woodpecker(kind) => ("Woodpecker", woodpecker_probe::reading(kind, &raw)),
+        Kind::Woodpecker(kind) => ("Woodpecker", woodpecker::reading(kind, &raw)),
     };
     println!("\n{server}'s reading: {reading}");
     Ok(if taken {
@@ -369,8 +358,7 @@ fn print_bytes(bytes: &[u8]) -> Result<(), Fatal> {
 fn print_sample(kind: Kind, pretty: bool) -> Result<ExitCode, Fatal> {
     let body = match kind {
         Kind::Drone(kind) => sample(kind)?,
-        #[cfg(feature = "woodpecker")]
-        Kind::Woodpecker(kind) => woodpecker_probe::sample(kind)?,
+        Kind::Woodpecker(kind) => woodpecker::sample(kind)?,
     };
     let pretty = pretty.then(|| pretty_json(&body)).flatten();
     print_bytes(pretty.as_deref().unwrap_or(&body))?;
@@ -674,12 +662,11 @@ async fn audit(target: &Target, strict: bool) -> Result<ExitCode, Fatal> {
             let forgeries = forgeries(&client, &secret, kind, &body)?;
             (Transport::Drone(client), valid, forgeries)
         }
-        #[cfg(feature = "woodpecker")]
         Kind::Woodpecker(kind) => {
             let client = target.woodpecker_client()?;
-            let body = woodpecker_probe::sample(kind)?;
+            let body = woodpecker::sample(kind)?;
             println!("audit of {} at {}\n", kind.name(), client.endpoint());
-            let (valid, forgeries) = woodpecker_probe::requests(&client, &body)?;
+            let (valid, forgeries) = woodpecker::requests(&client, &body)?;
             (Transport::Woodpecker(client), valid, forgeries)
         }
     };

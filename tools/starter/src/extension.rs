@@ -1,4 +1,4 @@
-//! The extension itself: every kind's trait, implemented from the [policy](super::policy). Change
+//! The extension itself: every kind's trait, implemented from the [policy](common::policy). Change
 //! these to your own logic; the wiring in `main.rs` stays as it is.
 
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use drone_extension::secret::{SecretFinder, SecretRequest};
 use drone_extension::validate::{ValidateRequest, Validation, Validator};
 use drone_extension::webhook::{WebhookReceiver, WebhookRequest};
 
-use super::policy::Policy;
+use common::policy::Policy;
 
 /// The extension: cheap to clone, one policy shared by every route.
 #[derive(Clone)]

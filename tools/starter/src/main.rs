@@ -1,26 +1,14 @@
-//! The starter: one process that serves every Drone extension kind, hardened for production.
-//! Copy it and change `extension.rs` to your own policy.
+//! The starter (`drone-extension-starter`): one process that serves every Drone extension kind,
+//! hardened for production. Copy the crate and change `extension.rs` to your own policy.
 //!
 //! ```sh
-//! cargo run --example starter
-//! DRONE_SECRET=$(openssl rand -hex 16) DRONE_CONFIG=examples/starter.toml cargo run --example starter
+//! cargo run -p drone-extension-starter
+//! DRONE_SECRET=$(openssl rand -hex 16) DRONE_CONFIG=tools/starter/starter.toml cargo run -p drone-extension-starter
+//! cargo install --path tools/starter   # or --features redis,aesgcm
 //! ```
 //!
-//! Copied into a project of your own, it needs these dependencies (the versions this crate is
-//! tested with):
-//!
-//! ```toml
-//! [dependencies]
-//! drone-extension = "0.1"   # default features: client, server, tls
-//! axum = { version = "0.8", default-features = false, features = ["http1", "tokio"] }
-//! tokio = { version = "1", features = ["macros", "rt-multi-thread", "net", "signal"] }
-//! serde = { version = "1", features = ["derive"] }
-//! toml = "1"
-//! getrandom = "0.4"
-//! prometheus-client = "0.26"
-//! tracing = "0.1"
-//! tracing-subscriber = { version = "0.3", features = ["env-filter"] }
-//! ```
+//! Its dependencies are the crate's `Cargo.toml`; the policy file and the log writer come from
+//! `tools/common` (`drone-extension-tools-common`), which the Woodpecker extension shares.
 //!
 //! # Configuration (environment, Drone's conventions)
 //!
@@ -64,13 +52,13 @@
 //!
 //! Without `DRONE_CONFIG` the embedded default admits every user (keeping their admin flag),
 //! hands out no secret, registry or variable, answers config and convert with 204 (Drone uses the
-//! repository's own file), passes every validation and logs webhooks. `examples/starter.toml`
+//! repository's own file), passes every validation and logs webhooks. `tools/starter/starter.toml`
 //! documents every setting. Secrets, registry credentials and variables never reach a build from
 //! a fork unless their rule says `pull_request = true`.
 //!
 //! # Logs
 //!
-//! To stdout, through a bounded buffer and a thread of its own (`log.rs`): a stdout that does not
+//! To stdout, through a bounded buffer and a thread of its own (`common::log`): a stdout that does not
 //! take bytes (a stuck log shipper) never stalls a request or the shutdown; lines that do not fit
 //! are dropped, counted in `drone_extension_log_lines_dropped_total`, and one warning says how
 //! many once stdout takes bytes again.
@@ -83,8 +71,6 @@
 //! (a warning says so at start).
 
 mod extension;
-mod log;
-mod policy;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -113,8 +99,9 @@ use drone_extension::validate::Validator;
 use drone_extension::webhook::WebhookReceiver;
 use drone_extension::{BoxError, ExtensionKind, Layer};
 
+use common::log::Log;
+use common::policy;
 use extension::Starter;
-use log::Log;
 use tracing::Instrument;
 
 /// How often `/readyz`'s view of the shared replay guard's Redis is refreshed.

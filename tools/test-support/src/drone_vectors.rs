@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests: the vector file and request builders.
-#![allow(dead_code, missing_docs)]
+//! Drone's signature vectors (`tests/fixtures/signature-vectors.json`), loaded for the tests,
+//! and request builders.
 
 use std::time::{Duration, SystemTime};
 
@@ -9,7 +9,8 @@ use http::request::Parts;
 use http::{HeaderName, HeaderValue, Request};
 use serde_json::Value;
 
-pub const VECTORS: &str = include_str!("../fixtures/signature-vectors.json");
+/// The vector file.
+pub const VECTORS: &str = include_str!("../../../tests/fixtures/signature-vectors.json");
 
 /// One case of `signature-vectors.json`.
 #[derive(Debug, Clone)]

@@ -90,7 +90,6 @@ impl Log {
     }
 
     /// Lines dropped since start because stdout did not take them.
-    #[allow(dead_code)] // the woodpecker example has no metrics
     pub fn dropped_lines(&self) -> u64 {
         self.0.dropped_total.load(Ordering::Relaxed)
     }

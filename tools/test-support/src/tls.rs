@@ -1,8 +1,6 @@
-//! Shared by test files: a secret extension behind the crate's verifying layer, and an HTTPS
-//! server for it (a private CA and a server certificate generated with `rcgen`, served by
-//! tokio-rustls with the `ring` provider), on 127.0.0.1 only.
-
-#![allow(dead_code)] // each test file uses part of it
+//! A secret extension behind the crate's verifying layer, and an HTTPS server for it (a private
+//! CA and a server certificate generated with `rcgen`, served by tokio-rustls with the `ring`
+//! provider), on 127.0.0.1 only.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,15 +20,14 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-/// The shared secret of the extension.
-pub const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";
+use crate::SECRET;
 
 /// The secret this extension hands out to `octocat/*`.
 pub const PASSWORD: &str = "correct-horse-battery-staple";
 
 struct Vault;
 
-#[async_trait::async_trait]
+#[drone_extension::async_trait]
 impl SecretFinder for Vault {
     async fn find(&self, request: SecretRequest) -> Result<Option<Secret>, BoxError> {
         // Only the sample's path: the probe's audit asks for other paths (the extension's own

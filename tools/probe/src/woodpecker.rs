@@ -72,7 +72,7 @@ pub fn signer(key: Option<&str>) -> Result<Signer, Fatal> {
 }
 
 /// A realistic request body, encoded as Woodpecker encodes it (Go's `json.Encoder`: compact, one
-/// `\n` at the end); the repository and event match the starter's `examples/starter.toml`.
+/// `\n` at the end); the repository and event match the starter's `tools/starter/starter.toml`.
 pub fn sample(kind: WoodpeckerKind) -> Result<Bytes, Fatal> {
     let mut secret = SecretRequest::default();
     secret.repo.id = 42;

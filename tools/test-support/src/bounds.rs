@@ -13,7 +13,6 @@
 //! Where the bound must tell two behaviours apart (a 1 s deadline from a 10 s one), the test
 //! checks what differs besides the time (the status, the bytes sent, the answer), and the
 //! time bound stays a hang bound.
-#![allow(dead_code)] // each test file uses part of it
 
 use std::time::Duration;
 

@@ -1,5 +1,4 @@
 //! The Woodpecker vectors (`tests/fixtures/woodpecker-vectors.json`), loaded for the tests.
-#![allow(dead_code)]
 
 use std::time::{Duration, SystemTime};
 
@@ -10,12 +9,10 @@ use serde_json::Value;
 
 /// The parsed vector file.
 pub fn vectors() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/woodpecker-vectors.json"
+    serde_json::from_str(include_str!(
+        "../../../tests/fixtures/woodpecker-vectors.json"
     ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
+    .unwrap()
 }
 
 /// One case.

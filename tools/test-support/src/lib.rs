@@ -1,0 +1,50 @@
+//! The one harness of every test in the workspace: the library's integration tests, the tools'
+//! and the user crate's take it as a dev-dependency (`support = { package =
+//! "drone-extension-test-support", … }`), so that no helper is written twice and no test file
+//! includes another with `#[path]`. Integration tests link the normal library, so its types
+//! are the tests' types.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`bounds`] | time in tests: bounds on what would otherwise hang, never on speed |
+//! | [`drone_vectors`] | Drone's signature vectors and request builders |
+//! | [`woodpecker_vectors`] | Woodpecker's vectors, key, signer and verifier (feature `woodpecker`) |
+//! | [`sign`] | requests signed as Drone and Woodpecker sign them, captured to be sent again |
+//! | [`http`] | raw HTTP/1.1 over a socket, and a plain hyper client |
+//! | [`process`] | servers and command-line programs as child processes; the binaries under test |
+//! | [`tls`] | a private CA, an HTTPS server, a secret extension behind the verifying layer |
+//! | [`redis`] | a real `redis-server` on a free port |
+//! | [`bao`] | a real OpenBao dev server on a free port (feature `vault`) |
+//!
+//! Features follow the library's: `client`, `vault` and `woodpecker` turn on what needs the
+//! library's feature of the same name; the library's own features turn on this crate's.
+
+#[cfg(feature = "vault")]
+pub mod bao;
+pub mod bounds;
+pub mod drone_vectors;
+pub mod http;
+pub mod process;
+pub mod redis;
+pub mod sign;
+pub mod tls;
+#[cfg(feature = "woodpecker")]
+pub mod woodpecker_vectors;
+
+use std::path::{Path, PathBuf};
+
+pub use tls::{PASSWORD, private_pki, secret_app, serve};
+
+/// The shared secret every extension under test is signed with (32 characters, so that it
+/// keys `aesgcm` too).
+pub const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";
+
+/// The workspace's root directory (the library's package).
+pub fn workspace_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// `tests/fixtures/<name>` of the workspace.
+pub fn fixture(name: &str) -> PathBuf {
+    workspace_root().join("tests/fixtures").join(name)
+}

@@ -1,0 +1,1 @@
+//! Requests signed as Drone and Woodpecker sign them, captured as bytes to be sent again.
