@@ -8,8 +8,6 @@
 //! [`layers_built_with_defaults_share_one_body_budget`] uses the process-wide default budget;
 //! every other test gives its layer a budget of its own.
 
-#[path = "support/redis.rs"]
-mod redis;
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -36,7 +34,7 @@ use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
 use prometheus_parse::{Scrape, Value};
-use redis::Redis;
+use support::redis::Redis;
 use tokio::sync::mpsc;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 

@@ -21,8 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep, timeout};
 
-mod bounds;
-use bounds::{assert_ends_within, assert_not_before};
+use support::bounds::{assert_ends_within, assert_not_before};
 
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(2);
 const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(30);

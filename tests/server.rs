@@ -22,8 +22,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, timeout};
 
-mod bounds;
-use bounds::{assert_ends_within, assert_not_before, hang_bound};
+use support::bounds::{assert_ends_within, assert_not_before, hang_bound};
 
 /// Every test's bound: only a hang reaches it.
 const TEST_LIMIT: Duration = Duration::from_secs(60);

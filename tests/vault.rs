@@ -1,9 +1,6 @@
 //! The `vault` module against a real OpenBao dev server (see `support/bao.rs`): logins, renewal,
 //! re-login, KV v1/v2, drone-vault's mapping and filters, outages and refusals.
 
-#[path = "support/bao.rs"]
-mod bao;
-mod bounds;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::routing::post;
-use bao::Bao;
+use support::bao::{self, Bao};
+use support::bounds;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use drone_extension::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};

@@ -4,12 +4,10 @@
 //! Vault outage answered 500 (Woodpecker retries), and the extension served by the
 //! `WoodpeckerRouter`, signed as Woodpecker signs.
 
-#[path = "support/bao.rs"]
-mod bao;
 
 use std::time::Duration;
 
-use bao::Bao;
+use support::bao::{self, Bao};
 use drone_extension::testing;
 use drone_extension::vault::{
     AuthMethod, Renewal, SecretSource, Vault, VaultClient, VaultError, VaultWoodpeckerSecrets,

@@ -13,6 +13,7 @@
 //! | [`http`] | raw HTTP/1.1 over a socket, and a plain hyper client |
 //! | [`process`] | servers and command-line programs as child processes; the binaries under test |
 //! | [`tls`] | a private CA, an HTTPS server, a secret extension behind the verifying layer |
+//! | [`requests`] | the sample requests: `octocat/hello-world`, a push, `docker_password` |
 //! | [`redis`] | a real `redis-server` on a free port |
 //! | [`bao`] | a real OpenBao dev server on a free port (feature `vault`) |
 //!
@@ -26,6 +27,7 @@ pub mod drone_vectors;
 pub mod http;
 pub mod process;
 pub mod redis;
+pub mod requests;
 pub mod sign;
 pub mod tls;
 #[cfg(feature = "woodpecker")]
@@ -47,4 +49,9 @@ pub fn workspace_root() -> &'static Path {
 /// `tests/fixtures/<name>` of the workspace.
 pub fn fixture(name: &str) -> PathBuf {
     workspace_root().join("tests/fixtures").join(name)
+}
+
+/// `bytes` as lowercase hex digits (a Woodpecker public key for `WOODPECKER_PUBLIC_KEY`, …).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -231,10 +231,7 @@ impl Server {
     /// A client signing with the shared secret, for `path`.
     #[cfg(feature = "client")]
     pub fn client(&self, path: &str) -> Client {
-        let secret = SharedSecret::new(SECRET).unwrap();
-        Client::new(&self.url(path), secret)
-            .unwrap()
-            .timeout(Duration::from_secs(10))
+        client(self.addr, path, SECRET)
     }
 
     pub fn log(&self) -> String {
@@ -289,4 +286,142 @@ pub fn strip_ansi(line: &str) -> String {
         }
     }
     plain
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command-line programs
+// ---------------------------------------------------------------------------------------------
+
+/// What a program run to completion printed, and how it exited.
+pub struct Run {
+    /// The exit status.
+    pub status: ExitStatus,
+    /// Standard output, as text.
+    pub stdout: String,
+    /// Standard error, as text.
+    pub stderr: String,
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}\n--- stdout\n{}--- stderr\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+impl Run {
+    /// The verdict column of the audit table's row whose request starts with `request`.
+    pub fn verdict(&self, request: &str) -> &str {
+        let mut lines = self.stdout.lines();
+        let column = lines
+            .by_ref()
+            .find_map(|line| line.starts_with("request ").then(|| line.find("verdict"))?)
+            .unwrap_or_else(|| panic!("no table: {self}"));
+        let line = lines
+            .find(|line| line.starts_with(request))
+            .unwrap_or_else(|| panic!("no row {request:?}: {self}"));
+        line.get(column..).unwrap_or("").trim()
+    }
+
+    /// How many rows of the audit's table have a verdict starting with `prefix`.
+    pub fn verdicts(&self, prefix: &str) -> usize {
+        let mut lines = self.stdout.lines();
+        let Some(column) = lines
+            .by_ref()
+            .find_map(|line| line.starts_with("request ").then(|| line.find("verdict"))?)
+        else {
+            return 0;
+        };
+        lines
+            .take_while(|line| !line.is_empty())
+            .filter(|line| line.get(column..).is_some_and(|v| v.starts_with(prefix)))
+            .count()
+    }
+}
+
+/// Runs `program` with `args` to completion, without blocking the test's runtime (which may be
+/// serving), its standard input empty and none of the caller's `DRONE_SECRET` or
+/// `WOODPECKER_SIGNING_KEY` (the probe's defaults).
+pub async fn run(program: impl AsRef<Path>, args: &[&str]) -> Run {
+    let program = program.as_ref();
+    let output = tokio::process::Command::new(program)
+        .args(args)
+        .env_remove("DRONE_SECRET")
+        .env_remove("WOODPECKER_SIGNING_KEY")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{} does not run: {e}", program.display()));
+    Run {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The probe (`drone-extension-probe`), the auditor of every extension under test.
+pub struct Probe(PathBuf);
+
+impl Probe {
+    /// The probe at `path` (its own tests: `env!("CARGO_BIN_EXE_drone-extension-probe")`).
+    pub fn at(path: impl Into<PathBuf>) -> Probe {
+        Probe(path.into())
+    }
+
+    /// The probe built next to the running test (see [`tool`]).
+    pub fn built() -> Probe {
+        Probe(tool("drone-extension-probe"))
+    }
+
+    /// Its executable.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Runs it with `args` (see [`run`]).
+    pub async fn run(&self, args: &[&str]) -> Run {
+        run(&self.0, args).await
+    }
+
+    /// `audit KIND --endpoint URL --secret SECRET --timeout 10`.
+    pub async fn audit(&self, kind: &str, url: &str, secret: &str) -> Run {
+        self.run(&[
+            "audit",
+            kind,
+            "--endpoint",
+            url,
+            "--secret",
+            secret,
+            "--timeout",
+            "10",
+        ])
+        .await
+    }
+}
+
+/// Waits at most `bound` for `child` to exit: its status and how long it took.
+pub fn exit_within(child: &mut Child, bound: Duration) -> Option<(ExitStatus, Duration)> {
+    let started = Instant::now();
+    while started.elapsed() < bound {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some((status, started.elapsed()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// The crate's client of `path` at `addr`, signing with `secret`; its timeout (10 s, answers
+/// take milliseconds) is a hang bound.
+#[cfg(feature = "client")]
+pub fn client(addr: SocketAddr, path: &str, secret: &str) -> Client {
+    Client::new(
+        &format!("http://{addr}{path}"),
+        SharedSecret::new(secret).unwrap(),
+    )
+    .unwrap()
+    .timeout(Duration::from_secs(10))
 }

@@ -108,6 +108,29 @@ impl Redis {
         false
     }
 
+    /// How many keys match `pattern` (`KEYS pattern`, spoken over a socket of its own).
+    pub fn count_keys(&self, pattern: &str) -> usize {
+        let mut stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(10))
+            .expect("redis-server accepts");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let command = format!("*2\r\n$4\r\nKEYS\r\n${}\r\n{pattern}\r\n", pattern.len());
+        stream.write_all(command.as_bytes()).unwrap();
+        // The answer starts with `*COUNT\r\n`; only the count is read.
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while !line.ends_with(b"\r\n") {
+            stream.read_exact(&mut byte).expect("redis-server answers KEYS");
+            line.push(byte[0]);
+        }
+        let line = String::from_utf8_lossy(&line);
+        line.trim_end()
+            .strip_prefix('*')
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("KEYS answered {line:?}"))
+    }
+
     fn ping(&self) -> bool {
         let Ok(mut stream) = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200))
         else {

@@ -1,44 +1,34 @@
-//! The built examples when the world around them misbehaves: a stdout nobody reads, a Redis that
-//! stalls or goes away, a caller that asks for aesgcm, a Woodpecker key of small order.
+//! The starter when the world around it misbehaves: a stdout nobody reads, a Redis that stalls
+//! or goes away, a caller that asks for aesgcm.
 //!
-//! Each test runs an example as a child process on 127.0.0.1 (against a real `redis-server`
+//! Each test runs the starter as a child process on 127.0.0.1 (against a real `redis-server`
 //! where it needs one: without it the test prints SKIPPED, and fails under `CI`). Only what
 //! would otherwise hang is bounded in time, with wide margins; what was measured is printed.
 //! Floods are bounded in count.
 
-#[path = "support/process.rs"]
-mod process;
-#[cfg(feature = "redis")]
-#[path = "support/redis.rs"]
-mod redis_server;
-
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::process::{Child, ChildStdout, Command};
+use std::process::{Child, ChildStdout};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use drone_extension::ExtensionKind;
-use drone_extension::admission::{AdmissionEvent, AdmissionRequest};
-use drone_extension::client::{Client, ClientError, RawResponse};
-use drone_extension::models::{Build, Repo, User};
-use drone_extension::secret::SecretRequest;
-use drone_extension::signature::SharedSecret;
-use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-#[cfg(any(feature = "redis", feature = "aesgcm", feature = "woodpecker"))]
-use process::Server;
-use process::{SECRET, STARTUP, example_command, listening_addr};
+#[cfg(feature = "redis")]
+use drone_extension::client::RawResponse;
+use http::StatusCode;
+use support::http::get;
+#[cfg(any(feature = "redis", feature = "aesgcm"))]
+use support::process::Server;
+use support::process::{SECRET, STARTUP, client, command, exit_within, listening_addr, signal};
+use support::requests::{admission, push, secret_request};
+use support::sign::Captured;
 use tokio::task::JoinSet;
+
+const STARTER: &str = env!("CARGO_BIN_EXE_drone-extension-starter");
 
 /// The tests start processes that measure nothing but would compete for the two cores: one at
 /// a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// How long any single answer may take before the test calls it a hang (answers take
-/// milliseconds; the replay guard's Redis timeout is 500 ms).
-const HANG: Duration = Duration::from_secs(10);
 
 /// How long a state change polled for may take before the test calls it a hang (expected within
 /// about 1.5 s: a `PING` every second, each bounded by 500 ms).
@@ -47,107 +37,6 @@ const SETTLE: Duration = Duration::from_secs(30);
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-fn admission(login: &str) -> AdmissionRequest {
-    AdmissionRequest {
-        event: AdmissionEvent::Login,
-        user: User {
-            login: login.into(),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}
-
-fn secret_request(name: &str) -> SecretRequest {
-    SecretRequest {
-        path: "secret/data/docker".into(),
-        name: name.into(),
-        repo: Repo {
-            id: 42,
-            namespace: "octocat".into(),
-            name: "hello-world".into(),
-            slug: "octocat/hello-world".into(),
-            ..Default::default()
-        },
-        build: Build {
-            id: 100,
-            repo_id: 42,
-            number: 7,
-            event: "push".into(),
-            r#ref: "refs/heads/master".into(),
-            target: "master".into(),
-            ..Default::default()
-        },
-    }
-}
-
-/// A client of `path` at `addr`, signing with `secret`.
-fn client(addr: SocketAddr, path: &str, secret: &str) -> Client {
-    Client::new(
-        &format!("http://{addr}{path}"),
-        SharedSecret::new(secret).unwrap(),
-    )
-    .unwrap()
-    .timeout(HANG)
-}
-
-/// `GET path`: the status and the body as text; panics after [`HANG`].
-async fn get(addr: SocketAddr, path: &str) -> (StatusCode, String) {
-    let request = Request::get(format!("http://{addr}{path}"))
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    match client(addr, path, SECRET).send(request).await {
-        Ok(raw) => (raw.status, String::from_utf8_lossy(&raw.body).into_owned()),
-        Err(ClientError::Timeout) => panic!("GET {path} unanswered within {HANG:?}"),
-        Err(e) => panic!("GET {path}: {e}"),
-    }
-}
-
-/// One signed request kept as its parts, so that the very same bytes can be sent anywhere and
-/// again.
-struct Captured {
-    parts: http::request::Parts,
-    body: Bytes,
-}
-
-impl Captured {
-    async fn sign(kind: ExtensionKind, secret: &str, value: &impl serde::Serialize) -> Captured {
-        let body = Bytes::from(serde_json::to_vec(value).unwrap());
-        // The address does not matter: each send puts its own.
-        let request = client("127.0.0.1:1".parse().unwrap(), kind.path(), secret)
-            .extension_request(kind.media_type(), body, SystemTime::now())
-            .unwrap();
-        let (parts, body) = request.into_parts();
-        let body = body.collect().await.unwrap().to_bytes();
-        Captured { parts, body }
-    }
-
-    fn request(&self, addr: SocketAddr) -> Request<Full<Bytes>> {
-        let mut request = Request::new(Full::new(self.body.clone()));
-        *request.method_mut() = self.parts.method.clone();
-        *request.headers_mut() = self.parts.headers.clone();
-        *request.uri_mut() = format!("http://{addr}{}", self.parts.uri.path())
-            .parse()
-            .unwrap();
-        request
-    }
-
-    /// Sends the same bytes to `addr`; panics after [`HANG`].
-    async fn send(&self, addr: SocketAddr) -> RawResponse {
-        self.send_with(&client(addr, "/", SECRET), addr).await
-    }
-
-    /// [`send`](Captured::send) through `client` (and its connections).
-    async fn send_with(&self, client: &Client, addr: SocketAddr) -> RawResponse {
-        let path = self.parts.uri.path();
-        match client.send(self.request(addr)).await {
-            Ok(raw) => raw,
-            Err(ClientError::Timeout) => panic!("POST {path} unanswered within {HANG:?}"),
-            Err(e) => panic!("POST {path}: {e}"),
-        }
-    }
-}
 
 /// The value of the sample `name` (no labels) in the starter's `/metrics`.
 async fn metric(addr: SocketAddr, name: &str) -> Option<u64> {
@@ -160,28 +49,6 @@ async fn metric(addr: SocketAddr, name: &str) -> Option<u64> {
             .parse()
             .ok()
     })
-}
-
-/// Sends SIGTERM to `child`.
-fn terminate(child: &Child) {
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-}
-
-/// Waits at most `bound` for `child` to exit: its status and how long it took.
-fn exit_within(child: &mut Child, bound: Duration) -> Option<(std::process::ExitStatus, Duration)> {
-    let started = Instant::now();
-    while started.elapsed() < bound {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some((status, started.elapsed()));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -199,7 +66,7 @@ struct StuckStarter {
 
 impl StuckStarter {
     fn start(env: &[(&str, &str)]) -> StuckStarter {
-        let mut child = example_command("starter", &[], env)
+        let mut child = command(STARTER, &[], env)
             .spawn()
             .expect("the starter starts");
         let stderr = Arc::new(Mutex::new(String::new()));
@@ -243,13 +110,13 @@ impl StuckStarter {
     /// Sends requests signed with a wrong secret (each refused with 401 and one warning line of
     /// about 300 bytes) from 8 connections, 512 at a time, until the starter reports dropped log
     /// lines: the pipe (64 KiB) and the log's buffers (2 MiB) are full. At most 40 960 requests;
-    /// each must be answered within [`HANG`]. Returns how many were sent.
+    /// each must be answered within the client's 10 s (answers take milliseconds). Returns how many were sent.
     async fn flood_until_lines_dropped(&self) -> usize {
         let refused = Arc::new(
-            Captured::sign(
+            Captured::drone(
                 ExtensionKind::Secret,
                 "not-the-shared-secret-0123456789",
-                &secret_request("docker_password"),
+                &secret_request("docker_password", push()),
             )
             .await,
         );
@@ -307,7 +174,7 @@ async fn a_stuck_stdout_stalls_no_request_and_sigterm_still_ends_the_process() {
         get(starter.addr, "/readyz").await,
         (StatusCode::OK, "ready".into())
     );
-    let admitted = Captured::sign(ExtensionKind::Admission, SECRET, &admission("octocat"))
+    let admitted = Captured::drone(ExtensionKind::Admission, SECRET, &admission("octocat"))
         .await
         .send(starter.addr)
         .await;
@@ -319,7 +186,7 @@ async fn a_stuck_stdout_stalls_no_request_and_sigterm_still_ends_the_process() {
 
     // SIGTERM ends the process whatever stdout does: the drain (3 s at most, nothing in flight
     // here) and at most 0.5 s for the log. 30 s is a hang bound.
-    terminate(&starter.child);
+    signal(&starter.child, "-TERM");
     let exit = exit_within(&mut starter.child, Duration::from_secs(30));
     let stderr = starter.stderr.lock().unwrap().clone();
     let Some((status, took)) = exit else {
@@ -423,10 +290,10 @@ async fn readyz_turns(addr: SocketAddr, want: StatusCode, why: &str) -> Duration
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_is_503_while_redis_is_down_or_stalled_and_200_again_after() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let Some(mut redis) = redis_server::Redis::start() else {
+    let Some(mut redis) = support::redis::Redis::start() else {
         return;
     };
-    let starter = Server::start("starter", &[("DRONE_REPLAY_GUARD", &redis.url())]);
+    let starter = Server::start(STARTER, &[("DRONE_REPLAY_GUARD", &redis.url())]);
     readyz_turns(starter.addr, StatusCode::OK, "start").await;
 
     redis.freeze();
@@ -478,38 +345,30 @@ async fn send_until_the_guard_answers(request: &Captured, addr: SocketAddr) -> R
 
 /// The release markers the guard left in Redis (`…:released:<token>`).
 #[cfg(feature = "redis")]
-fn release_markers(url: &str) -> usize {
-    let mut connection = redis::Client::open(url)
-        .unwrap()
-        .get_connection_with_timeout(HANG)
-        .unwrap();
-    redis::cmd("KEYS")
-        .arg("drone-extension:replay:released:*")
-        .query::<Vec<String>>(&mut connection)
-        .unwrap()
-        .len()
+fn release_markers(redis: &support::redis::Redis) -> usize {
+    redis.count_keys("drone-extension:replay:released:*")
 }
 
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_refused_while_redis_stalled_leaves_no_claim_and_its_retry_is_served() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let Some(redis) = redis_server::Redis::start() else {
+    let Some(redis) = support::redis::Redis::start() else {
         return;
     };
     let url = redis.url();
-    let first = Server::start("starter", &[("DRONE_REPLAY_GUARD", &url)]);
-    let second = Server::start("starter", &[("DRONE_REPLAY_GUARD", &url)]);
+    let first = Server::start(STARTER, &[("DRONE_REPLAY_GUARD", &url)]);
+    let second = Server::start(STARTER, &[("DRONE_REPLAY_GUARD", &url)]);
     // Each replica's connection to Redis is made (on first use), so that what it sends while
     // Redis is stopped waits in Redis' socket buffers.
     for (n, replica) in [&first, &second].into_iter().enumerate() {
         let warm_up = admission(&format!("warm-up-{n}"));
-        let warm_up = Captured::sign(ExtensionKind::Admission, SECRET, &warm_up).await;
+        let warm_up = Captured::drone(ExtensionKind::Admission, SECRET, &warm_up).await;
         assert_eq!(warm_up.send(replica.addr).await.status, StatusCode::OK);
     }
 
     // Retried at the same replica.
-    let request = Captured::sign(ExtensionKind::Admission, SECRET, &admission("stalled")).await;
+    let request = Captured::drone(ExtensionKind::Admission, SECRET, &admission("stalled")).await;
     redis.freeze();
     let refused = request.send(first.addr).await;
     assert_eq!(
@@ -536,8 +395,8 @@ async fn a_request_refused_while_redis_stalled_leaves_no_claim_and_its_retry_is_
     );
 
     // Retried at the other replica: the first releases its claim by itself once Redis answers.
-    let markers = release_markers(&url);
-    let request = Captured::sign(ExtensionKind::Admission, SECRET, &admission("stalled-too")).await;
+    let markers = release_markers(&redis);
+    let request = Captured::drone(ExtensionKind::Admission, SECRET, &admission("stalled-too")).await;
     redis.freeze();
     assert_eq!(
         request.send(first.addr).await.status,
@@ -545,7 +404,7 @@ async fn a_request_refused_while_redis_stalled_leaves_no_claim_and_its_retry_is_
     );
     redis.thaw();
     let started = Instant::now();
-    while release_markers(&url) <= markers {
+    while release_markers(&redis) <= markers {
         assert!(
             started.elapsed() < SETTLE,
             "the refused claim was not released within {SETTLE:?} of Redis resuming"
@@ -581,10 +440,10 @@ events = ["push"]
     )
     .unwrap();
     let policy_path = policy.to_str().unwrap();
-    let request = secret_request("docker_password");
+    let request = secret_request("docker_password", push());
 
     assert_eq!(SECRET.len(), 32);
-    let starter = Server::start("starter", &[("DRONE_CONFIG", policy_path)]);
+    let starter = Server::start(STARTER, &[("DRONE_CONFIG", policy_path)]);
     let secret = client(starter.addr, "/secret", SECRET);
     let plain = secret.call(ExtensionKind::Secret, &request).await.unwrap();
     assert_eq!(plain.status, StatusCode::OK);
@@ -609,7 +468,7 @@ events = ["push"]
     // A 16-byte secret cannot key AES-256: plain JSON, no error, and a warning at start.
     let short = "0123456789abcdef";
     let starter = Server::start(
-        "starter",
+        STARTER,
         &[("DRONE_CONFIG", policy_path), ("DRONE_SECRET", short)],
     );
     let answer = client(starter.addr, "/secret", short)
@@ -622,41 +481,4 @@ events = ["push"]
     assert_eq!(answer.body, plain.body);
     assert!(starter.log().contains("shorter than 32 bytes"));
     let _ = std::fs::remove_file(&policy);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The Woodpecker example
-// ---------------------------------------------------------------------------------------------
-
-#[cfg(feature = "woodpecker")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_woodpecker_example_refuses_weak_keys_at_start_and_answers_health_and_readiness() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    for weak in [
-        "0000000000000000000000000000000000000000000000000000000000000000",
-        "0100000000000000000000000000000000000000000000000000000000000000",
-        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-    ] {
-        let mut child = example_command("woodpecker", &[], &[("WOODPECKER_PUBLIC_KEY", weak)])
-            .spawn()
-            .unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let Some((status, _)) = exit_within(&mut child, Duration::from_secs(30)) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the woodpecker example started with the weak key {weak}");
-        };
-        let mut text = String::new();
-        stderr.read_to_string(&mut text).unwrap();
-        assert!(!status.success());
-        assert!(text.contains("weak Ed25519 public key"), "{weak}: {text}");
-    }
-
-    let strong = "26b40b8f93fff3d897112f7ebc582b232dbd72517d082fe83cfb30ddce43d1bb";
-    let example = Server::start("woodpecker", &[("WOODPECKER_PUBLIC_KEY", strong)]);
-    assert_eq!(get(example.addr, "/healthz").await.0, StatusCode::OK);
-    assert_eq!(
-        get(example.addr, "/readyz").await,
-        (StatusCode::OK, "ready".into())
-    );
 }

@@ -1,4 +1,4 @@
-//! The starter under attack: the built `starter` example runs as a child process on 127.0.0.1
+//! The starter under attack: `drone-extension-starter` runs as a child process on 127.0.0.1
 //! and each test reproduces one way an attacker (most without the secret) could hold, exhaust or
 //! fool it: unfinished or trickled header sections, idle connections under a descriptor limit,
 //! a shutdown held open, replayed heads, concurrent large uploads, pull requests from forks,
@@ -6,13 +6,6 @@
 //!
 //! Every attack is bounded in count and time and targets only 127.0.0.1. Memory is read from
 //! `/proc/PID/status` (`VmRSS`, `VmHWM`), so those tests run on Linux only.
-
-#[path = "support/process.rs"]
-mod process;
-mod support;
-
-mod bounds;
-use bounds::hang_bound;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,11 +28,16 @@ use drone_extension::webhook::{WebhookEvent, WebhookRequest};
 use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, DATE};
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::Full;
-use process::{SECRET, Server, example, example_command};
+use support::bounds::hang_bound;
+use support::http::head;
+use support::process::{Probe, SECRET, Server, command};
+use support::requests::{pull_request, push, secret_request};
 use sha2::Digest;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
+
+const STARTER: &str = env!("CARGO_BIN_EXE_drone-extension-starter");
 
 const MIB: u64 = 1024 * 1024;
 
@@ -88,18 +86,6 @@ fn signer() -> Signer {
     Signer::new(SharedSecret::new(SECRET).unwrap())
 }
 
-/// A request head as bytes: `POST path`, the given headers and `Content-Length`.
-fn head(path: &str, headers: &HeaderMap, content_length: u64) -> Vec<u8> {
-    let mut head = format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n").into_bytes();
-    for (name, value) in headers {
-        head.extend_from_slice(name.as_str().as_bytes());
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(value.as_bytes());
-        head.extend_from_slice(b"\r\n");
-    }
-    head.extend_from_slice(format!("Content-Length: {content_length}\r\n\r\n").as_bytes());
-    head
-}
 
 /// The head of a valid signed request for `kind` carrying `body`, declaring `content_length`.
 fn signed_head(kind: ExtensionKind, body: &[u8], content_length: u64) -> Vec<u8> {
@@ -201,47 +187,9 @@ async fn find_secret(
         .ok()
 }
 
-fn repo() -> Repo {
-    Repo {
-        id: 42,
-        namespace: "octocat".into(),
-        name: "hello-world".into(),
-        slug: "octocat/hello-world".into(),
-        ..Default::default()
-    }
-}
 
-fn push() -> Build {
-    Build {
-        id: 100,
-        repo_id: 42,
-        number: 7,
-        event: "push".into(),
-        r#ref: "refs/heads/master".into(),
-        target: "master".into(),
-        ..Default::default()
-    }
-}
 
-/// A pull request whose change comes from `source_repo`.
-fn pull_request(source_repo: &str) -> Build {
-    Build {
-        event: "pull_request".into(),
-        r#ref: "refs/pull/12/head".into(),
-        source: "feature".into(),
-        source_repo: source_repo.into(),
-        ..push()
-    }
-}
 
-fn secret_request(name: &str, build: Build) -> SecretRequest {
-    SecretRequest {
-        path: "secret/data/docker".into(),
-        name: name.into(),
-        repo: repo(),
-        build,
-    }
-}
 
 /// How a process that was expected to exit ended.
 struct Exit {
@@ -405,7 +353,7 @@ async fn unfinished_header_sections_are_closed_at_the_timeout_and_their_memory_r
     // the scheduler (seen in CI: the peak climbed 12 MiB from round 2 to round 4 without a
     // leak). With one arena what stays after a round is mostly what the starter still holds.
     let starter = Server::start(
-        "starter",
+        STARTER,
         &[
             ("DRONE_HEADER_TIMEOUT", &timeout),
             ("MALLOC_ARENA_MAX", "1"),
@@ -460,7 +408,7 @@ async fn unfinished_header_sections_are_closed_at_the_timeout_and_their_memory_r
 async fn slowloris_is_closed_at_the_header_deadline_and_healthz_answers_meanwhile() {
     let _alone = ONE_ATTACK_AT_A_TIME.lock().await;
     let timeout = HEADER_TIMEOUT.to_string();
-    let starter = Server::start("starter", &[("DRONE_HEADER_TIMEOUT", &timeout)]);
+    let starter = Server::start(STARTER, &[("DRONE_HEADER_TIMEOUT", &timeout)]);
     let connected = Instant::now();
     let stream = TcpStream::connect(starter.addr).await.unwrap();
     let (mut read, mut write) = stream.into_split();
@@ -511,7 +459,7 @@ async fn idle_connections_under_a_descriptor_limit_do_not_lock_out_clients() {
         ("DRONE_HEADER_TIMEOUT", timeout.as_str()),
         ("DRONE_MAX_CONNECTIONS", "64"),
     ];
-    let command = example_command("starter", &["prlimit", "--nofile=128:128", "--"], &env);
+    let command = command(STARTER, &["prlimit", "--nofile=128:128", "--"], &env);
     let starter = Server::spawn("starter", command);
 
     let mut idle = Vec::with_capacity(IDLE);
@@ -545,7 +493,7 @@ async fn idle_connections_under_a_descriptor_limit_do_not_lock_out_clients() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_with_a_half_sent_header_exits_at_once() {
     let _alone = ONE_ATTACK_AT_A_TIME.lock().await;
-    let mut starter = Server::start("starter", &[]);
+    let mut starter = Server::start(STARTER, &[]);
     let mut half = TcpStream::connect(starter.addr).await.unwrap();
     half.write_all(b"POST /secret HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty")
         .await
@@ -584,7 +532,7 @@ async fn replays_of_one_captured_head_hold_one_slot() {
     const DECLARED: u64 = 4 * MIB;
     // Room for every replay's connection: what is counted is the layer's answer to each copy,
     // not the connection bound's eviction of connections that have not sent their head yet.
-    let starter = Server::start("starter", &[("DRONE_MAX_CONNECTIONS", "2048")]);
+    let starter = Server::start(STARTER, &[("DRONE_MAX_CONNECTIONS", "2048")]);
     let body = serde_json::to_vec(&secret_request("docker_password", push())).unwrap();
     // One captured head (Content-Length is not signed: the attacker declares 4 MiB).
     let replay: Bytes = [
@@ -725,7 +673,7 @@ async fn concurrent_large_uploads_stay_within_the_body_budget() {
     /// service makes of the bodies it decodes.
     const MARGIN: u64 = 96 * MIB;
     let budget = BUDGET.to_string();
-    let starter = Server::start("starter", &[("DRONE_BODY_BUDGET", &budget)]);
+    let starter = Server::start(STARTER, &[("DRONE_BODY_BUDGET", &budget)]);
     let before = memory(&starter);
     // 4 MiB bodies, just under the layer's 4 MiB limit.
     let upload = Arc::new(Upload::new(4 * MIB as usize - 1024));
@@ -792,7 +740,7 @@ async fn concurrent_large_uploads_stay_within_the_body_budget() {
 // ---------------------------------------------------------------------------------------------
 
 fn manifest_path(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    support::workspace_root()
         .join(path)
         .to_str()
         .unwrap()
@@ -844,7 +792,7 @@ async fn handed_out(
 
 #[tokio::test]
 async fn the_sample_policy_gives_nothing_to_a_pull_request_from_a_fork() {
-    let policy = manifest_path("examples/starter.toml");
+    let policy = manifest_path("tools/starter/starter.toml");
     let text = std::fs::read_to_string(&policy).unwrap();
     let file: toml::Value = toml::from_str(&text).unwrap();
     let names: Vec<&str> = file["secrets"]
@@ -854,7 +802,7 @@ async fn the_sample_policy_gives_nothing_to_a_pull_request_from_a_fork() {
         .map(|rule| rule["name"].as_str().unwrap())
         .collect();
     assert!(!names.is_empty());
-    let starter = Server::start("starter", &[("DRONE_CONFIG", &policy)]);
+    let starter = Server::start(STARTER, &[("DRONE_CONFIG", &policy)]);
     let fork = pull_request("spacekitty/hello-world");
     let (secrets, registries, variables) = handed_out(&starter, &names, &fork).await;
     assert!(secrets.is_empty(), "secrets to a fork: {secrets:?}");
@@ -872,7 +820,7 @@ async fn the_sample_policy_gives_nothing_to_a_pull_request_from_a_fork() {
 #[tokio::test]
 async fn pull_request_rules_reach_forks_only_when_they_say_so() {
     let policy = manifest_path("tests/fixtures/starter-forks.toml");
-    let starter = Server::start("starter", &[("DRONE_CONFIG", &policy)]);
+    let starter = Server::start(STARTER, &[("DRONE_CONFIG", &policy)]);
     let names = ["docker_password", "codecov_token"];
     // The two requests differ only in `source_repo`.
     let same_repo = pull_request("octocat/hello-world");
@@ -896,7 +844,7 @@ async fn pull_request_rules_reach_forks_only_when_they_say_so() {
 
 #[tokio::test]
 async fn webhook_refuses_requests_signed_for_other_kinds() {
-    let starter = Server::start("starter", &[]);
+    let starter = Server::start(STARTER, &[]);
     let client = starter.client("/webhook");
     let webhook = WebhookRequest {
         event: WebhookEvent::Build,
@@ -936,7 +884,7 @@ async fn webhook_refuses_requests_signed_for_other_kinds() {
 /// Runs the starter with `policy` as its file; it must exit at once.
 fn starter_with_policy(name: &str, policy: &str) -> Exit {
     let file = TempFile::new(name, policy);
-    let command = example_command("starter", &[], &[("DRONE_CONFIG", file.path())]);
+    let command = command(STARTER, &[], &[("DRONE_CONFIG", file.path())]);
     run_to_exit(command, Duration::from_secs(10))
 }
 
@@ -1023,11 +971,11 @@ async fn https_passes_the_probe_audit_for_every_kind_and_plain_http_gets_no_answ
         ("DRONE_TLS_CERT", pki.cert.path()),
         ("DRONE_TLS_KEY", pki.key.path()),
     ];
-    let starter = Server::start("starter", &env);
+    let starter = Server::start(STARTER, &env);
     let port = starter.addr.port();
     for &kind in ExtensionKind::ALL {
         let endpoint = format!("https://127.0.0.1:{port}{}", kind.path());
-        let mut probe = Command::new(example("probe"));
+        let mut probe = Command::new(Probe::built().path());
         probe.env_remove("DRONE_SECRET").args([
             "audit",
             kind.name(),

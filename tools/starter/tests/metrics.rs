@@ -1,9 +1,6 @@
-//! The starter's `/metrics` after a known mix of accepted and refused requests: the built
-//! starter as a child process, its metrics on a separate address (`DRONE_METRICS_BIND`), the
+//! The starter's `/metrics` after a known mix of accepted and refused requests: the starter
+//! (`drone-extension-starter`) as a child process, its metrics on a separate address (`DRONE_METRICS_BIND`), the
 //! text parsed as Prometheus text and every count compared exactly.
-
-#[path = "support/process.rs"]
-mod process;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -11,10 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use drone_extension::ExtensionKind;
-use drone_extension::admission::{AdmissionEvent, AdmissionRequest};
 use drone_extension::config::ConfigRequest;
 use drone_extension::environ::EnvironRequest;
-use drone_extension::models::User;
 use drone_extension::registry::RegistryRequest;
 use drone_extension::secret::SecretRequest;
 use drone_extension::signature::SharedSecret;
@@ -22,39 +17,14 @@ use drone_extension::testing::{signed_request, signed_request_at, unsigned_reque
 use drone_extension::validate::ValidateRequest;
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use process::{SECRET, Server, strip_ansi};
 use prometheus_parse::{Scrape, Value};
+use support::http::send;
+use support::process::{SECRET, Server, strip_ansi};
+use support::requests::admission;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
-fn client() -> HttpClient {
-    Client::builder(TokioExecutor::new()).build_http()
-}
-
-/// Sends `request` to `addr` (its path kept): the status and the body.
-async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> (StatusCode, Bytes) {
-    let (mut parts, body) = request.into_parts();
-    parts.uri = format!("http://{addr}{}", parts.uri.path())
-        .parse()
-        .unwrap();
-    let response = tokio::time::timeout(
-        Duration::from_secs(10),
-        client().request(Request::from_parts(parts, body)),
-    )
-    .await
-    .expect("an answer within 10 s")
-    .expect("an answer");
-    let status = response.status();
-    (
-        status,
-        response.into_body().collect().await.unwrap().to_bytes(),
-    )
-}
+const STARTER: &str = env!("CARGO_BIN_EXE_drone-extension-starter");
 
 /// Sends the head of `parts` with `Content-Length: length` and no body: the status answered.
 async fn declare_length(addr: SocketAddr, parts: &http::request::Parts, length: u64) -> StatusCode {
@@ -85,17 +55,6 @@ fn get(path: &str) -> Request<Full<Bytes>> {
         .uri(path)
         .body(Full::default())
         .unwrap()
-}
-
-fn admission(login: &str) -> AdmissionRequest {
-    AdmissionRequest {
-        event: AdmissionEvent::Login,
-        user: User {
-            login: login.into(),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
 }
 
 /// The address the starter's metrics listener logged.
@@ -147,7 +106,7 @@ fn expected(entries: &[(&str, f64)]) -> BTreeMap<String, f64> {
 #[tokio::test]
 async fn metrics_count_every_kind_decision_and_refusal_reason_exactly() {
     let starter = Server::start(
-        "starter",
+        STARTER,
         &[
             ("DRONE_METRICS_BIND", "127.0.0.1:0"),
             ("DRONE_REPLAY_GUARD", "memory"),
