@@ -33,11 +33,7 @@ impl SecretExtension for Secrets {
             return Ok(Vec::new()); // 200 {"secrets":[]}: an empty 2xx would be retried
         }
         // In real life the value comes from a vault, not from the source.
-        Ok(vec![WoodpeckerSecret {
-            name: "deploy_token".into(),
-            value: "t0k3n".into(),
-            ..Default::default()
-        }])
+        Ok(vec![WoodpeckerSecret::new("deploy_token", "t0k3n")])
     }
 }
 

@@ -156,6 +156,8 @@ pub mod __fuzz {
 mod forward;
 mod http_error;
 mod route_table;
+#[cfg(feature = "tls")]
+mod tls_provider;
 
 // Drone's kinds, at the root where users look for them (their files are in `drone/`).
 #[doc(inline)]

@@ -69,11 +69,7 @@ struct OneSecret;
 #[drone_extension::async_trait]
 impl SecretExtension for OneSecret {
     async fn secrets(&self, _request: SecretRequest) -> Result<Vec<Secret>, BoxError> {
-        Ok(vec![Secret {
-            name: "docker_password".into(),
-            value: "s3cr3t".into(),
-            ..Default::default()
-        }])
+        Ok(vec![Secret::new("docker_password", "s3cr3t")])
     }
 }
 

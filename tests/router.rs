@@ -418,3 +418,43 @@ async fn the_router_records_each_kind_into_metrics() -> Result<(), BoxError> {
     }
     Ok(())
 }
+
+/// The `aesgcm` feature changes no answer by itself: only a router told to with `aesgcm()`
+/// encrypts, and only for a caller that asks.
+#[cfg(feature = "aesgcm")]
+#[tokio::test]
+async fn the_router_encrypts_only_once_told_to() -> Result<(), BoxError> {
+    use drone_extension::signature::{SIGNATURE, Signer};
+
+    let asking = || -> Result<http::Request<http_body_util::Full<bytes::Bytes>>, BoxError> {
+        let kind = ExtensionKind::Secret;
+        let mut request = testing::signed_request(kind, &key(), &body(kind))?;
+        request
+            .headers_mut()
+            .insert(http::header::ACCEPT_ENCODING, "aesgcm".parse()?);
+        let params = Signer::new(key()).sign(
+            request.method(),
+            request.uri(),
+            request.headers(),
+            "accept accept-encoding content-type date digest",
+        )?;
+        request
+            .headers_mut()
+            .insert(SIGNATURE.clone(), params.to_string().parse()?);
+        Ok(request)
+    };
+
+    let plain = testing::send(every_kind(), asking()?).await?;
+    assert_eq!(plain.status, 200);
+    assert!(plain.headers.get("content-encoding").is_none());
+    assert_eq!(plain.secret()?.map(|s| s.data), Some("found".to_owned()));
+
+    let told = ExtensionRouter::new().aesgcm().secret(key(), Everything);
+    let encrypted = testing::send(told, asking()?).await?;
+    assert_eq!(encrypted.status, 200);
+    assert_eq!(encrypted.headers["content-encoding"], "aesgcm");
+    let opened = drone_extension::aesgcm::decrypt(&key(), &encrypted.body)?;
+    let secret: Secret = serde_json::from_slice(&opened)?;
+    assert_eq!(secret.data, "found");
+    Ok(())
+}

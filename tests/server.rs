@@ -709,6 +709,9 @@ async fn tls_end_to_end_and_plaintext_refused() {
 
         let mut roots = rustls::RootCertStore::empty();
         roots.add(cert_der).unwrap();
+        // The crate's provider (see src/tls_provider.rs: ring, deprecated for lacking post-quantum
+        // key exchange).
+        #[allow(deprecated)]
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

@@ -30,10 +30,10 @@ impl ConfigExtension for Configs {
         if request.repo.full_name == "octo-org/keep" {
             return Ok(ConfigAnswer::KeepIncoming);
         }
-        Ok(ConfigAnswer::Files(vec![ConfigFile {
-            name: "central.yaml".into(),
-            data: format!("# for {}\n", request.repo.full_name),
-        }]))
+        Ok(ConfigAnswer::Files(vec![ConfigFile::new(
+            "central.yaml",
+            format!("# for {}\n", request.repo.full_name),
+        )]))
     }
 }
 
@@ -45,11 +45,7 @@ impl SecretExtension for Secrets {
         if request.repo.full_name != "octo-org/hello-world" {
             return Ok(Vec::new());
         }
-        Ok(vec![Secret {
-            name: "token".into(),
-            value: "t0k3n".into(),
-            ..Default::default()
-        }])
+        Ok(vec![Secret::new("token", "t0k3n")])
     }
 }
 
@@ -58,11 +54,7 @@ struct Registries;
 #[drone_extension::async_trait]
 impl RegistryExtension for Registries {
     async fn registries(&self, _: RegistryRequest) -> Result<Vec<Registry>, BoxError> {
-        Ok(vec![Registry {
-            address: "docker.io".into(),
-            username: "bot".into(),
-            password: "pa55".into(),
-        }])
+        Ok(vec![Registry::new("docker.io", "bot", "pa55")])
     }
 }
 
@@ -119,10 +111,7 @@ async fn each_extension_answers_the_signed_client_with_its_type() {
 
     // Keep the incoming files: echoed back with 200, never 204.
     config.repo.full_name = "octo-org/keep".into();
-    config.configuration = vec![ConfigFile {
-        name: ".woodpecker/build.yaml".into(),
-        data: "steps: []\n".into(),
-    }];
+    config.configuration = vec![ConfigFile::new(".woodpecker/build.yaml", "steps: []\n")];
     let c = client(addr, "/woodpecker/config");
     let raw = c.call(&config).await.unwrap();
     assert_eq!(raw.status, StatusCode::OK);

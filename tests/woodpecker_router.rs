@@ -34,10 +34,10 @@ struct Everything;
 #[async_trait]
 impl ConfigExtension for Everything {
     async fn config(&self, request: &WoodpeckerConfigRequest) -> Result<ConfigAnswer, BoxError> {
-        Ok(ConfigAnswer::Files(vec![ConfigFile {
-            name: "central.yaml".into(),
-            data: format!("# {}\n", request.repo.full_name),
-        }]))
+        Ok(ConfigAnswer::Files(vec![ConfigFile::new(
+            "central.yaml",
+            format!("# {}\n", request.repo.full_name),
+        )]))
     }
 }
 
@@ -47,11 +47,10 @@ impl SecretExtension for Everything {
         &self,
         request: WoodpeckerSecretRequest,
     ) -> Result<Vec<WoodpeckerSecret>, BoxError> {
-        Ok(vec![WoodpeckerSecret {
-            name: "token".into(),
-            value: format!("for {}", request.repo.full_name),
-            ..Default::default()
-        }])
+        Ok(vec![WoodpeckerSecret::new(
+            "token",
+            format!("for {}", request.repo.full_name),
+        )])
     }
 }
 
@@ -61,11 +60,11 @@ impl RegistryExtension for Everything {
         &self,
         request: WoodpeckerRegistryRequest,
     ) -> Result<Vec<WoodpeckerRegistry>, BoxError> {
-        Ok(vec![WoodpeckerRegistry {
-            address: format!("{}.example.com", request.repo.name),
-            username: "ci".into(),
-            password: "hunter2".into(),
-        }])
+        Ok(vec![WoodpeckerRegistry::new(
+            format!("{}.example.com", request.repo.name),
+            "ci",
+            "hunter2",
+        )])
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore};
@@ -30,11 +30,7 @@ pub(crate) struct TlsSettings {
 /// The connector: plain TCP for `http://`, rustls for `https://`.
 pub(crate) type Connector = HttpsConnector<HttpConnector>;
 
-/// The `ring` provider, chosen explicitly so that another provider enabled elsewhere in the
-/// dependency graph (which would make rustls' process default ambiguous) changes nothing.
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
+use crate::tls_provider::provider;
 
 /// The system's roots, loaded once per process. Unreadable or unparsable ones are logged and
 /// skipped, as Go's `crypto/x509` does.

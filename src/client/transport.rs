@@ -92,7 +92,7 @@ impl Transport {
 
     /// A transport to `endpoint` with these TLS settings (extra roots, a server-name override,
     /// or no verification at all, which the caller has already warned about).
-    #[cfg(feature = "tls")]
+    #[cfg(feature = "vault")]
     pub(crate) fn with_tls(
         endpoint: &str,
         settings: tls::TlsSettings,
@@ -104,6 +104,7 @@ impl Transport {
     }
 
     /// The largest answer read (default [`MAX_RESPONSE_LEN`]); a longer one is a transport error.
+    #[cfg(feature = "vault")]
     pub(crate) fn set_max_answer(&mut self, max: usize) {
         self.max_answer = max;
     }

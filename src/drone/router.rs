@@ -71,7 +71,7 @@ use crate::config::ConfigProvider;
 use crate::convert::Converter;
 use crate::environ::EnvironProvider;
 use crate::global_secrets::GlobalSecretsProvider;
-use crate::layer::{ResponseBody, VerifiedBody};
+use crate::layer::ResponseBody;
 use crate::registry::RegistryProvider;
 use crate::secret::SecretFinder;
 use crate::service::{DroneEndpoint, ExtensionService};
@@ -84,7 +84,7 @@ use crate::webhook::WebhookReceiver;
 pub type VerifiedService<E> = VerifySignature<ExtensionService<E>>;
 
 /// The response of an [`ExtensionRouter`] and of a [`VerifiedService`].
-pub type RouterResponse = Response<ResponseBody<VerifiedBody>>;
+pub type RouterResponse = Response<ResponseBody<http_body_util::Full<bytes::Bytes>>>;
 
 /// `service` behind [`VerifySignatureLayer::for_kind`] for its own kind, keyed with `keys`: the
 /// kind comes from the service, so it cannot be the wrong one.
@@ -140,6 +140,8 @@ pub fn verified_service<E: DroneEndpoint>(
 #[derive(Clone, Default)]
 pub struct ExtensionRouter {
     table: RouteTable,
+    #[cfg(feature = "aesgcm")]
+    aesgcm: bool,
 }
 
 route_table::router_service!(ExtensionRouter);
@@ -169,6 +171,17 @@ impl ExtensionRouter {
     ) -> ExtensionRouter {
         self.table
             .insert(E::KIND.path(), verified_service(keys, service));
+        self
+    }
+
+    /// Encrypts the answers of the secret, registry and environ kinds added **after** this call
+    /// for the callers that ask for it (`Accept-Encoding: aesgcm`), with the first key of each
+    /// kind, as drone-go does (see `ExtensionService::aesgcm_key`). Off by default: turning the
+    /// `aesgcm` feature on changes no answer by itself.
+    #[cfg(feature = "aesgcm")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "aesgcm")))]
+    pub fn aesgcm(mut self) -> ExtensionRouter {
+        self.aesgcm = true;
         self
     }
 
@@ -205,14 +218,18 @@ impl ExtensionRouter {
         self.service(keys, crate::global_secrets::service(provider))
     }
 
-    /// Serves a [`SecretFinder`] at `/secret`. With the `aesgcm` feature, a caller that asks for
-    /// it gets the answer encrypted with the first key, as drone-go does (see
-    /// `ExtensionService::aesgcm_key`; likewise `/registry` and `/environ`).
+    /// Serves a [`SecretFinder`] at `/secret`. After `aesgcm()` (feature `aesgcm`), a caller that
+    /// asks for it gets the answer encrypted with the first key, as drone-go does (likewise
+    /// `/registry` and `/environ`).
     pub fn secret(self, keys: impl Into<Keyring>, finder: impl SecretFinder) -> Self {
         let keys = keys.into();
         let service = crate::secret::service(finder);
         #[cfg(feature = "aesgcm")]
-        let service = service.aesgcm_key(keys.primary().clone());
+        let service = if self.aesgcm {
+            service.aesgcm_key(keys.primary().clone())
+        } else {
+            service
+        };
         self.service(keys, service)
     }
 
@@ -221,7 +238,11 @@ impl ExtensionRouter {
         let keys = keys.into();
         let service = crate::registry::service(provider);
         #[cfg(feature = "aesgcm")]
-        let service = service.aesgcm_key(keys.primary().clone());
+        let service = if self.aesgcm {
+            service.aesgcm_key(keys.primary().clone())
+        } else {
+            service
+        };
         self.service(keys, service)
     }
 
@@ -230,7 +251,11 @@ impl ExtensionRouter {
         let keys = keys.into();
         let service = crate::environ::service(provider);
         #[cfg(feature = "aesgcm")]
-        let service = service.aesgcm_key(keys.primary().clone());
+        let service = if self.aesgcm {
+            service.aesgcm_key(keys.primary().clone())
+        } else {
+            service
+        };
         self.service(keys, service)
     }
 

@@ -14,8 +14,60 @@ use tokio::time::Instant;
 use super::Rejection;
 use crate::BoxError;
 
-/// The body the inner service receives: the exact bytes that were verified.
-pub type VerifiedBody = Full<Bytes>;
+/// The body the inner service receives: the exact bytes that were verified, in one frame.
+///
+/// It is an `http_body::Body` (so axum's extractors and hyper read it as any body) and gives its
+/// bytes without polling ([`into_bytes`](Self::into_bytes)). A service can be tested without the
+/// layer with a body made by [`VerifiedBody::new`] or `From<Bytes>`.
+#[derive(Debug, Default, Clone)]
+pub struct VerifiedBody {
+    bytes: Option<Bytes>,
+}
+
+impl VerifiedBody {
+    /// A body of `bytes`.
+    pub fn new(bytes: impl Into<Bytes>) -> VerifiedBody {
+        VerifiedBody {
+            bytes: Some(bytes.into()),
+        }
+    }
+
+    /// The bytes not yet read as a frame (all of them unless the body was polled).
+    pub fn into_bytes(self) -> Bytes {
+        self.bytes.unwrap_or_default()
+    }
+}
+
+impl From<Bytes> for VerifiedBody {
+    fn from(bytes: Bytes) -> VerifiedBody {
+        VerifiedBody::new(bytes)
+    }
+}
+
+impl Body for VerifiedBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(
+            self.bytes
+                .take()
+                .filter(|bytes| !bytes.is_empty())
+                .map(|bytes| Ok(Frame::data(bytes))),
+        )
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.bytes.as_ref().is_none_or(Bytes::is_empty)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.bytes.as_ref().map_or(0, |bytes| bytes.len() as u64))
+    }
+}
 
 /// Reads a whole body through a length limit, a total deadline and an idle timeout.
 ///

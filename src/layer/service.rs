@@ -6,7 +6,6 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
-use http_body_util::Full;
 use tower_service::Service;
 
 use super::layer::Config;
@@ -164,7 +163,7 @@ where
                 _ => None,
             };
             tracing::debug!(verified = ?verified, body_len = bytes.len(), "signature verified");
-            let mut request = Request::from_parts(parts, Full::new(bytes));
+            let mut request = Request::from_parts(parts, VerifiedBody::new(bytes));
             request.extensions_mut().insert(verified);
             request
                 .extensions_mut()

@@ -18,6 +18,18 @@
 //! | [`DroneError`] | drone-go `drone.Error` | validate error responses |
 //! | [`LegacyRepo`], [`LegacyBuild`], [`LegacySecret`] | Drone 0.8 `model.Repo`, `model.Build`, `model.Secret` | the 0.8 global secrets endpoint |
 //!
+//! # Compatibility policy
+//!
+//! These structs are **exhaustive**: build them with struct literals (`Secret { name, data,
+//! ..Default::default() }`). They mirror drone-go v1.7.1, whose wire types have not changed since
+//! 2021 (Drone is in maintenance; its successor Harness Open Source speaks another protocol), so
+//! a field added here would come from a Drone release that changes the protocol, and would be a
+//! breaking release of this crate. Woodpecker, which does add fields, follows the other policy:
+//! its models are `#[non_exhaustive]`, with constructors (`woodpecker::models`, feature
+//! `woodpecker`). Enums this crate hands out for matching (errors, [`ExtensionKind`](crate::ExtensionKind),
+//! answers such as `Validation`) are `#[non_exhaustive]`; enums of a closed Drone vocabulary
+//! (`WebhookEvent`, `AdmissionEvent`) are not.
+//!
 //! # Decoding is as lenient as Go
 //!
 //! A Go handler fills what it finds and leaves the rest at the zero value. These types do the

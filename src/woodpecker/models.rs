@@ -4,6 +4,34 @@
 //! gain and lose fields between releases (3.14 to 3.17 added `rerun_count`, `pr_draft`,
 //! `release`, ...), and Go sends `null` for an empty slice. Types holding a credential ([`Netrc`],
 //! [`Secret`], [`Registry`]) redact it in `Debug`.
+//!
+//! # Compatibility policy
+//!
+//! Woodpecker is alive and adds fields to these types in minor releases, so every struct here is
+//! `#[non_exhaustive]`: a field Woodpecker adds is a minor release of this crate, not a breaking
+//! one. Build them with a constructor or `Default` and set fields, never with a struct literal:
+//!
+//! ```
+//! use drone_extension::woodpecker::{ConfigFile, ConfigRequest, Registry, Secret};
+//!
+//! let secret = Secret::new("docker_password", "hunter2").events(["push", "tag"]);
+//! let registry = Registry::new("docker.io", "octocat", "hunter2");
+//! let mut request = ConfigRequest::default();
+//! request.repo.full_name = "octocat/hello-world".into();
+//! request.configuration = vec![ConfigFile::new(".woodpecker.yaml", "steps: []")];
+//! # let _ = (secret, registry, request);
+//! ```
+//!
+//! ```compile_fail,E0639
+//! // A struct literal would break with every field Woodpecker adds, so it does not compile:
+//! let secret = drone_extension::woodpecker::Secret {
+//!     name: "a".into(),
+//!     ..Default::default()
+//! };
+//! ```
+//!
+//! Drone's models ([`crate::models`]) follow the other policy, for a protocol that no longer
+//! changes.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +40,7 @@ use crate::models::null_default;
 /// The repository (`model.Repo`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Repo {
     /// Woodpecker's id of the repository.
     #[serde(deserialize_with = "null_default")]
@@ -114,6 +143,7 @@ pub struct Repo {
 /// What a repository's pipelines are trusted with.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Trusted {
     /// Network access.
     #[serde(deserialize_with = "null_default")]
@@ -129,6 +159,7 @@ pub struct Trusted {
 /// The pipeline (`model.Pipeline`, not the REST API's `APIPipeline`). Fields this crate does not name (`cancel_info`, `workflows`, `release`, ...) are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Pipeline {
     /// Woodpecker's id of the pipeline.
     #[serde(deserialize_with = "null_default")]
@@ -264,6 +295,7 @@ pub struct Pipeline {
 /// A pipeline configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct ConfigFile {
     /// The file path in the repository, e.g. `.woodpecker/build.yaml`.
     #[serde(deserialize_with = "null_default")]
@@ -273,10 +305,21 @@ pub struct ConfigFile {
     pub data: String,
 }
 
+impl ConfigFile {
+    /// The file `name` with content `data`.
+    pub fn new(name: impl Into<String>, data: impl Into<String>) -> ConfigFile {
+        ConfigFile {
+            name: name.into(),
+            data: data.into(),
+        }
+    }
+}
+
 /// The forge credentials, sent only when the operator enabled `*_EXTENSION_NETRC`: a **live forge
 /// token** (GitHub puts the OAuth token in `login`). `Debug` redacts `login` and `password`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Netrc {
     /// The forge host.
     #[serde(deserialize_with = "null_default")]
@@ -306,6 +349,7 @@ impl std::fmt::Debug for Netrc {
 /// The config extension's request: `{repo, pipeline, netrc, configuration}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct ConfigRequest {
     /// The repository.
     #[serde(deserialize_with = "null_default")]
@@ -324,9 +368,21 @@ pub struct ConfigRequest {
     pub configuration: Vec<ConfigFile>,
 }
 
+impl ConfigRequest {
+    /// A request for `repo` and `pipeline`, without netrc, with no incoming files.
+    pub fn new(repo: Repo, pipeline: Pipeline) -> ConfigRequest {
+        ConfigRequest {
+            repo,
+            pipeline,
+            ..ConfigRequest::default()
+        }
+    }
+}
+
 /// The secret extension's request: `{repo, pipeline, netrc?}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct SecretRequest {
     /// The repository.
     #[serde(deserialize_with = "null_default")]
@@ -339,9 +395,21 @@ pub struct SecretRequest {
     pub netrc: Option<Netrc>,
 }
 
+impl SecretRequest {
+    /// A request for `repo` and `pipeline`, without netrc.
+    pub fn new(repo: Repo, pipeline: Pipeline) -> SecretRequest {
+        SecretRequest {
+            repo,
+            pipeline,
+            ..SecretRequest::default()
+        }
+    }
+}
+
 /// The registry extension's request: `{repo, pipeline, netrc?}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct RegistryRequest {
     /// The repository.
     #[serde(deserialize_with = "null_default")]
@@ -354,18 +422,37 @@ pub struct RegistryRequest {
     pub netrc: Option<Netrc>,
 }
 
+impl RegistryRequest {
+    /// A request for `repo` and `pipeline`, without netrc.
+    pub fn new(repo: Repo, pipeline: Pipeline) -> RegistryRequest {
+        RegistryRequest {
+            repo,
+            pipeline,
+            ..RegistryRequest::default()
+        }
+    }
+}
+
 /// The config extension's answer: `{"configs":[...]}`; the files **replace** the pipeline's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct ConfigResponse {
     /// The files.
     #[serde(deserialize_with = "null_default")]
     pub configs: Vec<ConfigFile>,
 }
 
+impl From<Vec<ConfigFile>> for ConfigResponse {
+    fn from(configs: Vec<ConfigFile>) -> ConfigResponse {
+        ConfigResponse { configs }
+    }
+}
+
 /// A secret for the pipeline. `Debug` redacts `value`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Secret {
     /// The name steps refer to with `from_secret:` (looked up case-insensitively by the compiler;
     /// it replaces a database secret of exactly the same name).
@@ -383,6 +470,32 @@ pub struct Secret {
     pub events: Vec<String>,
 }
 
+impl Secret {
+    /// A secret for every step and event (narrow it with [`images`](Self::images) and
+    /// [`events`](Self::events)).
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Secret {
+        Secret {
+            name: name.into(),
+            value: value.into(),
+            ..Secret::default()
+        }
+    }
+
+    /// Only plugin steps whose image matches one of `images` get it.
+    #[must_use]
+    pub fn images<I: IntoIterator<Item = S>, S: Into<String>>(mut self, images: I) -> Secret {
+        self.images = images.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Only pipelines of these events get it.
+    #[must_use]
+    pub fn events<I: IntoIterator<Item = S>, S: Into<String>>(mut self, events: I) -> Secret {
+        self.events = events.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Secret")
@@ -397,15 +510,23 @@ impl std::fmt::Debug for Secret {
 /// The secret extension's answer: `{"secrets":[...]}`, put before the database's secrets.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct SecretResponse {
     /// The secrets.
     #[serde(deserialize_with = "null_default")]
     pub secrets: Vec<Secret>,
 }
 
+impl From<Vec<Secret>> for SecretResponse {
+    fn from(secrets: Vec<Secret>) -> SecretResponse {
+        SecretResponse { secrets }
+    }
+}
+
 /// Registry credentials. `Debug` redacts `password`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Registry {
     /// The registry host, e.g. `docker.io` (matched exactly; an extension's entry wins over the
     /// database's).
@@ -417,6 +538,21 @@ pub struct Registry {
     /// The password or token.
     #[serde(deserialize_with = "null_default")]
     pub password: String,
+}
+
+impl Registry {
+    /// Credentials for the registry at `address`.
+    pub fn new(
+        address: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Registry {
+        Registry {
+            address: address.into(),
+            username: username.into(),
+            password: password.into(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Registry {
@@ -432,8 +568,15 @@ impl std::fmt::Debug for Registry {
 /// The registry extension's answer: `{"registries":[...]}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct RegistryResponse {
     /// The registries.
     #[serde(deserialize_with = "null_default")]
     pub registries: Vec<Registry>,
+}
+
+impl From<Vec<Registry>> for RegistryResponse {
+    fn from(registries: Vec<Registry>) -> RegistryResponse {
+        RegistryResponse { registries }
+    }
 }

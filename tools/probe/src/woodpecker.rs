@@ -94,20 +94,15 @@ pub fn sample(kind: WoodpeckerKind) -> Result<Bytes, Fatal> {
     let SecretRequest { repo, pipeline, .. } = secret.clone();
     match kind {
         WoodpeckerKind::Secret => encode(&secret),
-        WoodpeckerKind::Registry => encode(&RegistryRequest {
-            repo,
-            pipeline,
-            netrc: None,
-        }),
-        WoodpeckerKind::Config => encode(&ConfigRequest {
-            repo,
-            pipeline,
-            netrc: None,
-            configuration: vec![ConfigFile {
-                name: ".woodpecker/build.yaml".into(),
-                data: "steps:\n  - name: build\n    image: alpine\n    commands: [make]\n".into(),
-            }],
-        }),
+        WoodpeckerKind::Registry => encode(&RegistryRequest::new(repo, pipeline)),
+        WoodpeckerKind::Config => {
+            let mut config = ConfigRequest::new(repo, pipeline);
+            config.configuration = vec![ConfigFile::new(
+                ".woodpecker/build.yaml",
+                "steps:\n  - name: build\n    image: alpine\n    commands: [make]\n",
+            )];
+            encode(&config)
+        }
     }
 }
 

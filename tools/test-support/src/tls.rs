@@ -98,6 +98,9 @@ pub fn pem(der: &[u8]) -> String {
 /// Serves `app` over TLS with the server certificate of `pki` on 127.0.0.1 (a free port),
 /// until the task is aborted.
 pub async fn serve(app: axum::Router, pki: &Pki) -> (SocketAddr, JoinHandle<()>) {
+    // The crate's provider (see src/tls_provider.rs: ring, deprecated for lacking post-quantum
+    // key exchange).
+    #[allow(deprecated)]
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.server_key.clone()));
     let config = ServerConfig::builder_with_provider(provider)

@@ -74,11 +74,7 @@ impl SecretExtension for Extensions {
             .secrets
             .iter()
             .filter(|rule| admits(&rule.access, &request.repo, &request.pipeline))
-            .map(|rule| WoodpeckerSecret {
-                name: rule.name.clone(),
-                value: rule.value.clone(),
-                ..Default::default()
-            })
+            .map(|rule| WoodpeckerSecret::new(rule.name.clone(), rule.value.clone()))
             .collect())
     }
 }
@@ -94,10 +90,12 @@ impl RegistryExtension for Extensions {
             .registries
             .iter()
             .filter(|rule| admits(&rule.access, &request.repo, &request.pipeline))
-            .map(|rule| WoodpeckerRegistry {
-                address: rule.address.clone(),
-                username: rule.username.clone(),
-                password: rule.password.clone(),
+            .map(|rule| {
+                WoodpeckerRegistry::new(
+                    rule.address.clone(),
+                    rule.username.clone(),
+                    rule.password.clone(),
+                )
             })
             .collect())
     }

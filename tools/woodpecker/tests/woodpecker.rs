@@ -67,11 +67,7 @@ async fn the_woodpecker_example_gives_forks_only_what_their_rules_allow() {
             .into_iter()
             .map(|s| s.name)
             .collect();
-        let request = RegistryRequest {
-            repo: request.repo,
-            pipeline: request.pipeline,
-            ..Default::default()
-        };
+        let request = RegistryRequest::new(request.repo, request.pipeline);
         let addresses: Vec<String> = registries
             .registries(&request)
             .await
