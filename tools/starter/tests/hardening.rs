@@ -8,7 +8,7 @@
 //! `/proc/PID/status` (`VmRSS`, `VmHWM`), so those tests run on Linux only.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,9 +20,8 @@ use bytes::Bytes;
 use drone_extension::ExtensionKind;
 use drone_extension::client::ClientError;
 use drone_extension::environ::EnvironRequest;
-use drone_extension::models::{Build, Repo, Secret};
+use drone_extension::models::{Build, Secret};
 use drone_extension::registry::RegistryRequest;
-use drone_extension::secret::SecretRequest;
 use drone_extension::signature::{EXTENSION_HEADER_LIST, SIGNATURE, SharedSecret, Signer};
 use drone_extension::webhook::{WebhookEvent, WebhookRequest};
 use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, DATE};
@@ -31,7 +30,7 @@ use http_body_util::Full;
 use support::bounds::hang_bound;
 use support::http::head;
 use support::process::{Probe, SECRET, Server, command};
-use support::requests::{pull_request, push, secret_request};
+use support::requests::{pull_request, push, repo, secret_request};
 use sha2::Digest;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -953,12 +952,12 @@ struct PemFiles {
 impl PemFiles {
     fn new() -> PemFiles {
         let pki = support::private_pki(&["127.0.0.1"]);
-        let key = support::pem(&pki.server_key)
+        let key = support::tls::pem(&pki.server_key)
             .replace("BEGIN CERTIFICATE", "BEGIN PRIVATE KEY")
             .replace("END CERTIFICATE", "END PRIVATE KEY");
         PemFiles {
             ca: TempFile::new("ca.pem", &pki.ca_pem),
-            cert: TempFile::new("cert.pem", &support::pem(&pki.server_cert)),
+            cert: TempFile::new("cert.pem", &support::tls::pem(&pki.server_cert)),
             key: TempFile::new("key.pem", &key),
         }
     }
