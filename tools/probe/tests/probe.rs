@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::process::Stdio;
+use std::time::Duration;
 
 use drone_extension::ExtensionKind;
 use drone_extension::signature::SIGNATURE;
@@ -358,4 +359,57 @@ async fn the_audit_passes_over_https_with_the_ca_given() {
     assert!(run.stderr.contains("warning: --insecure"), "{run}");
     assert!(run.stdout.contains(support::PASSWORD), "{run}");
     server.abort();
+}
+
+/// A secret extension that reads whatever path it is given, as drone-vault does (here: serves a
+/// value for any path), behind the crate's verifying layer.
+struct ReadsAnyPath;
+
+#[drone_extension::async_trait]
+impl drone_extension::secret::SecretFinder for ReadsAnyPath {
+    async fn find(
+        &self,
+        request: drone_extension::secret::SecretRequest,
+    ) -> Result<Option<drone_extension::models::Secret>, drone_extension::BoxError> {
+        Ok(Some(drone_extension::models::Secret {
+            name: request.name,
+            data: format!("value of {}", request.path),
+            ..Default::default()
+        }))
+    }
+}
+
+#[tokio::test]
+async fn the_probe_audit_fails_against_an_extension_serving_its_own_token() {
+    use drone_extension::ExtensionKind;
+    use drone_extension::secret::SecretFinder;
+    use drone_extension::signature::SharedSecret;
+    use drone_extension::signature::VerifySignatureLayer;
+
+    let app = axum::Router::new()
+        .route_service("/secret", SecretFinder::into_service(ReadsAnyPath))
+        .route_layer(VerifySignatureLayer::for_kind(
+            ExtensionKind::Secret,
+            SharedSecret::new(SECRET).unwrap(),
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let endpoint = format!("http://{addr}/secret");
+    let args = ["audit", "secret", "--endpoint", &endpoint, "--secret", SECRET];
+    let run = tokio::time::timeout(Duration::from_secs(60), probe(&args))
+        .await
+        .expect("the audit ends within 60 s");
+    let (ok, out) = (run.status.success(), format!("{}{}", run.stdout, run.stderr));
+    server.abort();
+    assert!(!ok, "{out}");
+    let leaks: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("signed, path") && l.ends_with("FORGERY ACCEPTED"))
+        .collect();
+    assert_eq!(leaks.len(), 3, "{out}");
+    assert!(
+        out.contains("FAILED: 3 forged request(s) ACCEPTED"),
+        "{out}"
+    );
 }

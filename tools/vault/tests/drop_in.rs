@@ -1,25 +1,20 @@
-//! `examples/vault.rs` as a child process against a real OpenBao: a runner's request (signed by
-//! the crate's client and by the probe example) gets what drone-vault would answer for the same
+//! The drone-vault drop-in (`drone-extension-vault`) as a child process against a real OpenBao:
+//! a runner's request (signed by the crate's client and by the probe) gets what drone-vault would answer for the same
 //! Vault data, the probe's audit passes, nothing but KV secrets is ever served, `/healthz` is
 //! liveness and `/readyz` readiness (a revoked token or a frozen Vault turns it `503`).
 
-#[path = "support/bao.rs"]
-mod bao;
-#[path = "support/process.rs"]
-mod process;
-
-use std::io::{Read, Write};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bao::Bao;
 use drone_extension::client::ClientError;
 use drone_extension::global_secrets::GlobalSecretsRequest;
 use drone_extension::models::{Build, LegacyBuild, LegacyRepo, Repo};
 use drone_extension::secret::SecretRequest;
 use http::Method;
-use process::{SECRET, Server, example, example_command};
 use serde_json::json;
+use support::bao::Bao;
+use support::process::{Probe, SECRET, Server, command};
+
+const VAULT: &str = env!("CARGO_BIN_EXE_drone-extension-vault");
 
 const PASSWORD: &str = "correct-horse-battery-staple";
 
@@ -55,55 +50,34 @@ async fn seeded() -> Option<(Bao, String)> {
 }
 
 fn start(env: &[(&str, &str)]) -> Server {
-    let mut command = example_command("vault", &[], env);
+    let mut command = command(VAULT, &[], env);
     for (key, _) in std::env::vars() {
         if key.starts_with("VAULT_") && !env.iter().any(|(k, _)| *k == key) {
             command.env_remove(key);
         }
     }
-    Server::spawn("vault", command)
+    Server::spawn("drone-extension-vault", command)
 }
 
 /// `GET path`: the status and the body.
-fn get(server: &Server, path: &str) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer[9..12].parse().unwrap();
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+async fn get(server: &Server, path: &str) -> (u16, String) {
+    let (status, body) = support::http::get(server.addr, path).await;
+    (status.as_u16(), body)
 }
 
-fn probe(args: &[&str]) -> (bool, String) {
-    let output = Command::new(example("probe"))
-        .args(args)
-        .args(["--secret", SECRET])
-        .output()
-        .expect("the probe runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
+/// Runs the probe with the shared secret: whether it passed, and what it printed.
+async fn probe(args: &[&str]) -> (bool, String) {
+    let mut args = args.to_vec();
+    args.extend(["--secret", SECRET]);
+    let run = Probe::built().run(&args).await;
+    (run.status.success(), format!("{}{}", run.stdout, run.stderr))
 }
 
 /// Polls `GET path` every 100 ms until it answers `status`, at most `bound`: how long it took.
-fn wait_status(server: &Server, path: &str, status: u16, bound: Duration) -> Duration {
+async fn wait_status(server: &Server, path: &str, status: u16, bound: Duration) -> Duration {
     let start = Instant::now();
     loop {
-        let (got, body) = get(server, path);
+        let (got, body) = get(server, path).await;
         if got == status {
             return start.elapsed();
         }
@@ -111,7 +85,7 @@ fn wait_status(server: &Server, path: &str, status: u16, bound: Duration) -> Dur
             start.elapsed() < bound,
             "{path} still {got} {bound:?} later (waiting for {status}): {body}"
         );
-        std::thread::sleep(Duration::from_millis(100));
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -171,9 +145,9 @@ async fn a_drop_in_for_drone_vault() {
 
     // The probe's sample request is that push: it gets the value, and the audit passes.
     let endpoint = server.url("/secret");
-    let (ok, out) = probe(&["send", "secret", "--endpoint", &endpoint]);
+    let (ok, out) = probe(&["send", "secret", "--endpoint", &endpoint]).await;
     assert!(ok && out.contains(PASSWORD), "{out}");
-    let (ok, out) = probe(&["audit", "secret", "--strict", "--endpoint", &endpoint]);
+    let (ok, out) = probe(&["audit", "secret", "--strict", "--endpoint", &endpoint]).await;
     assert!(ok && out.contains("passed:"), "{out}");
 
     // Drone 0.8's global secrets.
@@ -200,9 +174,9 @@ async fn a_drop_in_for_drone_vault() {
     );
 
     // Liveness and readiness: Vault reachable, token valid.
-    let (status, body) = get(&server, "/healthz");
+    let (status, body) = get(&server, "/healthz").await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = get(&server, "/readyz");
+    let (status, body) = get(&server, "/readyz").await;
     assert_eq!(status, 200, "{body}");
     let ready: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(ready["ready"], true, "{body}");
@@ -212,7 +186,7 @@ async fn a_drop_in_for_drone_vault() {
     assert!(!body.contains(&token), "the token never appears");
 
     // Metrics: the reads above, by outcome, and the answers by kind.
-    let (status, text) = get(&server, "/metrics");
+    let (status, text) = get(&server, "/metrics").await;
     assert_eq!(status, 200);
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
     let value = |metric: &str, labels: &[(&str, &str)]| -> f64 {
@@ -250,12 +224,12 @@ async fn a_drop_in_for_drone_vault() {
     // Vault frozen: not ready once a background check times out (every 2 s, 5 s timeout), still
     // alive; ready again once it answers.
     bao.freeze();
-    let took = wait_status(&server, "/readyz", 503, Duration::from_secs(60));
+    let took = wait_status(&server, "/readyz", 503, Duration::from_secs(60)).await;
     println!("/readyz 503 {took:?} after Vault froze (checks every 2 s, 5 s timeout)");
-    let (status, body) = get(&server, "/healthz");
+    let (status, body) = get(&server, "/healthz").await;
     assert_eq!(status, 200, "alive: {body}");
     bao.thaw();
-    let took = wait_status(&server, "/readyz", 200, Duration::from_secs(60));
+    let took = wait_status(&server, "/readyz", 200, Duration::from_secs(60)).await;
     println!("/readyz 200 {took:?} after Vault resumed");
     assert!(!server.log().contains(&token), "the token is never logged");
     assert!(
@@ -277,10 +251,10 @@ async fn a_bad_approle_login_keeps_serving_and_reports_unhealthy() {
         ("VAULT_APPROLE_SECRET", "wrong-secret-id"),
     ]);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (status, body) = get(&server, "/readyz");
+    let (status, body) = get(&server, "/readyz").await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("\"valid\":false"), "{body}");
-    let (status, body) = get(&server, "/healthz");
+    let (status, body) = get(&server, "/healthz").await;
     assert_eq!(status, 200, "alive, not ready: {body}");
     assert!(
         server.wait_exit(Duration::from_secs(2)).is_none(),
@@ -367,7 +341,7 @@ async fn the_token_cubbyhole_and_system_paths_are_never_served_and_readyz_follow
     );
     // The probe's audit asks for the token and the cubbyhole too: refused, so it passes.
     let endpoint = server.url("/");
-    let (ok, out) = probe(&["audit", "secret", "--endpoint", &endpoint]);
+    let (ok, out) = probe(&["audit", "secret", "--endpoint", &endpoint]).await;
     assert!(ok && out.contains("passed:"), "{out}");
     assert!(out.contains("lookup-self"), "{out}");
     let log = server.log();
@@ -379,14 +353,14 @@ async fn the_token_cubbyhole_and_system_paths_are_never_served_and_readyz_follow
 
     // Readiness: revoke the token, no request sent: the background lookup-self (every 2 s)
     // turns /readyz to 503; /healthz stays 200 (alive).
-    wait_status(&server, "/readyz", 200, Duration::from_secs(30));
+    wait_status(&server, "/readyz", 200, Duration::from_secs(30)).await;
     bao.revoke(&token).await;
-    let took = wait_status(&server, "/readyz", 503, Duration::from_secs(30));
+    let took = wait_status(&server, "/readyz", 503, Duration::from_secs(30)).await;
     println!("/readyz 503 {took:?} after the token was revoked (checks every 2 s)");
-    let (status, body) = get(&server, "/readyz");
+    let (status, body) = get(&server, "/readyz").await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("\"valid\":false"), "{body}");
-    let (status, _) = get(&server, "/healthz");
+    let (status, _) = get(&server, "/healthz").await;
     assert_eq!(status, 200, "alive");
 }
 
@@ -529,60 +503,6 @@ async fn non_string_filters_deny_and_a_kv_v1_data_object_keeps_its_filters() {
     );
 }
 
-/// A secret extension that reads whatever path it is given, as drone-vault does (here: serves a
-/// value for any path), behind the crate's verifying layer.
-struct ReadsAnyPath;
-
-#[async_trait::async_trait]
-impl drone_extension::secret::SecretFinder for ReadsAnyPath {
-    async fn find(
-        &self,
-        request: SecretRequest,
-    ) -> Result<Option<drone_extension::models::Secret>, drone_extension::BoxError> {
-        Ok(Some(drone_extension::models::Secret {
-            name: request.name,
-            data: format!("value of {}", request.path),
-            ..Default::default()
-        }))
-    }
-}
-
-#[tokio::test]
-async fn the_probe_audit_fails_against_an_extension_serving_its_own_token() {
-    use drone_extension::ExtensionKind;
-    use drone_extension::secret::SecretFinder;
-    use drone_extension::signature::SharedSecret;
-    use drone_extension::signature::VerifySignatureLayer;
-
-    let app = axum::Router::new()
-        .route_service("/secret", SecretFinder::into_service(ReadsAnyPath))
-        .route_layer(VerifySignatureLayer::for_kind(
-            ExtensionKind::Secret,
-            SharedSecret::new(SECRET).unwrap(),
-        ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let endpoint = format!("http://{addr}/secret");
-    let run =
-        tokio::task::spawn_blocking(move || probe(&["audit", "secret", "--endpoint", &endpoint]));
-    let (ok, out) = tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("the audit ends within 60 s")
-        .unwrap();
-    server.abort();
-    assert!(!ok, "{out}");
-    let leaks: Vec<&str> = out
-        .lines()
-        .filter(|l| l.starts_with("signed, path") && l.ends_with("FORGERY ACCEPTED"))
-        .collect();
-    assert_eq!(leaks.len(), 3, "{out}");
-    assert!(
-        out.contains("FAILED: 3 forged request(s) ACCEPTED"),
-        "{out}"
-    );
-}
-
 /// Vault frozen: a runner's secret request is answered `500` (an error the runner reports), not
 /// `204` ("no secret"), and `/metrics` counts it as `decision="error"`; a missing secret is still
 /// `204` `decision="not-found"`, and global secrets fail the same way.
@@ -654,7 +574,7 @@ async fn a_vault_outage_is_an_error_in_the_answer_and_the_metrics() {
     );
     bao.thaw();
 
-    let (status, text) = get(&server, "/metrics");
+    let (status, text) = get(&server, "/metrics").await;
     assert_eq!(status, 200);
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
     let value = |labels: &[(&str, &str)]| -> f64 {
