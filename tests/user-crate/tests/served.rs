@@ -1,8 +1,7 @@
-//! The user crate (`tests/user-crate`, a secret extension, a Drone 0.8 global secrets provider
-//! and an admission policy in one axum `Router`), built and run as a child process on
-//! 127.0.0.1:0, and called over HTTP with the crate's client: every kind answers requests signed
-//! with its secret and refuses unsigned ones and ones signed with another secret.
-#![cfg(feature = "client")]
+//! The user crate's binary (a secret extension, a Drone 0.8 global secrets provider and an
+//! admission policy in one axum `Router`) run as a child process on 127.0.0.1:0, and called over
+//! HTTP with the crate's client: every kind answers requests signed with its secret and refuses
+//! unsigned ones and ones signed with another secret; the probe's audit passes for each kind.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -10,20 +9,17 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use drone_extension::ExtensionKind;
-use drone_extension::admission::AdmissionRequest;
 use drone_extension::client::{Client, ClientError};
 use drone_extension::global_secrets::GlobalSecretsRequest;
-use drone_extension::models::{Repo, User};
+use drone_extension::models::Repo;
 use drone_extension::secret::SecretRequest;
 use drone_extension::signature::{SIGNATURE, SharedSecret};
+use support::process::{Probe, SECRET, Server};
+use support::requests::admission;
 
-#[path = "support/process.rs"]
-mod process;
-
-use process::SECRET;
 /// The user crate's server on 127.0.0.1:0, serving the secrets of `secrets_file`.
-fn start(secrets_file: &Path) -> process::Server {
-    let mut command = Command::new(process::user_crate());
+fn start(secrets_file: &Path) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_drone-extension-user-test"));
     command
         .env("DRONE_BIND", "127.0.0.1:0")
         .env("DRONE_SECRET", SECRET)
@@ -31,18 +27,18 @@ fn start(secrets_file: &Path) -> process::Server {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    process::Server::spawn("the user crate", command)
+    Server::spawn("the user crate", command)
 }
 
 /// A client of `kind`'s route signing with `secret`.
-fn client(server: &process::Server, kind: ExtensionKind, secret: &str) -> Client {
+fn client(server: &Server, kind: ExtensionKind, secret: &str) -> Client {
     Client::new(&server.url(kind.path()), SharedSecret::new(secret).unwrap())
         .unwrap()
         .timeout(Duration::from_secs(10))
 }
 
 /// The status of `body` sent for `kind` as Drone sends it, but without its signature.
-async fn unsigned_status(server: &process::Server, kind: ExtensionKind, body: &str) -> u16 {
+async fn unsigned_status(server: &Server, kind: ExtensionKind, body: &str) -> u16 {
     let client = client(server, kind, SECRET);
     let body = Bytes::from(body.to_owned());
     let mut request = client
@@ -110,13 +106,7 @@ async fn each_kind_of_the_user_crate_answers_drone_and_only_drone() {
     assert_eq!(unsigned_status(&server, kind, &body).await, 401);
 
     // Admission (server).
-    let login = |login: &str| AdmissionRequest {
-        user: User {
-            login: login.into(),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let login = admission;
     let kind = ExtensionKind::Admission;
     let octocat = client(&server, kind, SECRET)
         .admit(&login("octocat"))
@@ -148,32 +138,28 @@ async fn the_probe_audit_passes_for_each_kind_of_the_user_crate() {
     )
     .unwrap();
     let server = start(&file);
+    let probe = Probe::built();
     for kind in [
         ExtensionKind::Secret,
         ExtensionKind::GlobalSecrets,
         ExtensionKind::Admission,
     ] {
         let endpoint = server.url(kind.path());
-        let output = tokio::process::Command::new(process::example("probe"))
-            .args([
+        let run = probe
+            .run(&[
                 "audit",
                 kind.name(),
                 "--endpoint",
                 &endpoint,
                 "--secret",
                 SECRET,
+                "--strict",
+                "--timeout",
+                "10",
             ])
-            .args(["--strict", "--timeout", "10"])
-            .output()
-            .await
-            .expect("the probe runs");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "audit of {kind} failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(stdout.contains("passed"), "{stdout}");
+            .await;
+        assert!(run.status.success(), "audit of {kind} failed:\n{run}");
+        assert!(run.stdout.contains("passed"), "{run}");
     }
     let _ = std::fs::remove_file(file);
 }
