@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use support::bao::{self, Bao};
+use support::bao::Bao;
 use drone_extension::testing;
 use drone_extension::vault::{
     AuthMethod, Renewal, SecretSource, Vault, VaultClient, VaultError, VaultWoodpeckerSecrets,
