@@ -62,6 +62,7 @@ use crate::validate::{ValidateRequest, Validation};
 use crate::webhook::WebhookRequest;
 use crate::{BoxError, ExtensionKind};
 
+pub(crate) mod answer;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
 mod transport;
@@ -372,7 +373,7 @@ impl Client {
         let now = SystemTime::now();
         let request = match kind {
             ExtensionKind::Webhook => {
-                let event = crate::answer::webhook_event(&body);
+                let event = crate::client::answer::webhook_event(&body);
                 self.webhook_request(&event, body, now)?
             }
             _ => self.extension_request(kind.media_type(), body, now)?,

@@ -102,6 +102,7 @@
 //! | `vault` | no | the `vault` module: a Vault / OpenBao secret backend (KV only), drone-vault's providers, Woodpecker secrets from Vault; implies `client` and `tls` |
 //! | `woodpecker` | no | the `woodpecker` module: Woodpecker CI's RFC 9421 Ed25519 scheme, its kinds, router, signer (and client, with `client`) |
 //! | `aesgcm` | no | drone-go's AES-256-GCM answer encryption for the secret, registry and environ kinds |
+//! | `pathschanged` | no | the `pathschanged` module: a paths-changed (monorepo) convert extension for any forge: `paths` conditions (doublestar v1 globs), the lossless rewrite that skips pipelines and steps, and the changed files from git itself (runs the `git` binary) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -122,6 +123,9 @@ mod log;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
 pub mod models;
+#[cfg(feature = "pathschanged")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pathschanged")))]
+pub mod pathschanged;
 pub mod prelude;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
@@ -137,9 +141,6 @@ pub mod vault;
 #[cfg(feature = "woodpecker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "woodpecker")))]
 pub mod woodpecker;
-
-#[cfg(feature = "client")]
-mod answer;
 
 /// Entry points for the fuzz targets (`fuzz/`) and the tests that replay their corpora: the
 /// parsers behind the verifiers, which are not part of the public API. Not covered by semver:

@@ -21,8 +21,11 @@ use tower_service::Service;
 
 use crate::BoxError;
 use crate::layer::{ResponseBody, Scheme, Verify};
-use crate::router::RouterResponse;
 use crate::service::{Endpoint, ExtensionService};
+
+/// The response of every router (Drone's `ExtensionRouter`, Woodpecker's `WoodpeckerRouter`) and
+/// of a `router::VerifiedService`; named `router::RouterResponse`.
+pub type RouterResponse = http::Response<ResponseBody<http_body_util::Full<Bytes>>>;
 
 /// The body every route receives, whatever the server's body type.
 pub(crate) type RouteBody = UnsyncBoxBody<Bytes, BoxError>;
@@ -180,7 +183,7 @@ macro_rules! router_service {
             B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
             B::Error: Into<$crate::BoxError>,
         {
-            type Response = $crate::router::RouterResponse;
+            type Response = $crate::route_table::RouterResponse;
             type Error = std::convert::Infallible;
             type Future = $crate::route_table::RouterFuture;
 

@@ -61,7 +61,7 @@
 //!         &self,
 //!         _: WoodpeckerSecretRequest,
 //!     ) -> Result<Vec<WoodpeckerSecret>, BoxError> {
-//!         Ok(vec![WoodpeckerSecret { name: "token".into(), value: "s3cr3t".into(), ..Default::default() }])
+//!         Ok(vec![WoodpeckerSecret::new("token", "s3cr3t")])
 //!     }
 //! }
 //!
@@ -128,7 +128,8 @@ pub fn signed_request_at<T: Serialize + ?Sized>(
     let body: Bytes = crate::json::to_vec(body)
         .map_err(|e| ClientError::Request(e.into()))?
         .into();
-    let headers = crate::answer::drone_headers(&Signer::new(secret.clone()), kind, &body, date)?;
+    let headers =
+        crate::client::answer::drone_headers(&Signer::new(secret.clone()), kind, &body, date)?;
     let mut request = Request::new(Full::new(body));
     *request.method_mut() = Method::POST;
     *request.uri_mut() = http::Uri::from_static(kind.path());
@@ -177,7 +178,7 @@ where
         .await
         .map_err(transport)?;
     let response = service.call(request).await.map_err(transport)?;
-    crate::answer::read(response).await
+    crate::client::answer::read(response).await
 }
 
 /// [`signed_request`] then [`send`]: Drone's call of `kind` with `body`, answered by `service`.

@@ -162,7 +162,7 @@ impl Transport {
     ) -> Result<RawResponse, ClientError> {
         let call = async {
             let response = self.http.request(request).await.map_err(transport_error)?;
-            crate::answer::read_limited(response, self.max_answer).await
+            crate::client::answer::read_limited(response, self.max_answer).await
         };
         tokio::time::timeout(self.timeout, call)
             .await

@@ -60,7 +60,6 @@
 
 use std::fmt;
 
-use http::Response;
 use tower_layer::Layer;
 
 use crate::route_table::{self, RouteTable};
@@ -71,7 +70,6 @@ use crate::config::ConfigProvider;
 use crate::convert::Converter;
 use crate::environ::EnvironProvider;
 use crate::global_secrets::GlobalSecretsProvider;
-use crate::layer::ResponseBody;
 use crate::registry::RegistryProvider;
 use crate::secret::SecretFinder;
 use crate::service::{DroneEndpoint, ExtensionService};
@@ -84,7 +82,7 @@ use crate::webhook::WebhookReceiver;
 pub type VerifiedService<E> = VerifySignature<ExtensionService<E>>;
 
 /// The response of an [`ExtensionRouter`] and of a [`VerifiedService`].
-pub type RouterResponse = Response<ResponseBody<http_body_util::Full<bytes::Bytes>>>;
+pub use crate::route_table::RouterResponse;
 
 /// `service` behind [`VerifySignatureLayer::for_kind`] for its own kind, keyed with `keys`: the
 /// kind comes from the service, so it cannot be the wrong one.

@@ -19,7 +19,7 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// layer's [`Scheme`] (Drone's HTTP signatures, Woodpecker's RFC 9421 signatures, or your own), is
 /// fresh, and carries exactly the body that was signed.
 ///
-/// [`VerifySignatureLayer`](super::VerifySignatureLayer) is this layer with Drone's
+/// [`VerifySignatureLayer`](crate::signature::VerifySignatureLayer) is this layer with Drone's
 /// [`Verifier`](crate::signature::Verifier), and `VerifyWoodpeckerLayer` (feature `woodpecker`)
 /// with Woodpecker's. Configure it with the builder methods; the configuration is shared (in an
 /// `Arc`) by every service the layer makes.

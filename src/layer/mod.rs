@@ -128,7 +128,7 @@ mod intake;
 mod layer;
 mod rejection;
 mod replay;
-mod scheme;
+pub(crate) mod scheme;
 mod service;
 
 pub(crate) use body::read_body;

@@ -262,3 +262,18 @@ impl std::error::Error for SignatureFailure {
         Some(&*self.0)
     }
 }
+
+/// For each scheme's tests: every error answers 400 when `bad_request` says so, else 401, with a
+/// public reason and a message.
+#[cfg(test)]
+pub(crate) fn assert_statuses<E: SchemeError + fmt::Debug>(
+    errors: &[E],
+    bad_request: fn(&E) -> bool,
+) {
+    for error in errors {
+        let expected = if bad_request(error) { 400 } else { 401 };
+        assert_eq!(error.status().as_u16(), expected, "{error:?}");
+        assert!(!error.public_reason().is_empty(), "{error:?}");
+        assert!(!error.to_string().is_empty(), "{error:?}");
+    }
+}

@@ -33,12 +33,7 @@
 //!         if request.repo.full_name != "octo-org/hello-world" {
 //!             return Ok(Vec::new()); // answered 200 {"secrets":[]}: no retry
 //!         }
-//!         Ok(vec![Secret {
-//!             name: "docker_password".into(),
-//!             value: "s3cr3t".into(),
-//!             events: vec!["push".into(), "tag".into()],
-//!             ..Default::default()
-//!         }])
+//!         Ok(vec![Secret::new("docker_password", "s3cr3t").events(["push", "tag"])])
 //!     }
 //! }
 //!

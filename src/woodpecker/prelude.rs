@@ -30,7 +30,7 @@
 //!         request: WoodpeckerSecretRequest,
 //!     ) -> Result<Vec<WoodpeckerSecret>, BoxError> {
 //!         Ok(if request.repo.full_name == "octo-org/hello-world" {
-//!             vec![WoodpeckerSecret { name: "token".into(), value: "s3cr3t".into(), ..Default::default() }]
+//!             vec![WoodpeckerSecret::new("token", "s3cr3t")]
 //!         } else {
 //!             Vec::new()
 //!         })

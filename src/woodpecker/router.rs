@@ -12,11 +12,7 @@
 //!         &self,
 //!         _: WoodpeckerRegistryRequest,
 //!     ) -> Result<Vec<WoodpeckerRegistry>, BoxError> {
-//!         Ok(vec![WoodpeckerRegistry {
-//!             address: "registry.example.com".into(),
-//!             username: "ci".into(),
-//!             password: "s3cr3t".into(),
-//!         }])
+//!         Ok(vec![WoodpeckerRegistry::new("registry.example.com", "ci", "s3cr3t")])
 //!     }
 //! }
 //!
