@@ -60,7 +60,7 @@ mod tests {
 
     const KEY: &str = "bea26a2221fd8090ea38720fc445eca6";
 
-/// A pipeline's request for `name`, from a build of `slug` started by `event`.
+    /// A pipeline's request for `name`, from a build of `slug` started by `event`.
     fn request(slug: &str, event: &str, name: &str) -> SecretRequest {
         let mut request = SecretRequest {
             name: name.into(),
@@ -123,7 +123,10 @@ mod tests {
     async fn healthz_is_unsigned() -> Result<(), BoxError> {
         let healthz = http::Request::get("/healthz").body(Default::default())?;
         let answer = testing::send(app(SharedSecret::new(KEY)?), healthz).await?;
-        assert_eq!((answer.status.as_u16(), &answer.body[..]), (200, &b"OK"[..]));
+        assert_eq!(
+            (answer.status.as_u16(), &answer.body[..]),
+            (200, &b"OK"[..])
+        );
         Ok(())
     }
 }

@@ -72,7 +72,9 @@ async fn the_axum_and_hyper_examples_serve_the_same_extension() {
         );
 
         for kind in [ExtensionKind::Admission, ExtensionKind::GlobalSecrets] {
-            let run = probe.audit(kind.name(), &server.url(kind.path()), SECRET).await;
+            let run = probe
+                .audit(kind.name(), &server.url(kind.path()), SECRET)
+                .await;
             assert!(run.status.success(), "{name} {kind}: {run}");
         }
         stops_on_ctrl_c(server).await;
@@ -106,7 +108,6 @@ async fn stops_on_ctrl_c(mut server: Server) {
 #[cfg(not(unix))]
 async fn stops_on_ctrl_c(_server: Server) {}
 
-
 // ---------------------------------------------------------------------------------------------
 // The Woodpecker and Vault examples
 // ---------------------------------------------------------------------------------------------
@@ -130,7 +131,10 @@ async fn the_woodpecker_example_serves_signed_requests_only() {
     let names = |secrets: Vec<drone_extension::woodpecker::Secret>| -> Vec<String> {
         secrets.into_iter().map(|s| s.name).collect()
     };
-    assert_eq!(names(client.secrets(&request).await.unwrap()), ["deploy_token"]);
+    assert_eq!(
+        names(client.secrets(&request).await.unwrap()),
+        ["deploy_token"]
+    );
     let mut fork = request.clone();
     fork.pipeline.from_fork = true;
     assert!(client.secrets(&fork).await.unwrap().is_empty());
@@ -190,7 +194,11 @@ async fn the_vault_example_serves_what_the_secret_filters_admit() {
 
     let deadline = Instant::now() + Duration::from_secs(30);
     while support::http::get(server.addr, "/readyz").await.0 != StatusCode::OK {
-        assert!(Instant::now() < deadline, "/readyz not 200 within 30 s: {}", server.log());
+        assert!(
+            Instant::now() < deadline,
+            "/readyz not 200 within 30 s: {}",
+            server.log()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     bao.revoke(&token).await;

@@ -8,7 +8,6 @@
 //! [`layers_built_with_defaults_share_one_body_budget`] uses the process-wide default budget;
 //! every other test gives its layer a budget of its own.
 
-
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;

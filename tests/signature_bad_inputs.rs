@@ -18,12 +18,10 @@
 //! * The obs-fold half of B-30 cannot be expressed with `http::HeaderValue` (it refuses CR and LF);
 //!   hyper refuses folded request headers before the layer. The non-visible-byte half is here.
 
-
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::general_purpose::STANDARD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use support::drone_vectors::{self, Case};
 use drone_extension::__fuzz::digest_header;
 use drone_extension::kind::{ADMISSION_V1, CONFIG_V1, SECRET_V1};
 use drone_extension::layer::SchemeError as _;
@@ -35,6 +33,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue};
 use sha2::Sha256;
+use support::drone_vectors::{self, Case};
 
 /// The request list Drone's extension client signs.
 const DRONE_LIST: &str = "accept accept-encoding content-type date digest";
@@ -389,7 +388,10 @@ fn b11_unterminated_quote_garbage_and_scheme_prefix() {
         fails(&case, "malformed", 400);
     }
     // The vector's own unterminated-quote case agrees.
-    assert_eq!(drone_vectors::case("unterminated-quote").outcome(), "malformed");
+    assert_eq!(
+        drone_vectors::case("unterminated-quote").outcome(),
+        "malformed"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,15 +1,12 @@
 //! The `vault` module against a real OpenBao dev server (see `support/bao.rs`): logins, renewal,
 //! re-login, KV v1/v2, drone-vault's mapping and filters, outages and refusals.
 
-
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::routing::post;
-use support::bao::Bao;
-use support::bounds;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use drone_extension::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
@@ -22,6 +19,8 @@ use drone_extension::vault::{
 };
 use http::Method;
 use serde_json::{Value, json};
+use support::bao::Bao;
+use support::bounds;
 
 const PASSWORD: &str = "correct-horse-battery-staple";
 

@@ -1,7 +1,6 @@
 //! Every case of `woodpecker-vectors.json` yields its expected verdict through the verifier, and
 //! every valid case re-signs to the same `Signature-Input`, `Signature` and `Content-Digest`.
 
-
 use drone_extension::__fuzz::SignatureFields;
 use drone_extension::layer::SchemeError as _;
 use drone_extension::woodpecker::{DigestAlgorithm, PublicKey, PublicKeys};

@@ -396,11 +396,21 @@ async fn the_probe_audit_fails_against_an_extension_serving_its_own_token() {
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let endpoint = format!("http://{addr}/secret");
-    let args = ["audit", "secret", "--endpoint", &endpoint, "--secret", SECRET];
+    let args = [
+        "audit",
+        "secret",
+        "--endpoint",
+        &endpoint,
+        "--secret",
+        SECRET,
+    ];
     let run = tokio::time::timeout(Duration::from_secs(60), probe(&args))
         .await
         .expect("the audit ends within 60 s");
-    let (ok, out) = (run.status.success(), format!("{}{}", run.stdout, run.stderr));
+    let (ok, out) = (
+        run.status.success(),
+        format!("{}{}", run.stdout, run.stderr),
+    );
     server.abort();
     assert!(!ok, "{out}");
     let leaks: Vec<&str> = out

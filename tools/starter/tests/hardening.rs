@@ -27,11 +27,11 @@ use drone_extension::webhook::{WebhookEvent, WebhookRequest};
 use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, DATE};
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::Full;
+use sha2::Digest;
 use support::bounds::hang_bound;
 use support::http::head;
 use support::process::{Probe, SECRET, Server, command};
 use support::requests::{pull_request, push, repo, secret_request};
-use sha2::Digest;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
@@ -84,7 +84,6 @@ fn mib(bytes: u64) -> f64 {
 fn signer() -> Signer {
     Signer::new(SharedSecret::new(SECRET).unwrap())
 }
-
 
 /// The head of a valid signed request for `kind` carrying `body`, declaring `content_length`.
 fn signed_head(kind: ExtensionKind, body: &[u8], content_length: u64) -> Vec<u8> {
@@ -185,10 +184,6 @@ async fn find_secret(
         .await
         .ok()
 }
-
-
-
-
 
 /// How a process that was expected to exit ended.
 struct Exit {

@@ -119,8 +119,12 @@ async fn redis_down_fails_closed_within_the_timeout_or_open_when_asked_and_recov
     let mut n = 0;
     let after = loop {
         n += 1;
-        let request =
-            Captured::drone(ExtensionKind::Admission, SECRET, &admission(&format!("after-{n}"))).await;
+        let request = Captured::drone(
+            ExtensionKind::Admission,
+            SECRET,
+            &admission(&format!("after-{n}")),
+        )
+        .await;
         match send(&request, &closed).await.0 {
             StatusCode::OK => break request,
             StatusCode::SERVICE_UNAVAILABLE if Instant::now() < deadline => {

@@ -396,7 +396,8 @@ async fn a_request_refused_while_redis_stalled_leaves_no_claim_and_its_retry_is_
 
     // Retried at the other replica: the first releases its claim by itself once Redis answers.
     let markers = release_markers(&redis);
-    let request = Captured::drone(ExtensionKind::Admission, SECRET, &admission("stalled-too")).await;
+    let request =
+        Captured::drone(ExtensionKind::Admission, SECRET, &admission("stalled-too")).await;
     redis.freeze();
     assert_eq!(
         request.send(first.addr).await.status,

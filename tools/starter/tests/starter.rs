@@ -223,7 +223,9 @@ async fn the_probe_audit_passes_against_the_starter_for_every_kind() {
     let starter = Server::start(STARTER, &[]);
     let probe = Probe::built();
     for &kind in ExtensionKind::ALL {
-        let run = probe.audit(kind.name(), &starter.url(kind.path()), SECRET).await;
+        let run = probe
+            .audit(kind.name(), &starter.url(kind.path()), SECRET)
+            .await;
         assert!(run.status.success(), "audit {kind}: {run}");
         assert!(run.stdout.contains("passed"), "audit {kind}: {run}");
         let checks = match kind {
@@ -243,20 +245,23 @@ async fn the_probe_send_prints_the_answer_and_fails_on_a_wrong_secret() {
     let starter = Server::start(STARTER, &[]);
     let probe = Probe::built();
     let url = starter.url("/secret");
-    let run = probe.run(&["send", "secret", "--endpoint", &url, "--secret", SECRET]).await;
+    let run = probe
+        .run(&["send", "secret", "--endpoint", &url, "--secret", SECRET])
+        .await;
     assert_eq!(run.status.code(), Some(0), "{run}");
     assert!(run.stdout.contains("204 No Content"), "{run}");
     assert!(run.stdout.contains("not found"), "{run}");
 
-    let run = probe.run(&[
-        "send",
-        "secret",
-        "--endpoint",
-        &url,
-        "--secret",
-        "not-the-secret",
-    ])
-    .await;
+    let run = probe
+        .run(&[
+            "send",
+            "secret",
+            "--endpoint",
+            &url,
+            "--secret",
+            "not-the-secret",
+        ])
+        .await;
     assert_eq!(run.status.code(), Some(1), "{run}");
     assert!(run.stdout.contains("401 Unauthorized"), "{run}");
 
@@ -266,17 +271,18 @@ async fn the_probe_send_prints_the_answer_and_fails_on_a_wrong_secret() {
     std::fs::write(&file, body.to_string()).unwrap();
     let file_arg = file.to_str().unwrap();
     let url = starter.url("/validate");
-    let run = probe.run(&[
-        "send",
-        "validate",
-        "--endpoint",
-        &url,
-        "--secret",
-        SECRET,
-        "--body",
-        file_arg,
-    ])
-    .await;
+    let run = probe
+        .run(&[
+            "send",
+            "validate",
+            "--endpoint",
+            &url,
+            "--secret",
+            SECRET,
+            "--body",
+            file_arg,
+        ])
+        .await;
     let _ = std::fs::remove_file(&file);
     assert_eq!(run.status.code(), Some(0), "{run}");
     assert!(run.stdout.contains("pass"), "{run}");
@@ -293,10 +299,11 @@ async fn the_samples_get_what_the_starter_policy_file_hands_out() {
         (ExtensionKind::GlobalSecrets, "docker_password"),
     ] {
         let url = starter.url(kind.path());
-        let run = probe.run(&["send", kind.name(), "--endpoint", &url, "--secret", SECRET]).await;
+        let run = probe
+            .run(&["send", kind.name(), "--endpoint", &url, "--secret", SECRET])
+            .await;
         assert_eq!(run.status.code(), Some(0), "{kind}: {run}");
         assert!(run.stdout.contains("< 200 OK"), "{kind}: {run}");
         assert!(run.stdout.contains(expected), "{kind}: {run}");
     }
 }
-

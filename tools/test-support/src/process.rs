@@ -165,9 +165,10 @@ impl Server {
     /// its `listening` line. Nothing is inherited from the caller's `DRONE_*` or `RUST_LOG`.
     pub fn start(program: impl AsRef<Path>, env: &[(&str, &str)]) -> Server {
         let program = program.as_ref();
-        let name = program
-            .file_name()
-            .map_or_else(|| program.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = program.file_name().map_or_else(
+            || program.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         Server::spawn(&name, command(program, &[], env))
     }
 

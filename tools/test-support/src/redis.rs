@@ -121,7 +121,9 @@ impl Redis {
         let mut line = Vec::new();
         let mut byte = [0u8; 1];
         while !line.ends_with(b"\r\n") {
-            stream.read_exact(&mut byte).expect("redis-server answers KEYS");
+            stream
+                .read_exact(&mut byte)
+                .expect("redis-server answers KEYS");
             line.push(byte[0]);
         }
         let line = String::from_utf8_lossy(&line);

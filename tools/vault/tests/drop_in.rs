@@ -70,7 +70,10 @@ async fn probe(args: &[&str]) -> (bool, String) {
     let mut args = args.to_vec();
     args.extend(["--secret", SECRET]);
     let run = Probe::built().run(&args).await;
-    (run.status.success(), format!("{}{}", run.stdout, run.stderr))
+    (
+        run.status.success(),
+        format!("{}{}", run.stdout, run.stderr),
+    )
 }
 
 /// Polls `GET path` every 100 ms until it answers `status`, at most `bound`: how long it took.

@@ -119,14 +119,14 @@ async fn the_audit_passes_against_the_woodpecker_example_for_each_extension() {
     // The sample is the starter policy's repository: the secret extension hands its secrets.
     let run = Probe::built()
         .run(&[
-        "send",
-        "woodpecker-secret",
-        "--endpoint",
-        &server.url("/woodpecker/secret"),
-        "--woodpecker-key",
-        SEED,
-    ])
-    .await;
+            "send",
+            "woodpecker-secret",
+            "--endpoint",
+            &server.url("/woodpecker/secret"),
+            "--woodpecker-key",
+            SEED,
+        ])
+        .await;
     assert!(run.status.success(), "{run}");
     assert!(
         run.stdout.contains("Woodpecker's reading: 2 secret(s)"),
