@@ -35,6 +35,7 @@ use http_body_util::{BodyExt, Full};
 use prometheus_parse::{Scrape, Value};
 use support::redis::Redis;
 use tokio::sync::mpsc;
+use support::service::{channel_body, echo, until};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 
 const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";
@@ -80,62 +81,6 @@ fn woodpecker_request() -> Request<Full<Bytes>> {
         .headers(WOODPECKER_PATH, WOODPECKER_BODY, created)
         .unwrap();
     request(WOODPECKER_PATH, &headers, full(WOODPECKER_BODY))
-}
-
-/// A body fed from a channel, which records whether it was ever polled.
-struct ChannelBody {
-    rx: mpsc::Receiver<Bytes>,
-    polled: Arc<AtomicBool>,
-}
-
-/// A held-open body: its sender, and the flag set when the layer first polls it.
-fn channel_body() -> (mpsc::Sender<Bytes>, Arc<AtomicBool>, ChannelBody) {
-    let (tx, rx) = mpsc::channel(4);
-    let polled = Arc::new(AtomicBool::new(false));
-    let body = ChannelBody {
-        rx,
-        polled: polled.clone(),
-    };
-    (tx, polled, body)
-}
-
-impl Body for ChannelBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.polled.store(true, Ordering::SeqCst);
-        self.rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b))))
-    }
-}
-
-/// Yields until `flag` is set (the spawned request reached its body), at most 1,000 times.
-async fn until(flag: &AtomicBool) {
-    for _ in 0..1_000 {
-        if flag.load(Ordering::SeqCst) {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("the request never polled its body");
-}
-
-/// An inner service answering 200 with the body it received.
-fn echo() -> impl Service<
-    Request<VerifiedBody>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-+ Send
-+ 'static {
-    tower::service_fn(|request: Request<VerifiedBody>| async move {
-        let body = request.into_body().collect().await.unwrap().to_bytes();
-        Ok::<_, Infallible>(Response::new(Full::new(body)))
-    })
 }
 
 /// The status, the refusal reason if the layer refused, and the body (as text).

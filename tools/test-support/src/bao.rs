@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use drone_extension::models::{Build, Repo};
+use drone_extension::secret::SecretRequest;
 use drone_extension::vault::{VaultClient, VaultResponse};
 
 use crate::process::signal;
@@ -23,6 +25,49 @@ pub const POLICY: &str = r#"
 path "secret/data/drone/*" { capabilities = ["read"] }
 path "kv1/drone/*" { capabilities = ["read"] }
 "#;
+
+/// What no pipeline may read through the extension, in every spelling of the issue's attack:
+/// the extension's own token, its cubbyhole, the system backend, the identity store, a KV v2
+/// mount's metadata and another engine (`transit`), with the key that would carry a string.
+pub const NOT_SECRETS: &[(&str, &str)] = &[
+    ("auth/token/lookup-self", "id"),
+    ("/auth/token/lookup-self", "id"),
+    ("auth//token/./lookup-self/", "id"),
+    ("./auth/token/lookup-self", "id"),
+    ("Auth/token/lookup-self", "id"),
+    ("secret/data/../../auth/token/lookup-self", "id"),
+    ("secret/data/drone/../../../auth/token/lookup-self", "id"),
+    ("cubbyhole/drone", "value"),
+    ("/cubbyhole//drone/", "value"),
+    ("cubbyhole/./drone", "value"),
+    ("sys/health", "version"),
+    ("sys/internal/ui/mounts/secret", "type"),
+    ("/sys//mounts/", "type"),
+    ("identity/entity/name/drone", "name"),
+    ("secret/metadata/docker", "created_time"),
+    ("secret/metadata/drone/docker", "created_time"),
+    ("secret/config", "max_versions"),
+    ("secret/data", "value"),
+    ("transit/keys/drone", "type"),
+    ("/transit//keys/./drone/", "name"),
+];
+
+/// A runner's request for `name` at `path`: a push to `main` of `octocat/hello-world`.
+pub fn request(path: &str, name: &str) -> SecretRequest {
+    SecretRequest {
+        path: path.into(),
+        name: name.into(),
+        repo: Repo {
+            slug: "octocat/hello-world".into(),
+            ..Repo::default()
+        },
+        build: Build {
+            event: "push".into(),
+            target: "main".into(),
+            ..Build::default()
+        },
+    }
+}
 
 /// A running dev server.
 pub struct Bao {
@@ -205,6 +250,22 @@ impl Bao {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// Writes a value into the cubbyhole of `token` (what drone-vault would serve a pipeline
+    /// asking for `cubbyhole/drone`).
+    pub async fn fill_cubbyhole(&self, token: &str) {
+        let response = self
+            .client
+            .call(
+                Method::POST,
+                "cubbyhole/drone",
+                Some(token),
+                Some(&json!({"value": "the extension's cubbyhole"})),
+            )
+            .await
+            .unwrap();
+        assert!(response.status.is_success(), "{}", response.body);
     }
 
     /// Revokes `token`.

@@ -12,6 +12,8 @@
 //! | [`sign`] | requests signed as Drone and Woodpecker sign them, captured to be sent again |
 //! | [`http`] | raw HTTP/1.1 over a socket, and a plain hyper client |
 //! | [`process`] | servers and command-line programs as child processes; the binaries under test |
+//! | [`serve`] | the crate's `Server` in process, stopped by the test (feature `server`) |
+//! | [`service`] | a held-open body, an echo service: a layer driven in process |
 //! | [`tls`] | a private CA, an HTTPS server, a secret extension behind the verifying layer |
 //! | [`requests`] | the sample requests: `octocat/hello-world`, a push, `docker_password` |
 //! | [`redis`] | a real `redis-server` on a free port |
@@ -28,6 +30,9 @@ pub mod http;
 pub mod process;
 pub mod redis;
 pub mod requests;
+#[cfg(feature = "server")]
+pub mod serve;
+pub mod service;
 pub mod sign;
 pub mod tls;
 #[cfg(feature = "woodpecker")]

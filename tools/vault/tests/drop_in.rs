@@ -11,7 +11,7 @@ use drone_extension::models::{Build, LegacyBuild, LegacyRepo, Repo};
 use drone_extension::secret::SecretRequest;
 use http::Method;
 use serde_json::json;
-use support::bao::Bao;
+use support::bao::{Bao, NOT_SECRETS, request};
 use support::process::{Probe, SECRET, Server, command};
 
 const VAULT: &str = env!("CARGO_BIN_EXE_drone-extension-vault");
@@ -266,55 +266,19 @@ async fn a_bad_approle_login_keeps_serving_and_reports_unhealthy() {
     assert!(!server.log().contains("wrong-secret-id"));
 }
 
-/// What a pipeline names in `get.path` to reach past its secrets, in every spelling of the
-/// issue's attack, with the key that would carry a value.
-const ATTACKS: &[(&str, &str)] = &[
-    ("auth/token/lookup-self", "id"),
-    ("/auth/token/lookup-self", "id"),
-    ("auth//token/./lookup-self/", "id"),
-    ("secret/data/../../auth/token/lookup-self", "id"),
-    ("cubbyhole/drone", "value"),
-    ("/cubbyhole//drone/", "value"),
-    ("sys/health", "version"),
-    ("sys/internal/ui/mounts/secret", "type"),
-    ("secret/metadata/docker", "created_time"),
-];
-
 #[tokio::test]
 async fn the_token_cubbyhole_and_system_paths_are_never_served_and_readyz_follows_a_revocation() {
     let Some((bao, token)) = seeded().await else {
         return;
     };
     // The extension's cubbyhole holds a value (drone-vault would serve it).
-    let response = bao
-        .client
-        .call(
-            Method::POST,
-            "cubbyhole/drone",
-            Some(&token),
-            Some(&json!({"value": "the extension's cubbyhole"})),
-        )
-        .await
-        .unwrap();
-    assert!(response.status.is_success(), "{}", response.body);
+    bao.fill_cubbyhole(&token).await;
     let server = start(&[
         ("DRONE_BIND", "127.0.0.1:0"),
         ("VAULT_ADDR", &bao.addr),
         ("VAULT_TOKEN", &token),
     ]);
-    let push = |path: &str, name: &str| SecretRequest {
-        path: path.into(),
-        name: name.into(),
-        repo: Repo {
-            slug: "octocat/hello-world".into(),
-            ..Repo::default()
-        },
-        build: Build {
-            event: "push".into(),
-            target: "main".into(),
-            ..Build::default()
-        },
-    };
+    let push = request;
     // The KV secret is served, on both routes.
     for route in ["/", "/secret"] {
         let secret = server
@@ -326,7 +290,7 @@ async fn the_token_cubbyhole_and_system_paths_are_never_served_and_readyz_follow
     }
     let start_attacks = Instant::now();
     for route in ["/", "/secret"] {
-        for &(path, name) in ATTACKS {
+        for &(path, name) in NOT_SECRETS {
             let answer = tokio::time::timeout(
                 Duration::from_secs(10),
                 server.client(route).find_secret(&push(path, name)),
@@ -339,7 +303,7 @@ async fn the_token_cubbyhole_and_system_paths_are_never_served_and_readyz_follow
     }
     println!(
         "{} attacks refused in {:?}",
-        ATTACKS.len() * 2,
+        NOT_SECRETS.len() * 2,
         start_attacks.elapsed()
     );
     // The probe's audit asks for the token and the cubbyhole too: refused, so it passes.
