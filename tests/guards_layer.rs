@@ -8,11 +8,7 @@
 //! [`layers_built_with_defaults_share_one_body_budget`] uses the process-wide default budget;
 //! every other test gives its layer a budget of its own.
 
-use std::convert::Infallible;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -20,7 +16,7 @@ use drone_extension::ExtensionKind;
 use drone_extension::admission::{AdmissionEvent, AdmissionRequest};
 use drone_extension::kind;
 use drone_extension::layer::{
-    BodyBudget, DEFAULT_BODY_BUDGET, RedisReplayGuard, Refused, VerifiedBody,
+    BodyBudget, DEFAULT_BODY_BUDGET, RedisReplayGuard, Refused,
 };
 use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::models::User;
@@ -30,13 +26,12 @@ use drone_extension::testing;
 use drone_extension::woodpecker::{Verifier, VerifyWoodpeckerLayer};
 use http::header::{CONTENT_LENGTH, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Request, Response};
-use http_body::{Body, Frame};
+use http_body::Body;
 use http_body_util::{BodyExt, Full};
 use prometheus_parse::{Scrape, Value};
 use support::redis::Redis;
-use tokio::sync::mpsc;
 use support::service::{channel_body, echo, until};
-use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+use tower::{Layer, ServiceBuilder, ServiceExt};
 
 const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";
 const ADMISSION: &[u8] = br#"{"event":"login","user":{"login":"octocat"}}"#;

@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep, timeout};
 
 use support::bounds::{assert_ends_within, assert_not_before};
+use support::http::read_until_closed;
 
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(2);
 const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -64,18 +65,6 @@ async fn kept_alive(addr: SocketAddr) -> TcpStream {
     }
     assert!(received.starts_with(b"HTTP/1.1 200"));
     stream
-}
-
-/// Reads until the server closes the connection; returns what came.
-async fn read_until_closed(reader: &mut (impl AsyncReadExt + Unpin)) -> Vec<u8> {
-    let mut received = Vec::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        match reader.read(&mut buf).await {
-            Ok(0) | Err(_) => return received,
-            Ok(n) => received.extend_from_slice(&buf[..n]),
-        }
-    }
 }
 
 /// Guards against: the header deadline of the next request on a kept-alive connection raised

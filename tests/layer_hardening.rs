@@ -9,10 +9,8 @@
 //! * a 2 MiB configuration reaches the validator and the converter (no 1 MiB string limit).
 
 use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -26,11 +24,11 @@ use drone_extension::validate::{ValidateRequest, Validation, Validator};
 use drone_extension::{BoxError, ExtensionKind};
 use http::header::{CONTENT_LENGTH, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
-use http_body::{Body, Frame};
+use http_body::Body;
 use http_body_util::{BodyExt, Full};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use support::service::{channel_body, echo, until};
-use tower::{Layer, Service, ServiceExt};
+use tower::{Layer, ServiceExt};
 
 const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";
 

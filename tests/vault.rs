@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use drone_extension::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
 use drone_extension::metrics::Metrics;
-use drone_extension::models::{Build, LegacyBuild, LegacyRepo, Repo};
+use drone_extension::models::{LegacyBuild, LegacyRepo};
 use drone_extension::secret::{SecretFinder, SecretRequest};
 use drone_extension::vault::{
     AuthMethod, KvMount, KvVersion, Refusal, Renewal, Vault, VaultClient, VaultError,
