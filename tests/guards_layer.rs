@@ -15,9 +15,7 @@ use bytes::Bytes;
 use drone_extension::ExtensionKind;
 use drone_extension::admission::{AdmissionEvent, AdmissionRequest};
 use drone_extension::kind;
-use drone_extension::layer::{
-    BodyBudget, DEFAULT_BODY_BUDGET, RedisReplayGuard, Refused,
-};
+use drone_extension::layer::{BodyBudget, DEFAULT_BODY_BUDGET, RedisReplayGuard, Refused};
 use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::models::User;
 use drone_extension::signature::VerifySignatureLayer;

@@ -26,8 +26,8 @@ use http::header::{CONTENT_LENGTH, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full};
-use tokio::sync::Notify;
 use support::service::{channel_body, echo, until};
+use tokio::sync::Notify;
 use tower::{Layer, ServiceExt};
 
 const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";

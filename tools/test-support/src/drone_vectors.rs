@@ -42,17 +42,7 @@ pub fn cases() -> Vec<Case> {
             now: httpdate::parse_http_date(c["now"].as_str().unwrap()).unwrap(),
             method: c["method"].as_str().unwrap().to_owned(),
             target: c["target"].as_str().unwrap().to_owned(),
-            headers: c["headers"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|h| {
-                    (
-                        h[0].as_str().unwrap().to_owned(),
-                        h[1].as_str().unwrap().to_owned(),
-                    )
-                })
-                .collect(),
+            headers: crate::header_pairs(&c["headers"]),
             body: c["body"].as_str().unwrap().to_owned(),
             expect: c["expect"].as_str().unwrap().to_owned(),
             signing_string: c["signing_string"].as_str().map(str::to_owned),

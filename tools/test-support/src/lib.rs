@@ -60,3 +60,17 @@ pub fn fixture(name: &str) -> PathBuf {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A vector file's header list, `[["name", "value"], …]`, as pairs.
+fn header_pairs(list: &serde_json::Value) -> Vec<(String, String)> {
+    list.as_array()
+        .expect("a list of headers")
+        .iter()
+        .map(|h| {
+            (
+                h[0].as_str().unwrap().to_owned(),
+                h[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}

@@ -61,17 +61,7 @@ pub fn cases() -> Vec<Case> {
                 expected: c["expected_verdict"].as_str().unwrap().to_owned(),
                 method,
                 target,
-                headers: c["headers"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|h| {
-                        (
-                            h[0].as_str().unwrap().to_owned(),
-                            h[1].as_str().unwrap().to_owned(),
-                        )
-                    })
-                    .collect(),
+                headers: crate::header_pairs(&c["headers"]),
                 body: STANDARD.decode(c["body_base64"].as_str().unwrap()).unwrap(),
             }
         })
