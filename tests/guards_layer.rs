@@ -3,7 +3,7 @@
 //!
 //! In process through `tower::ServiceExt::oneshot`, with bodies the test holds open, on tokio's
 //! paused clock where the layer's timers matter (the budget wait, the in-flight grace); the
-//! replay guard's refusal against a real `redis-server` that was stopped (`tests/support/redis.rs`:
+//! replay guard's refusal against a real `redis-server` that was stopped (`support::redis`:
 //! without one the test prints SKIPPED, and fails under `CI`). Only
 //! [`layers_built_with_defaults_share_one_body_budget`] uses the process-wide default budget;
 //! every other test gives its layer a budget of its own.

@@ -4,7 +4,7 @@
 //!
 //! On 127.0.0.1 with real sockets, so on the real clock (tokio's paused clock jumps to the next
 //! timer whenever the runtime waits on a socket, even one already readable): the times follow
-//! `tests/bounds` — a lower bound the timer cannot beat, and a hang bound (x5, at least 10 s).
+//! `support::bounds` — a lower bound the timer cannot beat, and a hang bound (x5, at least 10 s).
 //! The header deadline is 2 s, so the defect's tenfold deadline (20 s) crosses the hang bound.
 
 use std::convert::Infallible;
