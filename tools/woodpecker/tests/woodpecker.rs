@@ -40,7 +40,7 @@ fn pull_request(from_fork: bool) -> SecretRequest {
 /// setting). A pull request from a fork gets only the secrets and registries whose rule says
 /// `pull_request = true`; one from the repository itself gets every rule for the event.
 #[tokio::test]
-async fn the_woodpecker_example_gives_forks_only_what_their_rules_allow() {
+async fn the_woodpecker_extension_gives_forks_only_what_their_rules_allow() {
     let key = hex(&signer().public_key().to_bytes());
     let policy = support::fixture("starter-forks.toml");
     let server = Server::start(
@@ -94,7 +94,7 @@ async fn the_woodpecker_example_gives_forks_only_what_their_rules_allow() {
 }
 
 #[tokio::test]
-async fn the_audit_passes_against_the_woodpecker_example_for_each_extension() {
+async fn the_probe_audit_passes_for_each_extension() {
     let key = hex(&Signer::from_seed(&[7; 32]).public_key().to_bytes());
     let policy = support::workspace_root().join("tools/starter/starter.toml");
     let server = Server::start(
@@ -171,7 +171,7 @@ async fn the_audit_passes_against_the_woodpecker_example_for_each_extension() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_woodpecker_example_refuses_weak_keys_at_start_and_answers_health_and_readiness() {
+async fn weak_keys_are_refused_at_start_and_health_and_readiness_answer() {
     for weak in [
         "0000000000000000000000000000000000000000000000000000000000000000",
         "0100000000000000000000000000000000000000000000000000000000000000",
@@ -184,7 +184,7 @@ async fn the_woodpecker_example_refuses_weak_keys_at_start_and_answers_health_an
         let Some((status, _)) = exit_within(&mut child, Duration::from_secs(30)) else {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the woodpecker example started with the weak key {weak}");
+            panic!("the Woodpecker extension started with the weak key {weak}");
         };
         let mut text = String::new();
         stderr.read_to_string(&mut text).unwrap();
@@ -193,10 +193,10 @@ async fn the_woodpecker_example_refuses_weak_keys_at_start_and_answers_health_an
     }
 
     let strong = "26b40b8f93fff3d897112f7ebc582b232dbd72517d082fe83cfb30ddce43d1bb";
-    let example = Server::start(WOODPECKER, &[("WOODPECKER_PUBLIC_KEY", strong)]);
-    assert_eq!(get(example.addr, "/healthz").await.0, StatusCode::OK);
+    let server = Server::start(WOODPECKER, &[("WOODPECKER_PUBLIC_KEY", strong)]);
+    assert_eq!(get(server.addr, "/healthz").await.0, StatusCode::OK);
     assert_eq!(
-        get(example.addr, "/readyz").await,
+        get(server.addr, "/readyz").await,
         (StatusCode::OK, "ready".into())
     );
 }
