@@ -66,8 +66,9 @@
 //! The [`signature`] module holds the verifier and the signer, [`layer`] the tower layer,
 //! [`models`] the JSON types, [`client`] (feature `client`, on by default) a client that calls
 //! extensions exactly as Drone does, [`server`] (feature `server`, on by default; HTTPS with
-//! feature `tls`) a hardened server to run an extension on, and [`aesgcm`] (feature `aesgcm`)
-//! drone-go's response encryption.
+//! feature `tls`) a hardened server to run an extension on, [`aesgcm`] (feature `aesgcm`)
+//! drone-go's response encryption, and [`env`](mod@env) a reader of a binary's environment
+//! that names each invalid, missing or misspelled variable and the expected form.
 //!
 //! # Extension kinds
 //!
@@ -115,6 +116,7 @@ pub mod aesgcm;
 pub mod client;
 pub mod clock;
 pub mod drone;
+pub mod env;
 pub mod glob;
 pub mod json;
 pub mod layer;

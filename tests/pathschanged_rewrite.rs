@@ -408,6 +408,11 @@ fn indentation_follows_the_siblings() {
         output,
         "kind: pipeline\nsteps:\n- when:\n    event: {exclude: ['*']}\n    paths: [a/**]\n  name: z\n"
     );
+    // An explicit first key: not edited (refused, never broken).
+    let input = "kind: pipeline\ntrigger:\n  ? paths\n  : [a/**]\n";
+    let error = rewrite(input, &["b"]).unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Unsupported(_)), "{error}");
+    assert_eq!(rewrite(input, &["a/x"]).unwrap().config, None);
     // Tabs inside values and comments are fine.
     let input = "kind: pipeline\ntrigger: # a\tcomment\n  paths: [\"a/**\"]\n  branch: \"x\ty\"\n";
     assert_only_insertions(input, &rewrite(input, &["b"]).unwrap().config.unwrap());

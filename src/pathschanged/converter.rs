@@ -13,6 +13,7 @@
 //! | the changed files cannot be known (forge unreachable, host refused, commit gone after a force push, time budget spent, …) | `204`, by default | the failure's class: `host_refused`, `unreachable`, `timeout`, … |
 //! | the same, with [`OnFailure::Error`] | `500` (the build is created in error) | `error` |
 //! | the configuration's conditions are malformed or ambiguous (see the module docs) | `422` with the reason, which Drone shows as the build's error | `invalid-config` |
+//! | the rewrite does not verify (a bug, never expected) | `204` (or `500` with [`OnFailure::Error`]) | `rewrite-failed` (`error`) |
 //!
 //! A failure never skips anything: a filter that cannot decide runs everything, and is counted
 //! (`drone_extension_requests_total{kind="convert",decision="timeout"}`, …) and logged with its
@@ -42,8 +43,8 @@
 
 use std::time::Duration;
 
-use super::changes::{ChangeQuery, ChangedFiles, ChangedSet, ChangesError, Credential};
-use super::{Error, Rewrite, has_paths_conditions, rewrite};
+use super::changes::{ChangeQuery, ChangedFiles, ChangedSet, ChangesError};
+use super::{Error, ErrorKind, Rewrite, has_paths_conditions, rewrite};
 use crate::ExtensionKind;
 use crate::convert::ConvertRequest;
 use crate::models::Config;
@@ -80,6 +81,9 @@ pub enum Decision {
     Failed(ChangesError),
     /// The configuration's conditions cannot be evaluated safely.
     InvalidConfig(Error),
+    /// The rewrite did not verify (a bug of this crate, never expected): treated as a failure,
+    /// never answered with a configuration.
+    RewriteFailed(Error),
 }
 
 impl Decision {
@@ -93,6 +97,8 @@ impl Decision {
             Decision::Failed(_) if on_failure == OnFailure::Error => "error",
             Decision::Failed(error) => error.class(),
             Decision::InvalidConfig(_) => "invalid-config",
+            Decision::RewriteFailed(_) if on_failure == OnFailure::Error => "error",
+            Decision::RewriteFailed(_) => "rewrite-failed",
         }
     }
 }
@@ -103,7 +109,6 @@ pub struct PathsChanged<C> {
     changes: C,
     on_failure: OnFailure,
     token_username: Option<String>,
-    operator_credential: Option<Credential>,
     budget: Duration,
 }
 
@@ -114,7 +119,6 @@ impl<C: ChangedFiles> PathsChanged<C> {
             changes,
             on_failure: OnFailure::default(),
             token_username: None,
-            operator_credential: None,
             budget: DEFAULT_BUDGET,
         }
     }
@@ -127,18 +131,12 @@ impl<C: ChangedFiles> PathsChanged<C> {
     }
 
     /// The username sent with the request's OAuth token (default `x-access-token`, which GitHub
-    /// and Gitea accept; GitLab wants `oauth2`, Bitbucket Cloud `x-token-auth`).
+    /// and Gitea accept; GitLab wants `oauth2`, Bitbucket Cloud `x-token-auth`). Drone 2.0.4 and
+    /// older send no token: give the [`ChangedFiles`] an operator credential instead
+    /// ([`GitChangedFilesBuilder::operator_credential`](super::git::GitChangedFilesBuilder::operator_credential)).
     #[must_use]
     pub fn token_username(mut self, username: impl Into<String>) -> Self {
         self.token_username = Some(username.into());
-        self
-    }
-
-    /// A credential of the operator's, used for every repository instead of the request's token
-    /// (Drone 2.0.4 and older send no token at all).
-    #[must_use]
-    pub fn operator_credential(mut self, credential: Credential) -> Self {
-        self.operator_credential = Some(credential);
         self
     }
 
@@ -164,13 +162,10 @@ impl<C: ChangedFiles> PathsChanged<C> {
             Ok(true) => {}
             Err(error) => return Decision::InvalidConfig(error),
         }
-        let mut query = match &self.token_username {
+        let query = match &self.token_username {
             Some(username) => ChangeQuery::from_drone_with_username(request, username),
             None => ChangeQuery::from_drone(request),
         };
-        if let Some(credential) = &self.operator_credential {
-            query = query.with_credential(credential.clone());
-        }
         let changed =
             match tokio::time::timeout(self.budget, self.changes.changed_files(&query)).await {
                 Ok(Ok(changed)) => changed,
@@ -188,6 +183,9 @@ impl<C: ChangedFiles> PathsChanged<C> {
         match rewrite(config, &files) {
             Ok(rewrite) if rewrite.config.is_some() => Decision::Converted(rewrite),
             Ok(rewrite) => Decision::Unchanged(rewrite),
+            Err(error) if matches!(error.kind(), ErrorKind::Verification(_)) => {
+                Decision::RewriteFailed(error)
+            }
             Err(error) => Decision::InvalidConfig(error),
         }
     }
@@ -231,6 +229,13 @@ impl<C: ChangedFiles> Endpoint for PathsChanged<C> {
                 match self.on_failure {
                     OnFailure::RunEverything => Reply::empty(label, StatusCode::NO_CONTENT),
                     OnFailure::Error => Reply::internal_error(error.into()),
+                }
+            }
+            Decision::RewriteFailed(error) => {
+                tracing::error!(repo = %slug, %error, "paths-changed: the rewrite did not verify; running everything");
+                match self.on_failure {
+                    OnFailure::RunEverything => Reply::empty(label, StatusCode::NO_CONTENT),
+                    OnFailure::Error => Reply::internal_error(error.to_string().into()),
                 }
             }
             Decision::InvalidConfig(error) => {

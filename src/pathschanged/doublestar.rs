@@ -43,12 +43,13 @@
 //!
 //! # Why hand-written
 //!
-//! No Rust crate has doublestar v1's semantics, and the differences are the ones users hit:
-//! `globset` and `wax` make `[!a]` a negation and let `a/**` match `a` itself; `globset` without
-//! `literal_separator` lets `*` cross `/`; `glob::Pattern` needs `require_literal_separator`,
-//! makes `[!a]` a negation and has no `{a,b}`; `wildmatch` and `fast-glob` negate with `!` too
-//! and let `**` inside a component (`**.md`) cross `/`. The transcription is short, has no
-//! dependency, and is checked against doublestar's own answers for 1,175 pattern and path pairs.
+//! No Rust crate has doublestar v1's semantics, and the differences are the ones users hit.
+//! `globset` (0.4) negates with `[!a]`, reads `[]a]` as a class holding `]`, refuses `**`
+//! inside a component (`**.md`, which doublestar reads as two `*`) and lets `*` cross `/` unless
+//! `literal_separator` is set. `glob` (0.3) negates with `[!a]`, refuses `**` inside a
+//! component and has no `{a,b}`. `wildmatch` (2) has only `*` and `?`, and its `*` crosses `/`.
+//! The transcription is short, has no dependency, and is checked against doublestar's own
+//! answers for 1,175 pattern and path pairs.
 //! The crate's [`glob`](crate::glob) module is a different matcher (Go's `path.Match`, used by
 //! Drone's own filters).
 //!

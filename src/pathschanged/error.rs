@@ -99,6 +99,9 @@ pub enum ErrorKind {
     /// is defined or reused through an anchor, alias or merge key in a way that the marker
     /// would reach other places, or the existing `event` condition is shared.
     SharedCondition(&'static str),
+    /// A layout the rewrite does not edit (a `when`/`trigger` mapping whose first key does not
+    /// start its line, as in `? paths`).
+    Unsupported(&'static str),
     /// The rewritten text did not re-parse to the intended configuration (a bug: nothing is
     /// returned rather than a wrong configuration).
     Verification(String),
@@ -177,6 +180,7 @@ impl fmt::Display for ErrorKind {
                     "cannot mark the skip without changing other places: {why}"
                 )
             }
+            ErrorKind::Unsupported(why) => write!(f, "cannot mark the skip here: {why}"),
             ErrorKind::Verification(detail) => {
                 write!(f, "internal error, the rewrite did not verify: {detail}")
             }

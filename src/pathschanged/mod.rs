@@ -116,14 +116,18 @@
 //!
 //! # Why `saphyr-parser`
 //!
-//! The edit needs the position of every node, and a YAML parser that never needs the tree it
-//! builds written back. `saphyr-parser` (the maintained successor of `yaml-rust`/`yaml-rust2`,
-//! YAML 1.2, tested against the YAML test suite) emits events with a span (start and end) each;
-//! its pull iterator does not recurse, so deep nesting cannot overflow the stack (this module
-//! caps nesting at 128 levels anyway). `yaml-rust2`'s events carry only a start marker; `serde`
-//! based crates (`serde_yaml`, `serde_yml`) have no positions; `marked-yaml` has start positions
-//! only; lossless CST crates (`yaml-edit`) were considered but a second YAML model is more code
-//! to trust than two text insertions checked by a re-parse.
+//! The edit needs the start **and end** of every node, from a parser that never has to write a
+//! tree back. `saphyr-parser` 0.3 (the maintained successor of `yaml-rust`/`yaml-rust2`, YAML
+//! 1.2, run against the YAML test suite; dependencies `arraydeque` and `thiserror`, MSRV 1.85)
+//! emits events with a span each, and its pull iterator does not recurse, so deep nesting
+//! cannot overflow the stack (this module caps nesting at 128 levels anyway; its own recursive
+//! `load` API is not used). Its spans are character offsets, mapped to bytes here, and a few
+//! are loose (a block scalar's runs to the next token, a flow mapping's end can be its last `,`):
+//! the tree computes each node's real end from its content and finds the closing bracket in
+//! the text. `yaml-rust2` (0.13) gives only a start mark per event; `serde` based crates
+//! (`serde_yaml`, `serde_yml`) give no positions; `marked-yaml` builds on the unmaintained
+//! `yaml-rust`; `yaml-edit` (a lossless `rowan` tree) would be a second YAML model to trust, and
+//! two text insertions checked by a re-parse are less code.
 //!
 //! `saphyr-parser` reads YAML 1.2, Drone YAML 1.1. Nothing here depends on the difference:
 //! the rewrite reads keys and pattern strings and never resolves other scalars.

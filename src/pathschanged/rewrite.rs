@@ -180,7 +180,7 @@ pub fn rewrite<S: AsRef<str>>(config: &str, changed_files: &[S]) -> Result<Rewri
             pipelines,
         });
     }
-    let output = apply(config, &mut edits);
+    let output = apply(config, &mut edits)?;
     verify(&tree, &evaluation, &edits, &output, changed_files)?;
     Ok(Rewrite {
         config: Some(output),
@@ -871,7 +871,7 @@ impl Reader<'_> {
         }
         if bytes.get(i) != Some(&b':') {
             return Err(self.error(
-                ErrorKind::Verification("cannot find the `:` of `event`".into()),
+                ErrorKind::Unsupported("cannot find the `:` after `event`"),
                 found.key,
                 context,
             ));
@@ -936,8 +936,8 @@ impl Reader<'_> {
         let indent = &text[line_start..key_start];
         if !indent.bytes().all(|b| b == b' ') {
             return Err(self.error(
-                ErrorKind::SharedCondition(
-                    "its first key does not start its line; write the mapping one key per line",
+                ErrorKind::Unsupported(
+                    "the mapping's first key does not start its line; write one key per line",
                 ),
                 first_key,
                 context,
@@ -1008,17 +1008,24 @@ struct Edit {
     text: String,
 }
 
-fn apply(text: &str, edits: &mut [Edit]) -> String {
+/// Applies the edits (disjoint by construction: each is inside its own `when`/`trigger`).
+fn apply(text: &str, edits: &mut [Edit]) -> Result<String, Error> {
     edits.sort_by_key(|e| (e.from, e.to));
     let mut out = String::with_capacity(text.len() + edits.len() * 32);
     let mut at = 0;
     for edit in edits.iter() {
-        out.push_str(&text[at..edit.from]);
+        let (Some(kept), Some(_)) = (text.get(at..edit.from), text.get(edit.from..edit.to)) else {
+            return Err(Error::new(
+                ErrorKind::Verification("overlapping edits".into()),
+                Location::default(),
+            ));
+        };
+        out.push_str(kept);
         out.push_str(&edit.text);
         at = edit.to;
     }
     out.push_str(&text[at..]);
-    out
+    Ok(out)
 }
 
 /// Re-parses the output and checks that it is the input with exactly the planned markers: the

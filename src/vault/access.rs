@@ -280,11 +280,7 @@ impl AccessPolicy {
 /// assert_eq!(parse_bool("tRUE"), None);
 /// ```
 pub fn parse_bool(value: &str) -> Option<bool> {
-    match value {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
+    crate::env::parse_go_bool(value)
 }
 
 /// Go's `strings.EqualFold` for the keys this module knows: Unicode simple case folding, so

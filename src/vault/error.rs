@@ -4,6 +4,7 @@ use std::fmt;
 
 use super::Refusal;
 use crate::client::ClientError;
+use crate::env::EnvError;
 
 /// Why a call to Vault (or OpenBao) failed.
 ///
@@ -18,8 +19,13 @@ use crate::client::ClientError;
 #[non_exhaustive]
 pub enum VaultError {
     /// The configuration is unusable (an address that is not `http(s)://host[:port]`, an
-    /// unreadable CA file, an invalid server name or duration…).
+    /// invalid CA file, server name or timeout given to the builder…).
     Config(String),
+    /// A variable of the environment is invalid or missing ([`VaultSettings`]): the error names
+    /// it and the expected form.
+    ///
+    /// [`VaultSettings`]: super::VaultSettings
+    Env(EnvError),
     /// The TLS handshake failed or the server's certificate is not trusted.
     Tls {
         /// The Vault address called (`VAULT_ADDR`).
@@ -67,6 +73,7 @@ impl fmt::Display for VaultError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VaultError::Config(why) => write!(f, "invalid Vault configuration: {why}"),
+            VaultError::Env(error) => error.fmt(f),
             VaultError::Tls { address, source } => {
                 write!(f, "TLS with Vault at {address} failed: ")?;
                 write_chain(f, source)
@@ -98,6 +105,8 @@ impl std::error::Error for VaultError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             VaultError::Tls { source, .. } | VaultError::Transport { source, .. } => Some(source),
+            // Transparent: the Display is the EnvError's.
+            VaultError::Env(error) => std::error::Error::source(error),
             _ => None,
         }
     }
@@ -118,6 +127,12 @@ fn write_chain(f: &mut fmt::Formatter<'_>, error: &dyn std::error::Error) -> fmt
         next = error.source();
     }
     Ok(())
+}
+
+impl From<EnvError> for VaultError {
+    fn from(error: EnvError) -> VaultError {
+        VaultError::Env(error)
+    }
 }
 
 impl VaultError {

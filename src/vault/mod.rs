@@ -90,12 +90,13 @@ use std::time::Duration;
 
 use mounts::{KvMounts, Unresolved};
 
+pub use crate::env::parse_go_duration;
 pub use auth::{
     Auth, AuthMethod, DEFAULT_CHECK_INTERVAL, KUBERNETES_TOKEN_PATH, Renewal, TokenStatus,
 };
 pub use cache::TtlCache;
 pub use client::{DEFAULT_TIMEOUT, VaultClient, VaultClientBuilder, VaultResponse, api_path};
-pub use env::{VaultSettings, parse_go_duration};
+pub use env::VaultSettings;
 pub use error::VaultError;
 pub use finder::VaultSecretFinder;
 pub use kv::SecretData;

@@ -29,6 +29,12 @@ pub enum KeyError {
     /// Fetching the key from a Woodpecker server failed (the text says why: unreachable, status,
     /// body not a PEM key).
     Fetch(String),
+    /// [`PublicKey::parse`]: the text is neither a PEM (`-----BEGIN PUBLIC KEY-----`) nor 64 hex
+    /// digits.
+    Unrecognized,
+    /// [`PublicKey::parse`]: a PEM whose line breaks are the two characters `\n`, as an env
+    /// file or a YAML value leaves them.
+    EscapedNewlines,
 }
 
 impl fmt::Display for KeyError {
@@ -43,6 +49,15 @@ impl fmt::Display for KeyError {
             ),
             KeyError::Empty => f.write_str("no Woodpecker public key configured"),
             KeyError::Fetch(why) => write!(f, "could not fetch the Woodpecker public key: {why}"),
+            KeyError::Unrecognized => f.write_str(
+                "neither an Ed25519 public key in PEM (-----BEGIN PUBLIC KEY-----) nor 64 hex \
+                 digits (the raw 32 bytes)",
+            ),
+            KeyError::EscapedNewlines => f.write_str(
+                "a PEM with literal \\n instead of line breaks (from an env file?): give the \
+                 PEM with real line breaks (in a file, e.g. with a *_FILE variable) or the 64 hex \
+                 digits of the raw key",
+            ),
         }
     }
 }
@@ -123,16 +138,33 @@ impl PublicKey {
         Ok(bytes)
     }
 
-    /// PEM, raw hex: whichever `text` is.
+    /// PEM, raw hex: whichever `text` is (a PEM starts with `-----BEGIN`).
+    ///
+    /// ```
+    /// use drone_extension::woodpecker::{KeyError, PublicKey};
+    ///
+    /// let escaped = r"-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=\n-----END PUBLIC KEY-----";
+    /// assert_eq!(PublicKey::parse(escaped), Err(KeyError::EscapedNewlines));
+    /// assert_eq!(PublicKey::parse("26b40b8f"), Err(KeyError::Unrecognized));
+    /// ```
     ///
     /// # Errors
     ///
-    /// As [`from_pem`](PublicKey::from_pem) or [`from_hex`](PublicKey::from_hex).
+    /// As [`from_pem`](PublicKey::from_pem) for a PEM ([`KeyError::EscapedNewlines`] for one
+    /// with literal `\n`), [`KeyError::Invalid`] or [`KeyError::Weak`] for 64 hex digits,
+    /// [`KeyError::Unrecognized`] for anything else.
     pub fn parse(text: &str) -> Result<PublicKey, KeyError> {
-        if text.trim_start().starts_with("-----BEGIN") {
+        let trimmed = text.trim();
+        if trimmed.starts_with("-----BEGIN") {
+            if trimmed.contains("\\n") && !trimmed.contains('\n') {
+                return Err(KeyError::EscapedNewlines);
+            }
             PublicKey::from_pem(text)
         } else {
-            PublicKey::from_hex(text)
+            PublicKey::from_hex(text).map_err(|e| match e {
+                KeyError::Length => KeyError::Unrecognized,
+                other => other,
+            })
         }
     }
 
@@ -264,6 +296,28 @@ mod tests {
             }
         }
         assert!(KeyError::Weak.to_string().contains("weak"));
+    }
+
+    #[test]
+    fn parse_says_which_forms_it_takes() {
+        let hex = "26b40b8f93fff3d897112f7ebc582b232dbd72517d082fe83cfb30ddce43d1bb";
+        let raw = PublicKey::decode_hex(hex).unwrap();
+        let escaped = pem(&raw).trim().replace('\n', "\\n");
+        assert_eq!(PublicKey::parse(&escaped), Err(KeyError::EscapedNewlines));
+        assert!(
+            KeyError::EscapedNewlines
+                .to_string()
+                .contains(r"literal \n")
+        );
+        for bad in ["", "woodpecker-server:9000", &hex[1..], "zz"] {
+            assert_eq!(PublicKey::parse(bad), Err(KeyError::Unrecognized), "{bad}");
+        }
+        let unrecognized = KeyError::Unrecognized.to_string();
+        assert!(unrecognized.contains("PEM") && unrecognized.contains("64 hex digits"));
+        assert_eq!(
+            PublicKey::parse(&format!(" {hex}\n")),
+            PublicKey::from_hex(hex)
+        );
     }
 
     #[test]
