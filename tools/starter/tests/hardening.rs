@@ -8,7 +8,6 @@
 //! `/proc/PID/status` (`VmRSS`, `VmHWM`), so those tests run on Linux only.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,6 +27,7 @@ use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, DATE};
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::Full;
 use sha2::Digest;
+use support::TempFile;
 use support::bounds::hang_bound;
 use support::http::head;
 use support::process::{Probe, SECRET, Server, command};
@@ -235,28 +235,6 @@ fn run_to_exit(mut command: Command, timeout: Duration) -> Exit {
     };
     let output = readers.into_iter().map(|r| r.join().unwrap()).collect();
     Exit { status, output }
-}
-
-/// A policy file in the temporary directory, removed when dropped.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(name: &str, text: &str) -> TempFile {
-        let path =
-            std::env::temp_dir().join(format!("starter-hardening-{}-{name}", std::process::id()));
-        std::fs::write(&path, text).unwrap();
-        TempFile(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -876,8 +854,8 @@ async fn webhook_refuses_requests_signed_for_other_kinds() {
 // ---------------------------------------------------------------------------------------------
 
 /// Runs the starter with `policy` as its file; it must exit at once.
-fn starter_with_policy(name: &str, policy: &str) -> Exit {
-    let file = TempFile::new(name, policy);
+fn starter_with_policy(policy: &str) -> Exit {
+    let file = TempFile::new(policy);
     let command = command(STARTER, &[], &[("DRONE_CONFIG", file.path())]);
     run_to_exit(command, Duration::from_secs(10))
 }
@@ -897,7 +875,7 @@ fn policy_errors_name_the_line_and_never_print_a_value() {
         ),
     ];
     for (name, policy, line) in cases {
-        let exit = starter_with_policy(name, policy);
+        let exit = starter_with_policy(policy);
         let output = exit.output.to_lowercase();
         match exit.status {
             Some(status) => assert!(!status.success(), "{name}: exit status {status}"),
@@ -920,7 +898,7 @@ fn policy_errors_name_the_line_and_never_print_a_value() {
 fn a_malformed_glob_pattern_stops_the_starter_naming_its_rule() {
     let policy = "[[secrets]]\nname = \"docker_password\"\nvalue = \"hunter2\"\n\
                   repos = [\"octo[cat/*\"]\n";
-    let exit = starter_with_policy("glob", policy);
+    let exit = starter_with_policy(policy);
     match exit.status {
         Some(status) => assert!(!status.success(), "exit status {status}"),
         None => panic!("still running with a malformed pattern:\n{}", exit.output),
@@ -951,9 +929,9 @@ impl PemFiles {
             .replace("BEGIN CERTIFICATE", "BEGIN PRIVATE KEY")
             .replace("END CERTIFICATE", "END PRIVATE KEY");
         PemFiles {
-            ca: TempFile::new("ca.pem", &pki.ca_pem),
-            cert: TempFile::new("cert.pem", &support::tls::pem(&pki.server_cert)),
-            key: TempFile::new("key.pem", &key),
+            ca: TempFile::new(&pki.ca_pem),
+            cert: TempFile::new(support::tls::pem(&pki.server_cert)),
+            key: TempFile::new(&key),
         }
     }
 }

@@ -19,6 +19,8 @@
 //! | [`redis`] | a real `redis-server` on a free port |
 //! | [`bao`] | a real OpenBao dev server on a free port (feature `vault`) |
 //!
+//! [`TempFile`] is a file of the test's own, removed when dropped.
+//!
 //! Features follow the library's: `client`, `vault` and `woodpecker` turn on what needs the
 //! library's feature of the same name; the library's own features turn on this crate's.
 
@@ -39,6 +41,7 @@ pub mod tls;
 pub mod woodpecker_vectors;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use tls::{PASSWORD, private_pki, secret_app, serve};
 
@@ -73,4 +76,33 @@ fn header_pairs(list: &serde_json::Value) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// A file of its own in the temporary directory (a policy file, a PEM, a secret for a `*_FILE`
+/// variable), removed when dropped.
+pub struct TempFile(PathBuf);
+
+impl TempFile {
+    /// A new file holding `contents`.
+    pub fn new(contents: impl AsRef<[u8]>) -> TempFile {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "drone-extension-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&path, contents).unwrap();
+        TempFile(path)
+    }
+
+    /// Its path, as text (for an environment variable).
+    pub fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
