@@ -41,6 +41,7 @@ pub mod tls;
 pub mod woodpecker_vectors;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use tls::{PASSWORD, private_pki, secret_app, serve};
@@ -51,7 +52,11 @@ pub const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";
 
 /// The workspace's root directory (the library's package).
 pub fn workspace_root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+        root.canonicalize().unwrap_or_else(|_| root.to_path_buf())
+    })
 }
 
 /// `tests/fixtures/<name>` of the workspace.
