@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load benchmark of the starter example on loopback, with and without the verifying layer.
+# Load benchmark of the starter (`drone-extension-starter`) on loopback, with and without the verifying layer.
 #
 #   bash benches/load.sh            # 10 s per run, 2 threads, 32 connections
 #   DURATION=30s CONNECTIONS=64 bash benches/load.sh
@@ -25,8 +25,8 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 # STARTER=path measures another build (for example an older release) with the same requests.
 if [ -z "${STARTER:-}" ]; then
-  cargo build --release --example starter >/dev/null
-  STARTER=target/release/examples/starter
+  cargo build --release -p drone-extension-starter >/dev/null
+  STARTER=${CARGO_TARGET_DIR:-target}/release/drone-extension-starter
 fi
 
 # A realistic 0.8 request body (about 1 KiB) and its Drone signature, as a wrk Lua script.

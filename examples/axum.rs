@@ -1,6 +1,6 @@
 //! A small Drone extension on axum 0.8: an admission policy and a Drone 0.8 global secrets
-//! provider (both in `examples/shared/mod.rs`), each on its own signed route, and an unsigned
-//! `GET /healthz`. The same extension on plain hyper is `examples/hyper.rs`.
+//! provider, each on its own signed route, and an unsigned `GET /healthz`. The same extension on
+//! plain hyper is `examples/hyper.rs`.
 //!
 //! ```sh
 //! DRONE_SECRET=$(openssl rand -hex 16) cargo run --example axum
@@ -12,21 +12,53 @@
 //! connections, turns `/healthz` to 503, closes idle connections and lets the requests in flight
 //! finish (20 s at most).
 
-mod shared;
-
 use axum::Router;
 use axum::routing::get;
-use drone_extension::admission::Admitter;
-use drone_extension::global_secrets::GlobalSecretsProvider;
-use drone_extension::server::Server;
-use drone_extension::signature::VerifySignatureLayer;
-use drone_extension::{BoxError, ExtensionKind};
-use shared::Policy;
+use drone_extension::global_secrets::{filter_by_event, matches};
+use drone_extension::prelude::*;
+use tracing_subscriber::EnvFilter;
+
+/// The extension: `octocat` is an administrator, `mallory` may not log in; repositories of
+/// `octocat` get a Docker password on pushes and tags (never on pull requests).
+#[derive(Clone)]
+struct Policy;
+
+#[async_trait]
+impl Admitter for Policy {
+    async fn admit(&self, request: AdmissionRequest) -> Result<Admission, BoxError> {
+        Ok(match request.user.login.as_str() {
+            "octocat" => Admission::GrantAdmin,
+            "mallory" => Admission::deny("access denied"),
+            _ => Admission::Allow, // keeps the user's current admin flag
+        })
+    }
+}
+
+#[async_trait]
+impl GlobalSecretsProvider for Policy {
+    async fn secrets(&self, request: GlobalSecretsRequest) -> Result<Vec<LegacySecret>, BoxError> {
+        if !matches(&["octocat/*".into()], &request.repo.full_name) {
+            return Ok(Vec::new()); // `[]`: an error would run the build without any secret
+        }
+        // In real life the values come from a vault, not from the source.
+        let secrets = vec![LegacySecret {
+            name: "docker_password".into(),
+            value: "correct-horse-battery-staple".into(),
+            event: vec!["push".into(), "tag".into()],
+            ..Default::default()
+        }];
+        Ok(filter_by_event(secrets, &request.build.event))
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    shared::init_tracing();
-    let (secret, bind) = shared::settings()?;
+    // `info` and up unless RUST_LOG says otherwise: one line a request, a reason a refusal.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let secret = std::env::var("DRONE_SECRET").map_err(|_| "set DRONE_SECRET")?;
+    let secret = SharedSecret::new(secret)?;
+    let bind = std::env::var("DRONE_BIND").unwrap_or_else(|_| "0.0.0.0:3000".into());
 
     // One router and one layer per kind. The path is not signed, so each layer binds its route
     // to its kind's signed media type: a request signed for admission is refused on
@@ -74,7 +106,7 @@ async fn main() -> Result<(), BoxError> {
         }),
     );
 
-    let listener = tokio::net::TcpListener::bind(bind)
+    let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     server.serve(listener, app).await?; // logs `listening addr=…`

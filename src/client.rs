@@ -1,7 +1,8 @@
 //! A client that calls extensions exactly as Drone does (feature `client`).
 //!
-//! It is the Drone server and runners in a box, for integration tests, for the probe example and
-//! for tools that need to talk to an extension written in any language:
+//! It is the Drone server and runners in a box, for integration tests, for the probe
+//! (`drone-extension-probe`) and for tools that need to talk to an extension written in any
+//! language:
 //!
 //! * requests are built as drone-go's client builds them: `POST`, compact JSON, `Accept` (the
 //!   kind's media type), `Accept-Encoding: identity`, `Content-Type: application/json`, `Date`,

@@ -159,7 +159,8 @@ pub mod __fuzz {
 mod forward;
 mod http_error;
 mod route_table;
-#[cfg(feature = "tls")]
+// Used by the server's and the client's TLS: with `tls` alone there is neither.
+#[cfg(all(feature = "tls", any(feature = "client", feature = "server")))]
 mod tls_provider;
 
 // Drone's kinds, at the root where users look for them (their files are in `drone/`).

@@ -1,40 +1,12 @@
 //! Configuration that diagnoses itself (issue 20, item 3): one test per mistake an operator
 //! makes, each asserting that the message names the variable and the expected form.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use drone_extension::env::{
     Env, EnvError, EnvWarning, Source, Summary, WOODPECKER_RENAMES, parse_go_duration,
 };
 use drone_extension::vault::{AuthMethod, VaultError, VaultSettings};
 use proptest::prelude::*;
-
-/// A file of its own under the temporary directory, removed on drop.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(contents: &[u8]) -> TempFile {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "env-diagnostics-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::write(&path, contents).unwrap();
-        TempFile(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
+use support::TempFile;
 
 /// The environment of the Vault drop-in: `pairs`, the drop-in's prefixes.
 fn vault_env(pairs: &[(&str, &str)]) -> Env {
@@ -305,7 +277,7 @@ fn unreadable_secret_file_names_the_variable_and_path_not_the_contents() {
     // A directory, an empty file, a file that is not text, a huge file.
     let empty = TempFile::new(b"\n");
     let binary = TempFile::new(b"s.secret\xff\xfe");
-    let huge = TempFile::new(&vec![b'a'; 64 * 1024 + 1]);
+    let huge = TempFile::new(vec![b'a'; 64 * 1024 + 1]);
     let dir = std::env::temp_dir();
     for (path, why) in [
         (dir.to_str().unwrap(), ""),

@@ -3,28 +3,19 @@
 //!
 //! In process through `tower::ServiceExt::oneshot`, with bodies the test holds open, on tokio's
 //! paused clock where the layer's timers matter (the budget wait, the in-flight grace); the
-//! replay guard's refusal against a real `redis-server` that was stopped (`tests/support/redis.rs`:
+//! replay guard's refusal against a real `redis-server` that was stopped (`support::redis`:
 //! without one the test prints SKIPPED, and fails under `CI`). Only
 //! [`layers_built_with_defaults_share_one_body_budget`] uses the process-wide default budget;
 //! every other test gives its layer a budget of its own.
 
-#[path = "support/redis.rs"]
-mod redis;
-
-use std::convert::Infallible;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use drone_extension::ExtensionKind;
 use drone_extension::admission::{AdmissionEvent, AdmissionRequest};
 use drone_extension::kind;
-use drone_extension::layer::{
-    BodyBudget, DEFAULT_BODY_BUDGET, RedisReplayGuard, Refused, VerifiedBody,
-};
+use drone_extension::layer::{BodyBudget, DEFAULT_BODY_BUDGET, RedisReplayGuard, Refused};
 use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::models::User;
 use drone_extension::signature::VerifySignatureLayer;
@@ -33,12 +24,12 @@ use drone_extension::testing;
 use drone_extension::woodpecker::{Verifier, VerifyWoodpeckerLayer};
 use http::header::{CONTENT_LENGTH, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Request, Response};
-use http_body::{Body, Frame};
+use http_body::Body;
 use http_body_util::{BodyExt, Full};
 use prometheus_parse::{Scrape, Value};
-use redis::Redis;
-use tokio::sync::mpsc;
-use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+use support::redis::Redis;
+use support::service::{channel_body, echo, until};
+use tower::{Layer, ServiceBuilder, ServiceExt};
 
 const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";
 const ADMISSION: &[u8] = br#"{"event":"login","user":{"login":"octocat"}}"#;
@@ -83,62 +74,6 @@ fn woodpecker_request() -> Request<Full<Bytes>> {
         .headers(WOODPECKER_PATH, WOODPECKER_BODY, created)
         .unwrap();
     request(WOODPECKER_PATH, &headers, full(WOODPECKER_BODY))
-}
-
-/// A body fed from a channel, which records whether it was ever polled.
-struct ChannelBody {
-    rx: mpsc::Receiver<Bytes>,
-    polled: Arc<AtomicBool>,
-}
-
-/// A held-open body: its sender, and the flag set when the layer first polls it.
-fn channel_body() -> (mpsc::Sender<Bytes>, Arc<AtomicBool>, ChannelBody) {
-    let (tx, rx) = mpsc::channel(4);
-    let polled = Arc::new(AtomicBool::new(false));
-    let body = ChannelBody {
-        rx,
-        polled: polled.clone(),
-    };
-    (tx, polled, body)
-}
-
-impl Body for ChannelBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.polled.store(true, Ordering::SeqCst);
-        self.rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b))))
-    }
-}
-
-/// Yields until `flag` is set (the spawned request reached its body), at most 1,000 times.
-async fn until(flag: &AtomicBool) {
-    for _ in 0..1_000 {
-        if flag.load(Ordering::SeqCst) {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("the request never polled its body");
-}
-
-/// An inner service answering 200 with the body it received.
-fn echo() -> impl Service<
-    Request<VerifiedBody>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-+ Send
-+ 'static {
-    tower::service_fn(|request: Request<VerifiedBody>| async move {
-        let body = request.into_body().collect().await.unwrap().to_bytes();
-        Ok::<_, Infallible>(Response::new(Full::new(body)))
-    })
 }
 
 /// The status, the refusal reason if the layer refused, and the body (as text).

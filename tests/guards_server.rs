@@ -4,7 +4,7 @@
 //!
 //! On 127.0.0.1 with real sockets, so on the real clock (tokio's paused clock jumps to the next
 //! timer whenever the runtime waits on a socket, even one already readable): the times follow
-//! `tests/bounds` — a lower bound the timer cannot beat, and a hang bound (x5, at least 10 s).
+//! `support::bounds` — a lower bound the timer cannot beat, and a hang bound (x5, at least 10 s).
 //! The header deadline is 2 s, so the defect's tenfold deadline (20 s) crosses the hang bound.
 
 use std::convert::Infallible;
@@ -21,8 +21,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep, timeout};
 
-mod bounds;
-use bounds::{assert_ends_within, assert_not_before};
+use support::bounds::{assert_ends_within, assert_not_before};
+use support::http::read_until_closed;
 
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(2);
 const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -65,18 +65,6 @@ async fn kept_alive(addr: SocketAddr) -> TcpStream {
     }
     assert!(received.starts_with(b"HTTP/1.1 200"));
     stream
-}
-
-/// Reads until the server closes the connection; returns what came.
-async fn read_until_closed(reader: &mut (impl AsyncReadExt + Unpin)) -> Vec<u8> {
-    let mut received = Vec::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        match reader.read(&mut buf).await {
-            Ok(0) | Err(_) => return received,
-            Ok(n) => received.extend_from_slice(&buf[..n]),
-        }
-    }
 }
 
 /// Guards against: the header deadline of the next request on a kept-alive connection raised

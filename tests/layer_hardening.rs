@@ -9,10 +9,8 @@
 //! * a 2 MiB configuration reaches the validator and the converter (no 1 MiB string limit).
 
 use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -26,10 +24,11 @@ use drone_extension::validate::{ValidateRequest, Validation, Validator};
 use drone_extension::{BoxError, ExtensionKind};
 use http::header::{CONTENT_LENGTH, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
-use http_body::{Body, Frame};
+use http_body::Body;
 use http_body_util::{BodyExt, Full};
-use tokio::sync::{Notify, mpsc};
-use tower::{Layer, Service, ServiceExt};
+use support::service::{channel_body, echo, until};
+use tokio::sync::Notify;
+use tower::{Layer, ServiceExt};
 
 const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";
 
@@ -49,62 +48,6 @@ fn request<B>(headers: &HeaderMap, body: B) -> Request<B> {
     let mut request = Request::post("/").body(body).unwrap();
     *request.headers_mut() = headers.clone();
     request
-}
-
-/// A body fed from a channel, which records whether it was ever polled.
-struct ChannelBody {
-    rx: mpsc::Receiver<Bytes>,
-    polled: Arc<AtomicBool>,
-}
-
-/// A held-open body: its sender, and the flag set when the layer first polls it.
-fn channel_body() -> (mpsc::Sender<Bytes>, Arc<AtomicBool>, ChannelBody) {
-    let (tx, rx) = mpsc::channel(4);
-    let polled = Arc::new(AtomicBool::new(false));
-    let body = ChannelBody {
-        rx,
-        polled: polled.clone(),
-    };
-    (tx, polled, body)
-}
-
-impl Body for ChannelBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.polled.store(true, Ordering::SeqCst);
-        self.rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b))))
-    }
-}
-
-/// An inner service answering 200 with the body it received.
-fn echo() -> impl Service<
-    Request<VerifiedBody>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-+ Send
-+ 'static {
-    tower::service_fn(|request: Request<VerifiedBody>| async move {
-        let body = request.into_body().collect().await.unwrap().to_bytes();
-        Ok::<_, Infallible>(Response::new(Full::new(body)))
-    })
-}
-
-/// Yields until `flag` is set (the spawned request reached its body), at most 1,000 times.
-async fn until(flag: &AtomicBool) {
-    for _ in 0..1_000 {
-        if flag.load(Ordering::SeqCst) {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("the request never polled its body");
 }
 
 async fn text(response: Response<impl Body<Data = Bytes, Error = Infallible>>) -> (u16, Bytes) {

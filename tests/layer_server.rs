@@ -2,8 +2,7 @@
 //! plain hyper 1 server (`TowerToHyperService`), driven by a raw HTTP/1.1 client written here so
 //! that the abuse cases of `security.md` §5.1 (B-48, B-50 … B-57) can be sent byte by byte.
 
-mod bounds;
-mod common;
+use support::{bounds, drone_vectors};
 
 use std::convert::Infallible;
 use std::io;
@@ -395,7 +394,7 @@ fn signature_value(name: &str, value: &str) -> Option<(usize, SignatureParams)> 
 /// not race the server's clock), its surrounding whitespace kept, and every `hmac-sha256`
 /// signature recomputed with `secret` over the vector's own header list, in place, so that the
 /// layout of the parameters (whitespace, `Authorization` form, upper-case names) is kept.
-fn resign(case: &common::Case, now: SystemTime, secret: &str) -> Headers {
+fn resign(case: &drone_vectors::Case, now: SystemTime, secret: &str) -> Headers {
     let mut headers = case.headers.clone();
     if let Some(date) = case.header("Date") {
         let date = httpdate::parse_http_date(date.trim()).unwrap();
@@ -443,7 +442,7 @@ fn resign(case: &common::Case, now: SystemTime, secret: &str) -> Headers {
 }
 
 /// The layer for a vector's policy preset and secret.
-fn vector_layer(case: &common::Case) -> VerifySignatureLayer {
+fn vector_layer(case: &drone_vectors::Case) -> VerifySignatureLayer {
     let kind = match case.policy.as_str() {
         "drone-extension:admission" => ExtensionKind::Admission,
         "drone-extension:secret" => ExtensionKind::Secret,
@@ -514,7 +513,7 @@ impl XorShift {
 
 #[tokio::test]
 async fn positive_vectors_resigned_now_are_echoed_exactly() {
-    let positives: Vec<_> = common::cases()
+    let positives: Vec<_> = drone_vectors::cases()
         .into_iter()
         .filter(|c| c.expect == "ok")
         .collect();
@@ -553,7 +552,7 @@ async fn negative_vectors_resigned_now_get_generic_rejections() {
         ("signed-header-absent", SECRET, 401, "Invalid signature\n"),
     ];
     for (id, secret, status, text) in negatives {
-        let case = common::case(id);
+        let case = drone_vectors::case(id);
         // Served by the admission layer with SECRET; the vector is re-signed with `secret`.
         assert_eq!(case.policy, "drone-extension:admission", "{id}");
         let now = SystemTime::now();

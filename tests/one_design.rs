@@ -3,8 +3,7 @@
 //! replicas through Redis.
 #![cfg(all(feature = "woodpecker", feature = "redis"))]
 
-#[path = "support/redis.rs"]
-mod redis;
+use support::redis;
 
 use std::time::{Duration, SystemTime};
 

@@ -6,7 +6,7 @@
 //! The tests need `git` (with `http-backend`): without it they are skipped with a message, unless
 //! `CI=true`, where they fail.
 
-mod bounds;
+use support::bounds;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

@@ -12,18 +12,17 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use base64::Engine;
-use drone_extension::server::{Readiness, ServeError, Server, TlsConfig};
+use drone_extension::server::{Readiness, Server, TlsConfig};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, timeout};
 
-mod bounds;
-use bounds::{assert_ends_within, assert_not_before, hang_bound};
+use support::bounds::{assert_ends_within, assert_not_before, hang_bound};
+use support::http::read_until_closed;
+use support::serve::start as start_with;
 
 /// Every test's bound: only a hang reaches it.
 const TEST_LIMIT: Duration = Duration::from_secs(60);
@@ -119,61 +118,34 @@ impl http_body::Body for Endless {
     }
 }
 
+/// A running server and the gate of its `/slow` route.
 struct Running {
-    addr: SocketAddr,
+    running: support::serve::Running,
     gate: Gate,
-    stop: Option<oneshot::Sender<()>>,
-    serving: JoinHandle<Result<(), ServeError>>,
-    readiness: Readiness,
+}
+
+impl std::ops::Deref for Running {
+    type Target = support::serve::Running;
+
+    fn deref(&self) -> &support::serve::Running {
+        &self.running
+    }
 }
 
 impl Running {
     /// Sends the shutdown signal and returns how long `serve` took to return.
-    async fn shutdown(mut self) -> Duration {
-        let start = Instant::now();
-        if let Some(stop) = self.stop.take() {
-            stop.send(()).ok();
-        }
-        self.serving
-            .await
-            .expect("serve panicked")
-            .expect("serve failed");
-        start.elapsed()
+    async fn shutdown(self) -> Duration {
+        self.running.shutdown().await
     }
 }
 
 async fn start(server: Server) -> Running {
     let readiness = server.readiness();
     let gate = Gate::default();
-    let service = app(readiness.clone(), gate.clone());
-    let mut running = start_with(server, service).await;
-    running.gate = gate;
-    running
-}
-
-async fn start_with<S, B>(server: Server, service: S) -> Running
-where
-    S: tower::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<drone_extension::BoxError>,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<drone_extension::BoxError>,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = server.shutdown_signal(async move {
-        let _ = stopped.await;
-    });
-    let readiness = server.readiness();
-    let serving = tokio::spawn(server.serve(listener, service));
+    let service = app(readiness, gate.clone());
     Running {
-        addr,
-        gate: Gate::default(),
-        stop: Some(stop),
-        serving,
-        readiness,
+        running: start_with(server, service).await,
+        gate,
     }
 }
 
@@ -181,18 +153,6 @@ fn test_server() -> Server {
     Server::new()
         .header_read_timeout(Duration::from_secs(1))
         .drain_timeout(Duration::from_secs(5))
-}
-
-/// Reads until the server closes the connection (end of stream or reset); returns what came.
-async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
-    let mut received = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return received,
-            Ok(n) => received.extend_from_slice(&buf[..n]),
-        }
-    }
 }
 
 /// Reads one response head and its `Content-Length` body from a kept-alive connection.

@@ -10,15 +10,16 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use drone_extension::server::{ServeError, Server};
+use drone_extension::server::Server;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, timeout};
+
+use support::http::read_until_closed;
+use support::serve::Running;
 
 /// Every test's bound (the attack test runs for about 11 s of it).
 const TEST_LIMIT: Duration = Duration::from_secs(60);
@@ -62,52 +63,10 @@ async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
     Ok(response)
 }
 
-struct Running {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    serving: JoinHandle<Result<(), ServeError>>,
-}
-
-impl Running {
-    async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            stop.send(()).ok();
-        }
-        self.serving
-            .await
-            .expect("serve panicked")
-            .expect("serve failed");
-    }
-}
-
+/// Serves [`handle`] with `server`, its drain bounded by 1 s.
 async fn start(server: Server) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = server
-        .drain_timeout(Duration::from_secs(1))
-        .shutdown_signal(async move {
-            let _ = stopped.await;
-        });
-    let service = tower::service_fn(handle);
-    let serving = tokio::spawn(server.serve(listener, service));
-    Running {
-        addr,
-        stop: Some(stop),
-        serving,
-    }
-}
-
-/// Reads until the server closes the connection (end of stream or reset); returns what came.
-async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
-    let mut received = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return received,
-            Ok(n) => received.extend_from_slice(&buf[..n]),
-        }
-    }
+    let server = server.drain_timeout(Duration::from_secs(1));
+    support::serve::start(server, tower::service_fn(handle)).await
 }
 
 /// Sends `request` on a new connection and reads until the server closes it, at most 5 s (a

@@ -18,13 +18,10 @@
 //! * The obs-fold half of B-30 cannot be expressed with `http::HeaderValue` (it refuses CR and LF);
 //!   hyper refuses folded request headers before the layer. The non-visible-byte half is here.
 
-mod common;
-
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::general_purpose::STANDARD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use common::Case;
 use drone_extension::__fuzz::digest_header;
 use drone_extension::kind::{ADMISSION_V1, CONFIG_V1, SECRET_V1};
 use drone_extension::layer::SchemeError as _;
@@ -36,6 +33,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue};
 use sha2::Sha256;
+use support::drone_vectors::{self, Case};
 
 /// The request list Drone's extension client signs.
 const DRONE_LIST: &str = "accept accept-encoding content-type date digest";
@@ -46,7 +44,7 @@ const DRONE_LIST: &str = "accept accept-encoding content-type date digest";
 
 /// protocol.md Example 1: an admission login exactly as Drone sends it.
 fn admission() -> Case {
-    common::case("drone-admission-login")
+    drone_vectors::case("drone-admission-login")
 }
 
 fn verify(case: &Case) -> Result<Verified, Error> {
@@ -63,7 +61,7 @@ fn secret(case: &Case) -> SharedSecret {
 
 /// The case's own policy preset, clock pinned.
 fn policy(case: &Case) -> Policy {
-    common::policy(&case.policy, case.now)
+    drone_vectors::policy(&case.policy, case.now)
 }
 
 #[track_caller]
@@ -136,8 +134,8 @@ fn head(headers: HeaderMap) -> Parts {
 fn the_starting_vectors_verify() {
     // Every mutation below is measured against a request that passes.
     passes(&admission());
-    passes(&common::case("drone-secret-find"));
-    passes(&common::case("drone-server-webhook"));
+    passes(&drone_vectors::case("drone-secret-find"));
+    passes(&drone_vectors::case("drone-server-webhook"));
     // And a request signed again by this file's helper is the same request.
     let mut case = admission();
     let original = case.header("Signature").unwrap().to_owned();
@@ -390,7 +388,10 @@ fn b11_unterminated_quote_garbage_and_scheme_prefix() {
         fails(&case, "malformed", 400);
     }
     // The vector's own unterminated-quote case agrees.
-    assert_eq!(common::case("unterminated-quote").outcome(), "malformed");
+    assert_eq!(
+        drone_vectors::case("unterminated-quote").outcome(),
+        "malformed"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,7 +401,7 @@ fn b11_unterminated_quote_garbage_and_scheme_prefix() {
 #[test]
 fn b12_hmac_sha1_with_a_correct_mac() {
     // The vector carries a correct HMAC-SHA1 (20 bytes) of the Drone signing string.
-    let case = common::case("hmac-sha1");
+    let case = drone_vectors::case("hmac-sha1");
     let p = params(&case);
     assert_eq!(p.algorithm(), "hmac-sha1");
     assert_eq!(STANDARD.decode(&p.signature).unwrap().len(), 20);
@@ -528,7 +529,7 @@ fn b20_date_only_with_a_body() {
     assert!(!case.body.is_empty());
     resign(&mut case, "date");
     fails(&case, "policy", 401);
-    let webhook = common::policy("drone-webhook", case.now);
+    let webhook = drone_vectors::policy("drone-webhook", case.now);
     assert_fails(verify_with(&case, secret(&case), webhook), "policy", 401);
 }
 
@@ -583,7 +584,7 @@ fn b23_duplicate_entry_in_headers() {
         );
     }
     // The webhook preset as well (the table's own example).
-    let mut case = common::case("drone-server-webhook");
+    let mut case = drone_vectors::case("drone-server-webhook");
     resign(&mut case, "date date digest");
     fails(&case, "policy", 401);
 }
@@ -600,7 +601,7 @@ fn b24_upper_case_headers_list() {
         DRONE_LIST.split(' ').collect::<Vec<_>>()
     );
     // Same on the webhook vector (`Date Digest`).
-    let mut webhook = common::case("drone-server-webhook");
+    let mut webhook = drone_vectors::case("drone-server-webhook");
     let mut p = params(&webhook);
     p.headers = Some("Date Digest".into());
     set_signature(&mut webhook, &p);
@@ -822,7 +823,7 @@ fn b35_date_exactly_at_the_window_edges() {
 
 #[test]
 fn b36_rfc850_and_asctime_dates() {
-    let expected = common::unix(1_577_836_800);
+    let expected = drone_vectors::unix(1_577_836_800);
     for date in [
         "Wednesday, 01-Jan-20 00:00:00 GMT",
         "Wed Jan  1 00:00:00 2020",
@@ -834,11 +835,11 @@ fn b36_rfc850_and_asctime_dates() {
     // Inside the window, not at its centre.
     assert_eq!(
         passes(&dated("Wed Jan  1 00:04:59 2020")).date(),
-        common::unix(1_577_836_800 + 299)
+        drone_vectors::unix(1_577_836_800 + 299)
     );
     assert_eq!(
         passes(&dated("Tuesday, 31-Dec-19 23:55:00 GMT")).date(),
-        common::unix(1_577_836_800 - 300)
+        drone_vectors::unix(1_577_836_800 - 300)
     );
     // Go's RFC1123 fallback with `UTC`, correctly signed: refused.
     fails(&dated("Wed, 01 Jan 2020 00:00:00 UTC"), "stale", 401);
@@ -1146,10 +1147,10 @@ fn b48_verbatim_replay_inside_the_window() {
 #[test]
 fn b49_request_for_another_extension() {
     // A valid secret-extension request…
-    let case = common::case("drone-secret-find");
+    let case = drone_vectors::case("drone-secret-find");
     passes(&case);
     // …sent to the admission and config endpoints that share the secret.
-    let admission = common::policy("drone-extension:admission", case.now);
+    let admission = drone_vectors::policy("drone-extension:admission", case.now);
     assert!(matches!(
         assert_fails(verify_with(&case, secret(&case), admission), "policy", 401),
         Error::MediaType { .. }
@@ -1183,7 +1184,7 @@ fn b49_request_for_another_extension() {
 
 #[test]
 fn b58_gzip_body_is_checked_as_received() {
-    let now = common::unix(1_577_836_800);
+    let now = drone_vectors::unix(1_577_836_800);
     let signer = Signer::new(SharedSecret::new("correct-horse-battery-staple").unwrap());
     let verifier = Verifier::new(
         SharedSecret::new("correct-horse-battery-staple").unwrap(),

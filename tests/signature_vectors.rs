@@ -1,7 +1,7 @@
 //! Every case of `signature-vectors.json` yields its expected class, and every positive case is
 //! reproduced byte for byte by the signer.
 
-mod common;
+use support::drone_vectors;
 
 use drone_extension::__fuzz::{HeaderList, digest_header, signing_string};
 use drone_extension::kind::ADMISSION_V1;
@@ -10,7 +10,7 @@ use drone_extension::signature::{SharedSecret, SignatureParams, Signer};
 
 #[test]
 fn every_vector_yields_its_expected_class() {
-    let cases = common::cases();
+    let cases = drone_vectors::cases();
     assert_eq!(cases.len(), 43, "the whole vector file is exercised");
     let mut failures = Vec::new();
     for case in &cases {
@@ -25,7 +25,7 @@ fn every_vector_yields_its_expected_class() {
 #[test]
 fn positive_vectors_round_trip_through_the_signer() {
     let mut checked = 0;
-    for case in common::cases().iter().filter(|c| c.expect == "ok") {
+    for case in drone_vectors::cases().iter().filter(|c| c.expect == "ok") {
         let parts = case.parts();
         let sig_header = case
             .header("Signature")

@@ -1,22 +1,17 @@
 //! The `vault` module against a real OpenBao dev server (see `support/bao.rs`): logins, renewal,
 //! re-login, KV v1/v2, drone-vault's mapping and filters, outages and refusals.
 
-#[path = "support/bao.rs"]
-mod bao;
-mod bounds;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::routing::post;
-use bao::Bao;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use drone_extension::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
 use drone_extension::metrics::Metrics;
-use drone_extension::models::{Build, LegacyBuild, LegacyRepo, Repo};
+use drone_extension::models::{LegacyBuild, LegacyRepo};
 use drone_extension::secret::{SecretFinder, SecretRequest};
 use drone_extension::vault::{
     AuthMethod, KvMount, KvVersion, Refusal, Renewal, Vault, VaultClient, VaultError,
@@ -24,6 +19,8 @@ use drone_extension::vault::{
 };
 use http::Method;
 use serde_json::{Value, json};
+use support::bao::{Bao, NOT_SECRETS, request};
+use support::bounds;
 
 const PASSWORD: &str = "correct-horse-battery-staple";
 
@@ -40,23 +37,6 @@ fn vault(bao: &Bao, method: AuthMethod) -> Vault {
         method,
         Renewal::default(),
     )
-}
-
-/// A request as a runner sends it: a push to `main` of `octocat/hello-world`.
-fn request(path: &str, name: &str) -> SecretRequest {
-    SecretRequest {
-        path: path.into(),
-        name: name.into(),
-        repo: Repo {
-            slug: "octocat/hello-world".into(),
-            ..Repo::default()
-        },
-        build: Build {
-            event: "push".into(),
-            target: "main".into(),
-            ..Build::default()
-        },
-    }
 }
 
 async fn find(finder: &VaultSecretFinder, request: SecretRequest) -> Option<String> {
@@ -759,30 +739,6 @@ async fn a_namespace_is_sent_with_every_call() {
     ));
 }
 
-/// What no pipeline may read through the extension, in the spellings of the attack: the
-/// extension's own token, its cubbyhole, the system backend, the identity store, a KV v2 mount's
-/// metadata and another engine (`transit`), with the key that would carry a string.
-const NOT_SECRETS: &[(&str, &str)] = &[
-    ("auth/token/lookup-self", "id"),
-    ("/auth/token/lookup-self", "id"),
-    ("auth//token/./lookup-self/", "id"),
-    ("./auth/token/lookup-self", "id"),
-    ("Auth/token/lookup-self", "id"),
-    ("secret/data/drone/../../../auth/token/lookup-self", "id"),
-    ("cubbyhole/drone", "value"),
-    ("/cubbyhole//drone/", "value"),
-    ("cubbyhole/./drone", "value"),
-    ("sys/health", "version"),
-    ("sys/internal/ui/mounts/secret", "type"),
-    ("/sys//mounts/", "type"),
-    ("identity/entity/name/drone", "name"),
-    ("secret/metadata/drone/docker", "created_time"),
-    ("secret/config", "max_versions"),
-    ("secret/data", "value"),
-    ("transit/keys/drone", "type"),
-    ("/transit//keys/./drone/", "name"),
-];
-
 /// The number of Vault calls `metrics` counted for `operation` (all: `""`).
 fn calls(metrics: &Metrics, operation: &str) -> f64 {
     let label = match operation {
@@ -802,17 +758,7 @@ fn calls(metrics: &Metrics, operation: &str) -> f64 {
 /// without any call to Vault, the others after the mount lookup only (a `403` to it has the
 /// token checked with lookup-self), never with a `read`.
 async fn attack(bao: &Bao, token: &str) {
-    let response = bao
-        .client
-        .call(
-            Method::POST,
-            "cubbyhole/drone",
-            Some(token),
-            Some(&json!({"value": "the extension's cubbyhole"})),
-        )
-        .await
-        .unwrap();
-    assert!(response.status.is_success(), "{}", response.body);
+    bao.fill_cubbyhole(token).await;
     // The data is there, and today's generic read would serve it.
     let direct = bao
         .client

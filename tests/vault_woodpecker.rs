@@ -4,12 +4,8 @@
 //! Vault outage answered 500 (Woodpecker retries), and the extension served by the
 //! `WoodpeckerRouter`, signed as Woodpecker signs.
 
-#[path = "support/bao.rs"]
-mod bao;
-
 use std::time::Duration;
 
-use bao::Bao;
 use drone_extension::testing;
 use drone_extension::vault::{
     AuthMethod, Renewal, SecretSource, Vault, VaultClient, VaultError, VaultWoodpeckerSecrets,
@@ -19,6 +15,7 @@ use drone_extension::woodpecker::{
 };
 use http::Method;
 use serde_json::json;
+use support::bao::Bao;
 
 /// The secrets every repository of `octo-org` gets on a push or its own pull request.
 const ORG_WIDE: [&str; 4] = [

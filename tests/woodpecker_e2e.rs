@@ -3,7 +3,7 @@
 //! a stale `created` are refused with their documented statuses; every vector, sent byte for
 //! byte, gets the status of its verdict through the layer.
 
-mod woodpecker_support;
+use support::woodpecker_vectors;
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
@@ -229,7 +229,7 @@ async fn raw_status(addr: SocketAddr, request: &[u8]) -> u16 {
 
 #[tokio::test]
 async fn every_vector_gets_its_status_through_the_layer() {
-    let verifier = woodpecker_support::verifier();
+    let verifier = woodpecker_vectors::verifier();
     let ok = tower::service_fn(|_: http::Request<_>| async {
         Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::from(
             "{\"secrets\":[]}\n",
@@ -237,7 +237,7 @@ async fn every_vector_gets_its_status_through_the_layer() {
     });
     let app = Router::new().fallback_service(VerifyWoodpeckerLayer::new(verifier).layer(ok));
     let addr = serve(app).await;
-    let vectors = woodpecker_support::vectors();
+    let vectors = woodpecker_vectors::vectors();
     let mut failures = Vec::new();
     for case in vectors["cases"].as_array().unwrap() {
         let raw = STANDARD
@@ -260,7 +260,7 @@ async fn every_vector_gets_its_status_through_the_layer() {
 #[tokio::test]
 async fn woodpecker_s_own_bodies_decode_and_get_a_json_answer() {
     // The valid vectors' requests, byte for byte, to the real extension services (vector clock).
-    let layer = VerifyWoodpeckerLayer::new(woodpecker_support::verifier());
+    let layer = VerifyWoodpeckerLayer::new(woodpecker_vectors::verifier());
     let app = Router::new()
         .route_service("/woodpecker/config", layer.layer(Configs.into_service()))
         .route_service("/woodpecker/secret", layer.layer(Secrets.into_service()))
@@ -269,7 +269,7 @@ async fn woodpecker_s_own_bodies_decode_and_get_a_json_answer() {
             layer.layer(Registries.into_service()),
         );
     let addr = serve(app).await;
-    let vectors = woodpecker_support::vectors();
+    let vectors = woodpecker_vectors::vectors();
     let mut served = 0;
     for case in vectors["cases"].as_array().unwrap() {
         let line = case["request_line"].as_str().unwrap();
@@ -295,7 +295,7 @@ async fn woodpecker_s_own_bodies_decode_and_get_a_json_answer() {
 #[tokio::test]
 async fn the_public_key_is_fetched_from_a_woodpecker_server_with_clear_errors() {
     use drone_extension::woodpecker::{KeyError, fetch_public_key};
-    let pem = woodpecker_support::vectors()["key"]["public_key_pem"]
+    let pem = woodpecker_vectors::vectors()["key"]["public_key_pem"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -316,7 +316,7 @@ async fn the_public_key_is_fetched_from_a_woodpecker_server_with_clear_errors() 
     let key = fetch_public_key(&format!("http://{addr}/ci/"))
         .await
         .unwrap();
-    assert_eq!(key, woodpecker_support::public_key());
+    assert_eq!(key, woodpecker_vectors::public_key());
 
     let err = fetch_public_key(&format!("http://{addr}/old"))
         .await

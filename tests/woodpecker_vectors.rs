@@ -1,12 +1,10 @@
 //! Every case of `woodpecker-vectors.json` yields its expected verdict through the verifier, and
 //! every valid case re-signs to the same `Signature-Input`, `Signature` and `Content-Digest`.
 
-mod woodpecker_support;
-
 use drone_extension::__fuzz::SignatureFields;
 use drone_extension::layer::SchemeError as _;
 use drone_extension::woodpecker::{DigestAlgorithm, PublicKey, PublicKeys};
-use woodpecker_support::{cases, public_key, signer, vectors, verifier};
+use support::woodpecker_vectors::{self, cases, public_key, signer, vectors, verifier};
 
 #[test]
 fn every_vector_yields_its_expected_verdict() {
@@ -92,7 +90,7 @@ fn several_keys_are_tried_in_turn() {
     let other =
         PublicKey::from_hex(vectors()["other_key"]["public_key_hex"].as_str().unwrap()).unwrap();
     let keys = PublicKeys::new([other, public_key()]).unwrap();
-    let now = woodpecker_support::now();
+    let now = woodpecker_vectors::now();
     let verifier = drone_extension::woodpecker::Verifier::new(keys)
         .max_age(std::time::Duration::from_secs(300))
         .clock(move || now);

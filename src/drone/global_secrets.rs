@@ -25,8 +25,8 @@
 //! behind the verifying layer whenever the caller signs (it then signs `Accept: application/json`,
 //! see [`ExtensionKind::GlobalSecrets`]). Serving it **unsigned** means anyone who can reach the
 //! port can ask for the secrets of any repository and build: do it only on a network only the
-//! Drone server reaches, and say so in your configuration (the starter example needs an explicit
-//! flag and logs a warning).
+//! Drone server reaches, and say so in your configuration (the starter,
+//! `drone-extension-starter`, needs an explicit flag and logs a warning).
 //!
 //! # A minimal implementation
 //!
