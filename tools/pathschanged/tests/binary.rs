@@ -14,7 +14,10 @@ fn refused(env: &[(&str, &str)]) -> String {
 }
 
 /// An environment, and the words its refusal must name.
-type Mistake = (&'static [(&'static str, &'static str)], &'static [&'static str]);
+type Mistake = (
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
 
 #[test]
 fn configuration_mistakes_refuse_to_start_with_the_expected_form() {

@@ -18,9 +18,12 @@ fn refused(env: &[(&str, &str)]) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned() + &String::from_utf8_lossy(&output.stdout)
 }
 
+/// An environment, and the words its refusal must name.
+type Mistake<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+
 #[test]
 fn invalid_values_are_refused_with_the_expected_form() {
-    let cases: [(&[(&str, &str)], &[&str]); 8] = [
+    let cases: [Mistake; 8] = [
         (
             &[("DRONE_MAX_CONNECTIONS", "lots")],
             &["DRONE_MAX_CONNECTIONS", "lots", "whole number"],

@@ -31,6 +31,9 @@ fn assert_names(text: &str, env: &[(&str, &str)], words: &[&str]) {
     }
 }
 
+/// An environment, and the words its refusal must name.
+type Mistake<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+
 #[test]
 fn the_old_woodpecker_server_name_is_deprecated_and_the_agents_address_refused() {
     // A shared env file: WOODPECKER_SERVER is the agent's gRPC address, not a URL.
@@ -50,7 +53,7 @@ fn the_old_woodpecker_server_name_is_deprecated_and_the_agents_address_refused()
 #[test]
 fn invalid_values_and_a_missing_key_are_refused_with_the_expected_form() {
     let key = key();
-    let cases: [(&[(&str, &str)], &[&str]); 4] = [
+    let cases: [Mistake; 4] = [
         (
             &[],
             &[
