@@ -757,14 +757,14 @@ async fn deletion_is_listed() {
 }
 
 #[tokio::test]
-async fn two_thousand_files_are_all_listed() {
+async fn five_thousand_files_are_all_listed() {
     require_git!();
     let forge = Forge::start().await;
     let w = &forge.work;
     w.write("README.md", "r");
     let c1 = w.commit("c1");
     let mut expected = Vec::new();
-    for i in 0..2000 {
+    for i in 0..5000 {
         let path = format!("pkg{:02}/file{i:04}.txt", i % 40);
         w.write(&path, &i.to_string());
         expected.push(path);
@@ -776,7 +776,7 @@ async fn two_thousand_files_are_all_listed() {
     let cache = TempDir::new("cache");
     let git = extension(&cache).build().unwrap();
     let changed = files(git.changed_files(&push(&forge.url(), &c1, &c2)).await);
-    assert_eq!(changed.len(), 2000);
+    assert_eq!(changed.len(), 5000);
     assert_eq!(changed, expected);
 }
 
@@ -1313,4 +1313,69 @@ async fn the_converter_skips_the_untouched_step_over_real_git() {
         .map(|line| format!("{line}\n"))
         .collect();
     assert_eq!(without_marker, config, "only the marker was added:\n{data}");
+}
+
+/// A wrong token in Drone's request: the converter runs everything (204, the configuration kept)
+/// and counts it (`decision="auth"`), never skipping on a failure; the right token converts.
+#[tokio::test]
+async fn a_wrong_token_runs_everything_and_is_counted() {
+    use drone_extension::ExtensionKind;
+    use drone_extension::metrics::Metrics;
+    use drone_extension::pathschanged::PathsChanged;
+    use drone_extension::router::ExtensionRouter;
+    use drone_extension::service::ExtensionService;
+    use drone_extension::signature::SharedSecret;
+    use drone_extension::testing;
+
+    require_git!();
+    let forge = Forge::start_with(ForgeConfig {
+        basic: Some(("x-access-token".into(), TOKEN.into())),
+    })
+    .await;
+    let w = &forge.work;
+    w.write("api/main.go", "package main\n");
+    w.write("web/app.ts", "export {}\n");
+    let c1 = w.commit("c1");
+    w.write("web/app.ts", "export const x = 1\n");
+    let c2 = w.commit("c2");
+    w.push("main");
+
+    let config = "kind: pipeline\nname: api\ntrigger:\n  paths: [api/**]\nsteps:\n- name: test\n  image: golang\n";
+    let body = |token: &str| {
+        serde_json::json!({
+            "build": {"event": "push", "before": c1, "after": c2, "ref": "refs/heads/main",
+                      "target": "main", "source": "main"},
+            "repo": {"slug": "octocat/repo", "default_branch": "main", "git_http_url": forge.url()},
+            "config": {"data": config, "kind": ""},
+            "token": {"access": token},
+        })
+    };
+    let key = SharedSecret::new("bea26a2221fd8090ea38720fc445eca6").unwrap();
+    let metrics = Metrics::new();
+    let cache = TempDir::new("cache");
+    let router = ExtensionRouter::new()
+        .service(
+            key.clone(),
+            ExtensionService::new(PathsChanged::new(extension(&cache).build().unwrap())),
+        )
+        .metrics(&metrics);
+
+    let wrong = testing::call(router.clone(), ExtensionKind::Convert, &key, &body(WRONG))
+        .await
+        .unwrap();
+    assert_eq!(wrong.status, 204, "a refused token skips nothing");
+    let text = metrics.encode();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("kind=\"convert\"") && l.contains("decision=\"auth\"")),
+        "counted:\n{text}"
+    );
+
+    let right = testing::call(router, ExtensionKind::Convert, &key, &body(TOKEN))
+        .await
+        .unwrap();
+    assert_eq!(
+        right.status, 200,
+        "the api pipeline is skipped with the right token"
+    );
 }

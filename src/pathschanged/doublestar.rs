@@ -187,6 +187,11 @@ pub struct Pattern {
     text: Box<str>,
     /// No `*`, `?`, `[`, `{` nor `\`: doublestar's answer is then plain equality.
     literal: bool,
+    /// The bytes before the first of those characters: every matching path starts with them
+    /// (literal characters match themselves only, and `/` only a separator).
+    prefix_len: usize,
+    /// The bytes after the last of them (less a first `/`): every matching path ends with them.
+    suffix_start: usize,
 }
 
 impl Pattern {
@@ -201,9 +206,16 @@ impl Pattern {
             return Err(PatternError::TooLong { len: pattern.len() });
         }
         validate(pattern)?;
+        let special = |c: char| matches!(c, '*' | '?' | '[' | '{' | '\\' | ']' | '}' | ',');
+        let prefix_len = pattern.find(special).unwrap_or(pattern.len());
+        // A `/` right after the last special character may be absorbed (`**/b` matches `b`).
+        let suffix_start = pattern.rfind(special).map_or(0, |i| i + 1);
+        let suffix_start = suffix_start + usize::from(pattern[suffix_start..].starts_with('/'));
         Ok(Pattern {
             text: pattern.into(),
             literal: !pattern.contains(['*', '?', '[', '{', '\\']),
+            prefix_len,
+            suffix_start,
         })
     }
 
@@ -212,6 +224,13 @@ impl Pattern {
     pub fn matches(&self, path: &str) -> bool {
         if self.literal {
             return *self.text == *path;
+        }
+        // Cheap refusals before the general matcher (which allocates its memo tables): most
+        // changed files of a monorepo fail a condition's literal directory prefix.
+        if !path.starts_with(&self.text[..self.prefix_len])
+            || !path.ends_with(&self.text[self.suffix_start..])
+        {
+            return false;
         }
         go_match(&self.text, path).unwrap_or(false)
     }

@@ -203,6 +203,14 @@ impl<'a> Cursor<'a> {
                         buf.extend_from_slice(run);
                         buf.push(b);
                         self.pos += 2;
+                        // A run of escapes (`\"\"…`, the costliest input) in one tight loop.
+                        while let [b'\\', b, ..] = self.s[self.pos..] {
+                            if !is_quoted_pair_char(b) {
+                                break;
+                            }
+                            buf.push(b);
+                            self.pos += 2;
+                        }
                     }
                     _ => return Err(Error::Malformed("bad escape in quoted string")),
                 },

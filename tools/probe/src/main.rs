@@ -14,10 +14,11 @@
 //! Kinds: `admission`, `global-secrets`, `secret`, `registry`, `environ`, `config`, `convert`,
 //! `validate`, `webhook`; and Woodpecker's `woodpecker-config`,
 //! `woodpecker-secret` and `woodpecker-registry`, signed as a Woodpecker server signs (RFC 9421,
-//! Ed25519, with `--woodpecker-key` or `WOODPECKER_SIGNING_KEY`) and audited with Woodpecker's
+//! Ed25519, with `--woodpecker-key` or `EXTENSION_WOODPECKER_SIGNING_KEY`, or its `_FILE`; the old
+//! `WOODPECKER_SIGNING_KEY` is still read, with a deprecation warning) and audited with Woodpecker's
 //! forgeries (body swapped with the digest unchanged or recomputed, stale and future `created`,
 //! another key, `alg` changed, label changed, components without `content-digest`, a request
-//! signed for another path, two `Signature` field lines). Without `--secret` the probe reads `DRONE_SECRET`. The samples match
+//! signed for another path, two `Signature` field lines). Without `--secret` the probe reads `DRONE_SECRET` (or the file named by `DRONE_SECRET_FILE`). The samples match
 //! the starter's `tools/starter/starter.toml` (repository `octocat/hello-world`, a push, the
 //! secret `docker_password` at `secret/data/docker`).
 //!
@@ -154,11 +155,12 @@ struct Target {
     /// (dangerous: anyone on the path can pose as the extension).
     #[arg(long)]
     insecure: bool,
-    /// The shared secret. Default: the DRONE_SECRET environment variable.
+    /// The shared secret. Default: the DRONE_SECRET environment variable (or DRONE_SECRET_FILE).
     #[arg(long, value_name = "SECRET")]
     secret: Option<String>,
     /// Woodpecker kinds: the server's signing key, 64 hex digits (seed), 128 (as Woodpecker
-    /// stores it) or a PKCS#8 PEM file. Default: the WOODPECKER_SIGNING_KEY environment variable.
+    /// stores it) or a PKCS#8 PEM file. Default: the EXTENSION_WOODPECKER_SIGNING_KEY environment variable (or its _FILE; a PEM value is
+    /// read as one).
     #[arg(long, value_name = "KEY")]
     woodpecker_key: Option<String>,
     /// How long to wait for each answer, in seconds.
@@ -177,6 +179,19 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
 /// A failure that is not the extension's answer: exit status 2.
 type Fatal = String;
 
+/// A secret from the environment: `name` or the file named by `name_FILE`, or a renamed
+/// variable's old name (with a warning on stderr: the deprecated `WOODPECKER_SIGNING_KEY`).
+fn env_secret(name: &str) -> Result<Option<drone_extension::env::Secret>, Fatal> {
+    use drone_extension::env::{Env, WOODPECKER_RENAMES};
+    // No prefixes: the probe runs in a shell whose other variables are none of its business.
+    let mut env = Env::from_process().renames(WOODPECKER_RENAMES);
+    let secret = env.secret(name).map_err(|e| e.to_string())?;
+    for warning in env.finish() {
+        eprintln!("warning: {warning}");
+    }
+    Ok(secret)
+}
+
 /// A request ready to send.
 type Signed = Request<Full<Bytes>>;
 
@@ -184,8 +199,9 @@ impl Target {
     fn secret(&self) -> Result<SharedSecret, Fatal> {
         let secret = match &self.secret {
             Some(secret) => secret.clone(),
-            None => std::env::var("DRONE_SECRET")
-                .map_err(|_| "no secret: pass --secret or set DRONE_SECRET".to_owned())?,
+            None => env_secret("DRONE_SECRET")?
+                .ok_or("no secret: pass --secret or set DRONE_SECRET (or DRONE_SECRET_FILE)")?
+                .into_string(),
         };
         SharedSecret::new(secret).map_err(|e| format!("invalid secret: {e}"))
     }

@@ -44,16 +44,23 @@ impl WoodpeckerKind {
 }
 
 /// The signing key: 64 hex digits (the seed), 128 (Woodpecker's stored `signature-private-key`),
-/// or a PKCS#8 PEM file; from `--woodpecker-key` or `WOODPECKER_SIGNING_KEY`.
+/// or a PKCS#8 PEM file; from `--woodpecker-key` or `EXTENSION_WOODPECKER_SIGNING_KEY` (or its
+/// `_FILE`; the old `WOODPECKER_SIGNING_KEY` with a warning), whose value may be the PEM itself.
 pub fn signer(key: Option<&str>) -> Result<Signer, Fatal> {
     let key = match key {
         Some(key) => key.to_owned(),
-        None => std::env::var("WOODPECKER_SIGNING_KEY").map_err(|_| {
-            "no Woodpecker key: pass --woodpecker-key or set WOODPECKER_SIGNING_KEY".to_owned()
-        })?,
+        None => super::env_secret("EXTENSION_WOODPECKER_SIGNING_KEY")?
+            .ok_or(
+                "no Woodpecker key: pass --woodpecker-key or set EXTENSION_WOODPECKER_SIGNING_KEY \
+                 (or EXTENSION_WOODPECKER_SIGNING_KEY_FILE)",
+            )?
+            .into_string(),
     };
     let key = key.trim();
     let invalid = |e: &dyn std::fmt::Display| format!("invalid Woodpecker key: {e}");
+    if key.starts_with("-----BEGIN") {
+        return Signer::from_pkcs8_pem(key).map_err(|e| invalid(&e));
+    }
     match key.len() {
         64 => {
             let mut seed = [0u8; 32];

@@ -79,3 +79,84 @@ async fn the_audit_fails_against_a_server_that_skips_the_digest() {
         "{run}"
     );
 }
+
+/// The probe with `env` (and none of the caller's keys or secrets) and `args`.
+async fn probe_with_env(env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut command = tokio::process::Command::new(PROBE);
+    for name in [
+        "DRONE_SECRET",
+        "DRONE_SECRET_FILE",
+        "WOODPECKER_SIGNING_KEY",
+        "WOODPECKER_SIGNING_KEY_FILE",
+        "EXTENSION_WOODPECKER_SIGNING_KEY",
+        "EXTENSION_WOODPECKER_SIGNING_KEY_FILE",
+    ] {
+        command.env_remove(name);
+    }
+    let output = command
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    Run {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The PKCS#8 PEM of the seed [`SEED`].
+const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH\n-----END PRIVATE KEY-----\n";
+
+/// The key from `EXTENSION_WOODPECKER_SIGNING_KEY` (a PEM value), its `_FILE`, or the deprecated
+/// `WOODPECKER_SIGNING_KEY` (with a warning naming the new name); `DRONE_SECRET_FILE` is read.
+#[tokio::test]
+async fn the_signing_key_and_secret_come_from_the_environment_or_files() {
+    let addr = lax_server().await;
+    let url = format!("http://{addr}/woodpecker/secret");
+    let send = ["send", "woodpecker-secret", "--endpoint", url.as_str()];
+    let dir = std::env::temp_dir().join(format!("probe-env-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("key.pem");
+    std::fs::write(&key_file, PEM).unwrap();
+    let key_file = key_file.to_str().unwrap();
+
+    for env in [
+        &[("EXTENSION_WOODPECKER_SIGNING_KEY", PEM)][..],
+        &[("EXTENSION_WOODPECKER_SIGNING_KEY_FILE", key_file)][..],
+        &[("EXTENSION_WOODPECKER_SIGNING_KEY", SEED)][..],
+    ] {
+        let run = probe_with_env(env, &send).await;
+        assert!(run.status.success(), "{env:?}: {run}");
+        assert!(!run.stderr.contains("deprecated"), "{env:?}: {run}");
+    }
+    let run = probe_with_env(&[("WOODPECKER_SIGNING_KEY", SEED)], &send).await;
+    assert!(run.status.success(), "{run}");
+    assert!(
+        run.stderr.contains(
+            "WOODPECKER_SIGNING_KEY is deprecated: set EXTENSION_WOODPECKER_SIGNING_KEY instead"
+        ),
+        "{run}"
+    );
+
+    // DRONE_SECRET_FILE: an unreadable one is named; a readable one is used (the endpoint is
+    // then what fails, not the secret).
+    let drone = ["send", "secret", "--endpoint", "http://127.0.0.1:1/secret"];
+    let run = probe_with_env(&[("DRONE_SECRET_FILE", "/nonexistent/secret")], &drone).await;
+    assert_eq!(run.status.code(), Some(2), "{run}");
+    assert!(run.stderr.contains("DRONE_SECRET_FILE"), "{run}");
+    let secret_file = dir.join("secret");
+    std::fs::write(&secret_file, "bea26a2221fd8090ea38720fc445eca6\n").unwrap();
+    let run = probe_with_env(
+        &[("DRONE_SECRET_FILE", secret_file.to_str().unwrap())],
+        &drone,
+    )
+    .await;
+    assert!(
+        run.stdout.contains("> POST") && !run.stderr.contains("DRONE_SECRET"),
+        "the secret from the file signs the request: {run}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

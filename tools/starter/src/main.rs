@@ -15,23 +15,30 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `DRONE_BIND` | `0.0.0.0:3000` | listen address |
-//! | `DRONE_SECRET` | random, printed once | the shared secret; configure the same value in Drone |
-//! | `DRONE_<KIND>_SECRET` | `DRONE_SECRET` | a secret for one kind: `ADMISSION`, `GLOBAL_SECRETS`, `SECRET`, `REGISTRY`, `ENVIRON`, `CONFIG`, `CONVERT`, `VALIDATE`, `WEBHOOK` |
+//! | `DRONE_SECRET` (or `DRONE_SECRET_FILE`) | random, printed once | the shared secret; configure the same value in Drone |
+//! | `DRONE_<KIND>_SECRET` (or `…_FILE`) | `DRONE_SECRET` | a secret for one kind: `ADMISSION`, `GLOBAL_SECRETS`, `SECRET`, `REGISTRY`, `ENVIRON`, `CONFIG`, `CONVERT`, `VALIDATE`, `WEBHOOK` |
 //! | `DRONE_GLOBAL_SECRETS_UNSIGNED` | `false` | `true`: serve `/global-secrets` to a Drone 0.8 server that does not sign (logged as a warning: anyone who reaches the port can read the secrets) |
 //! | `DRONE_CONFIG` | embedded default | path to a TOML policy file |
 //! | `DRONE_TLS_CERT`, `DRONE_TLS_KEY` | unset | PEM certificate chain and private key: serve `https` |
-//! | `DRONE_HEADER_TIMEOUT` | `10` | seconds a client has to send a request head (and to say anything at all) |
-//! | `DRONE_KEEP_ALIVE_TIMEOUT` | server default | seconds an idle kept-alive connection stays open |
+//! | `DRONE_HEADER_TIMEOUT` | `10` | seconds (or a Go duration: `10s`) a client has to send a request head (and to say anything at all) |
+//! | `DRONE_KEEP_ALIVE_TIMEOUT` | server default | seconds (or a Go duration) an idle kept-alive connection stays open |
 //! | `DRONE_MAX_CONNECTIONS` | `512` | open connections; at the bound the oldest idle one is closed |
 //! | `DRONE_MAX_IN_FLIGHT` | `256` | requests handled at once, process-wide; more wait 1 s, then `503` |
 //! | `DRONE_BODY_BUDGET` | `67108864` | bytes of request bodies held at once, process-wide; more wait, then `503` |
-//! | `DRONE_DRAIN_TIMEOUT` | `20` | seconds in-flight requests get to finish after SIGTERM |
-//! | `DRONE_REPLAY_GUARD` | unset (none) | refuse a signed request answered before, within the clock window: `memory` (this process), `redis://host:port` (every replica sharing that Redis or Valkey; built with `--features redis`) |
+//! | `DRONE_DRAIN_TIMEOUT` | `20` | seconds (or a Go duration) in-flight requests get to finish after SIGTERM |
+//! | `DRONE_REPLAY_GUARD` (or `DRONE_REPLAY_GUARD_FILE`: the URL may hold a password) | unset (none) | refuse a signed request answered before, within the clock window: `memory` (this process), `redis://host:port` (every replica sharing that Redis or Valkey; built with `--features redis`) |
 //! | `DRONE_REPLAY_GUARD_FAIL_OPEN` | `false` | `true`: serve requests unprotected while Redis is down (each logged at error level) instead of answering `503` |
 //! | `DRONE_REPLAY_GUARD_TIMEOUT_MS` | `500` | milliseconds each call to Redis may take |
 //! | `DRONE_METRICS` | `true` | `false`: no metrics recorded, no `/metrics` |
 //! | `DRONE_METRICS_BIND` | unset | serve `GET /metrics` on this address only, not on `DRONE_BIND` |
 //! | `DRONE_DEBUG` | `false` | debug logs (`RUST_LOG` overrides) |
+//!
+//! Booleans are Go's (`strconv.ParseBool`, as Drone reads them): `true`, `1`, `t`, `TRUE`,
+//! `false`, `0`, … (`yes` and `on` are refused, with a suggestion). An invalid value refuses to
+//! start naming the variable and the expected form; an unknown `DRONE_*` variable (a
+//! misspelling: `DRONE_MAX_CONECTIONS`) is warned about at start with the closest known name;
+//! the configuration is logged at start (where each secret came from, never its value), and
+//! each setting left at its default is warned about.
 //!
 //! # Routes
 //!
@@ -85,6 +92,7 @@ use axum::routing::get;
 use drone_extension::admission::Admitter;
 use drone_extension::config::ConfigProvider;
 use drone_extension::convert::Converter;
+use drone_extension::env::{Env, EnvError, Secret, Source, Summary};
 use drone_extension::environ::EnvironProvider;
 use drone_extension::global_secrets::GlobalSecretsProvider;
 use drone_extension::layer::{BodyBudget, MemoryReplayGuard, ReplayGuard};
@@ -111,79 +119,222 @@ const READY_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// How long the exit waits for the log to be written out.
 const EXIT_FLUSH: Duration = Duration::from_millis(500);
 
-/// Reads `name`; unset and empty are the same.
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+/// `DRONE_REPLAY_GUARD`, as read.
+enum ReplaySetting {
+    None,
+    Memory,
+    /// A Redis URL (which may hold a password: never logged), its calls' timeout, and whether
+    /// it fails open.
+    Redis {
+        url: Secret,
+        timeout: Option<Duration>,
+        fail_open: bool,
+    },
 }
 
-fn env_flag(name: &str) -> bool {
-    env(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+/// Everything read from the environment.
+struct Settings {
+    policy: policy::Policy,
+    secret: SharedSecret,
+    /// `DRONE_<KIND>_SECRET`: a kind's own secret.
+    kind_secrets: Vec<(ExtensionKind, SharedSecret)>,
+    server: Server,
+    budget: Option<BodyBudget>,
+    metrics: bool,
+    metrics_bind: Option<SocketAddr>,
+    bind: SocketAddr,
+    replay: ReplaySetting,
+    unsigned_global_secrets: bool,
+    summary: Summary,
 }
 
-/// A number from the environment, refused when it is not one.
-fn env_number(name: &str) -> Result<Option<u64>, BoxError> {
-    env(name)
-        .map(|v| {
-            v.trim()
-                .parse::<u64>()
-                .map_err(|_| format!("{name} must be a whole number, not {v:?}").into())
-        })
-        .transpose()
+/// `DRONE_<KIND>_SECRET` of `kind`.
+fn kind_secret_variable(kind: ExtensionKind) -> String {
+    format!(
+        "DRONE_{}_SECRET",
+        kind.name().replace('-', "_").to_uppercase()
+    )
 }
 
-fn env_seconds(name: &str) -> Result<Option<Duration>, BoxError> {
-    Ok(env_number(name)?.map(Duration::from_secs))
-}
-
-/// `DRONE_SECRET`, or a random 32-character hex secret printed once.
-fn shared_secret() -> Result<SharedSecret, BoxError> {
-    if let Some(secret) = env("DRONE_SECRET") {
-        return Ok(SharedSecret::new(secret).map_err(|e| format!("DRONE_SECRET: {e}"))?);
+/// A setting's value, or its default, recorded in `summary`.
+fn or_default<T: std::fmt::Display>(
+    summary: &mut Summary,
+    name: &str,
+    value: Option<T>,
+    default: T,
+) -> T {
+    match value {
+        Some(value) => {
+            summary.value(name, value.to_string(), Source::Env);
+            value
+        }
+        None => {
+            summary.value(name, default.to_string(), Source::Default);
+            default
+        }
     }
+}
+
+fn settings(env: &mut Env) -> Result<Settings, BoxError> {
+    let mut summary = Summary::new();
+    let policy = match env.string("DRONE_CONFIG")? {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read DRONE_CONFIG={path}: {e}"))?;
+            summary.value("DRONE_CONFIG", path.clone(), Source::Env);
+            policy::parse(&text, &path)?
+        }
+        None => {
+            summary.value("DRONE_CONFIG", "(embedded default)", Source::Default);
+            policy::parse(policy::DEFAULT_POLICY, "(embedded default)")?
+        }
+    };
+    let secret = match env.secret("DRONE_SECRET")? {
+        Some(secret) => secret,
+        None => generated_secret()?,
+    };
+    summary.secret("DRONE_SECRET", secret.source());
+    let secret = SharedSecret::new(secret.expose()).map_err(|e| format!("DRONE_SECRET: {e}"))?;
+    let mut kind_secrets = Vec::new();
+    for &kind in ExtensionKind::ALL {
+        let var = kind_secret_variable(kind);
+        if let Some(own) = env.secret(&var)? {
+            summary.secret(&var, own.source());
+            let own = SharedSecret::new(own.expose()).map_err(|e| format!("{var}: {e}"))?;
+            kind_secrets.push((kind, own));
+        }
+    }
+
+    let mut server = Server::new();
+    let seconds = |d: Duration| format!("{d:?}");
+    if let Some(t) = env.duration_or_seconds("DRONE_HEADER_TIMEOUT")? {
+        summary.value("DRONE_HEADER_TIMEOUT", seconds(t), Source::Env);
+        server = server.header_read_timeout(t);
+    }
+    if let Some(t) = env.duration_or_seconds("DRONE_KEEP_ALIVE_TIMEOUT")? {
+        summary.value("DRONE_KEEP_ALIVE_TIMEOUT", seconds(t), Source::Env);
+        server = server.keep_alive_timeout(t);
+    }
+    if let Some(n) = env.number::<usize>("DRONE_MAX_CONNECTIONS")? {
+        summary.value("DRONE_MAX_CONNECTIONS", n.to_string(), Source::Env);
+        server = server.max_connections(n);
+    }
+    if let Some(n) = env.number::<usize>("DRONE_MAX_IN_FLIGHT")? {
+        summary.value("DRONE_MAX_IN_FLIGHT", n.to_string(), Source::Env);
+        server = server.max_in_flight(n);
+    }
+    if let Some(t) = env.duration_or_seconds("DRONE_DRAIN_TIMEOUT")? {
+        summary.value("DRONE_DRAIN_TIMEOUT", seconds(t), Source::Env);
+        server = server.drain_timeout(t);
+    }
+    match (env.string("DRONE_TLS_CERT")?, env.string("DRONE_TLS_KEY")?) {
+        (Some(cert), Some(key)) => {
+            summary.value("DRONE_TLS_CERT", cert.clone(), Source::Env);
+            summary.value("DRONE_TLS_KEY", key.clone(), Source::Env);
+            server = server.tls(TlsConfig::from_pem_files(cert, key)?);
+        }
+        (None, None) => {}
+        (Some(_), None) => {
+            return Err(env
+                .missing(&["DRONE_TLS_KEY"], Some("DRONE_TLS_CERT is set"))
+                .into());
+        }
+        (None, Some(_)) => {
+            return Err(env
+                .missing(&["DRONE_TLS_CERT"], Some("DRONE_TLS_KEY is set"))
+                .into());
+        }
+    }
+    let budget = match env.number::<usize>("DRONE_BODY_BUDGET")? {
+        Some(bytes) => {
+            summary.value("DRONE_BODY_BUDGET", bytes.to_string(), Source::Env);
+            Some(BodyBudget::new(bytes))
+        }
+        None => None,
+    };
+    let metrics = env.bool("DRONE_METRICS")?;
+    let metrics = or_default(&mut summary, "DRONE_METRICS", metrics, true);
+    let metrics_bind = env.socket_addr("DRONE_METRICS_BIND")?;
+    if let Some(bind) = metrics_bind {
+        summary.value("DRONE_METRICS_BIND", bind.to_string(), Source::Env);
+    }
+    let bind = env.socket_addr("DRONE_BIND")?;
+    let bind = or_default(
+        &mut summary,
+        "DRONE_BIND",
+        bind,
+        SocketAddr::from(([0, 0, 0, 0], 3000)),
+    );
+
+    // Read whatever the guard, so that they are never reported unknown.
+    let timeout = env.number::<u64>("DRONE_REPLAY_GUARD_TIMEOUT_MS")?;
+    let fail_open = env.bool("DRONE_REPLAY_GUARD_FAIL_OPEN")?.unwrap_or(false);
+    let replay = match env.secret("DRONE_REPLAY_GUARD")? {
+        None => {
+            summary.value("DRONE_REPLAY_GUARD", "none", Source::Default);
+            ReplaySetting::None
+        }
+        Some(value) => match value.expose().trim() {
+            "none" => {
+                summary.value("DRONE_REPLAY_GUARD", "none", Source::Env);
+                ReplaySetting::None
+            }
+            "memory" => {
+                summary.value("DRONE_REPLAY_GUARD", "memory", Source::Env);
+                ReplaySetting::Memory
+            }
+            url if url.starts_with("redis://") || url.starts_with("unix://") => {
+                // The URL may hold a password: where it came from, never its value.
+                summary.secret("DRONE_REPLAY_GUARD", value.source());
+                if let Some(ms) = timeout {
+                    summary.value("DRONE_REPLAY_GUARD_TIMEOUT_MS", ms.to_string(), Source::Env);
+                }
+                if fail_open {
+                    summary.value("DRONE_REPLAY_GUARD_FAIL_OPEN", "true", Source::Env);
+                }
+                ReplaySetting::Redis {
+                    url: value,
+                    timeout: timeout.map(Duration::from_millis),
+                    fail_open,
+                }
+            }
+            _ => {
+                return Err(EnvError::invalid_secret(
+                    "DRONE_REPLAY_GUARD",
+                    "none, memory or a redis:// URL",
+                )
+                .into());
+            }
+        },
+    };
+    let unsigned_global_secrets = env.bool("DRONE_GLOBAL_SECRETS_UNSIGNED")?.unwrap_or(false);
+    if unsigned_global_secrets {
+        summary.value("DRONE_GLOBAL_SECRETS_UNSIGNED", "true", Source::Env);
+    }
+    Ok(Settings {
+        policy,
+        secret,
+        kind_secrets,
+        server,
+        budget,
+        metrics,
+        metrics_bind,
+        bind,
+        replay,
+        unsigned_global_secrets,
+        summary,
+    })
+}
+
+/// A random 32-character hex secret, printed once.
+fn generated_secret() -> Result<Secret, BoxError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| format!("no random source: {e}"))?;
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     tracing::warn!("DRONE_SECRET is not set: generated one for this run only");
     // Printed once, on stderr, so that Drone can be configured with it.
     eprintln!("DRONE_SECRET={secret}");
-    Ok(SharedSecret::new(secret)?)
-}
-
-fn load_policy() -> Result<policy::Policy, BoxError> {
-    Ok(match env("DRONE_CONFIG") {
-        Some(path) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read DRONE_CONFIG={path}: {e}"))?;
-            policy::parse(&text, &path)?
-        }
-        None => policy::parse(policy::DEFAULT_POLICY, "(embedded default)")?,
-    })
-}
-
-/// The serving limits, from the environment; what is unset keeps the server's default.
-fn server() -> Result<Server, BoxError> {
-    let mut server = Server::new();
-    if let Some(t) = env_seconds("DRONE_HEADER_TIMEOUT")? {
-        server = server.header_read_timeout(t);
-    }
-    if let Some(t) = env_seconds("DRONE_KEEP_ALIVE_TIMEOUT")? {
-        server = server.keep_alive_timeout(t);
-    }
-    if let Some(n) = env_number("DRONE_MAX_CONNECTIONS")? {
-        server = server.max_connections(n.try_into()?);
-    }
-    if let Some(n) = env_number("DRONE_MAX_IN_FLIGHT")? {
-        server = server.max_in_flight(n.try_into()?);
-    }
-    if let Some(t) = env_seconds("DRONE_DRAIN_TIMEOUT")? {
-        server = server.drain_timeout(t);
-    }
-    match (env("DRONE_TLS_CERT"), env("DRONE_TLS_KEY")) {
-        (Some(cert), Some(key)) => server = server.tls(TlsConfig::from_pem_files(cert, key)?),
-        (None, None) => {}
-        _ => return Err("DRONE_TLS_CERT and DRONE_TLS_KEY go together".into()),
-    }
-    Ok(server)
+    Ok(Secret::generated(secret))
 }
 
 /// The replay guard, and whether it can answer now.
@@ -196,18 +347,18 @@ struct Guard {
 
 /// `DRONE_REPLAY_GUARD`: none, one for this process, or one shared through Redis. One guard
 /// serves every route (a signature is bound to its kind's media type, so kinds cannot collide).
-fn replay_guard() -> Result<Guard, BoxError> {
-    let Some(value) = env("DRONE_REPLAY_GUARD") else {
-        return Ok(Guard::default());
-    };
-    match value.as_str() {
-        "none" => Ok(Guard::default()),
-        "memory" => Ok(Guard {
+fn replay_guard(setting: ReplaySetting) -> Result<Guard, BoxError> {
+    match setting {
+        ReplaySetting::None => Ok(Guard::default()),
+        ReplaySetting::Memory => Ok(Guard {
             guard: Some(Arc::new(MemoryReplayGuard::default())),
             reachable: None,
         }),
-        url if url.starts_with("redis://") || url.starts_with("unix://") => redis_guard(url),
-        _ => Err("DRONE_REPLAY_GUARD must be none, memory or a redis:// URL".into()),
+        ReplaySetting::Redis {
+            url,
+            timeout,
+            fail_open,
+        } => redis_guard(url.expose(), timeout, fail_open),
     }
 }
 
@@ -240,13 +391,9 @@ fn watch_redis(guard: drone_extension::layer::RedisReplayGuard) -> Arc<AtomicBoo
 }
 
 #[cfg(feature = "redis")]
-fn redis_guard(url: &str) -> Result<Guard, BoxError> {
+fn redis_guard(url: &str, timeout: Option<Duration>, fail_open: bool) -> Result<Guard, BoxError> {
     use drone_extension::layer::{DEFAULT_REDIS_TIMEOUT, RedisReplayGuard};
-    let timeout = match env_number("DRONE_REPLAY_GUARD_TIMEOUT_MS")? {
-        Some(ms) => Duration::from_millis(ms),
-        None => DEFAULT_REDIS_TIMEOUT,
-    };
-    let fail_open = env_flag("DRONE_REPLAY_GUARD_FAIL_OPEN");
+    let timeout = timeout.unwrap_or(DEFAULT_REDIS_TIMEOUT);
     let guard = RedisReplayGuard::with_timeout(url, timeout)
         .map_err(|e| format!("DRONE_REPLAY_GUARD: {e}"))?
         .fail_open(fail_open);
@@ -263,7 +410,7 @@ fn redis_guard(url: &str) -> Result<Guard, BoxError> {
 }
 
 #[cfg(not(feature = "redis"))]
-fn redis_guard(_: &str) -> Result<Guard, BoxError> {
+fn redis_guard(_: &str, _: Option<Duration>, _: bool) -> Result<Guard, BoxError> {
     Err("DRONE_REPLAY_GUARD=redis://… needs the starter built with --features redis".into())
 }
 
@@ -328,6 +475,22 @@ impl Ready {
     }
 }
 
+/// The shared secret, and the kinds' own.
+struct Secrets {
+    shared: SharedSecret,
+    kinds: Vec<(ExtensionKind, SharedSecret)>,
+}
+
+impl Secrets {
+    /// `DRONE_<KIND>_SECRET`, else `DRONE_SECRET`.
+    fn of(&self, kind: ExtensionKind) -> SharedSecret {
+        self.kinds
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or_else(|| self.shared.clone(), |(_, secret)| secret.clone())
+    }
+}
+
 /// Every kind on its own route, each behind a layer for its own kind.
 ///
 /// Each route is a router of its own, merged, with its layers applied to its service (never
@@ -335,14 +498,15 @@ impl Ready {
 /// for several kinds on one router it would put earlier routes behind later kinds' layers).
 fn app(
     policy: policy::Policy,
-    secret: &SharedSecret,
+    secrets: &Secrets,
     budget: Option<&BodyBudget>,
+    replay: ReplaySetting,
+    unsigned_global_secrets: bool,
     readiness: Readiness,
     metrics: Option<&Metrics>,
 ) -> Result<Router, BoxError> {
-    let Guard { guard, reachable } = replay_guard()?;
+    let Guard { guard, reachable } = replay_guard(replay)?;
     let starter = Starter(Arc::new(policy));
-    let unsigned_global_secrets = env_flag("DRONE_GLOBAL_SECRETS_UNSIGNED");
     let ready = Ready {
         readiness,
         redis: reachable,
@@ -352,14 +516,7 @@ fn app(
         .route("/healthz", get(|| std::future::ready("OK")))
         .route("/readyz", get(readyz));
     for &kind in ExtensionKind::ALL {
-        let var = format!(
-            "DRONE_{}_SECRET",
-            kind.name().replace('-', "_").to_uppercase()
-        );
-        let secret = match env(&var) {
-            Some(own) => SharedSecret::new(own).map_err(|e| format!("{var}: {e}"))?,
-            None => secret.clone(),
-        };
+        let secret = secrets.of(kind);
         let s = starter.clone();
         let unsigned = kind == ExtensionKind::GlobalSecrets && unsigned_global_secrets;
         let layers = Layers {
@@ -405,13 +562,10 @@ fn app(
 
 /// Logs to stdout through [`Log`], `info` and up (`DRONE_DEBUG`: `debug`; `RUST_LOG`
 /// overrides), with colours only on a terminal.
-fn init_tracing() -> Log {
-    let level = if env_flag("DRONE_DEBUG") {
-        "debug"
-    } else {
-        "info"
-    };
-    let ansi = std::io::stdout().is_terminal() && env("NO_COLOR").is_none();
+fn init_tracing(debug: bool) -> Log {
+    let level = if debug { "debug" } else { "info" };
+    let ansi = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let log = Log::start();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -456,6 +610,7 @@ async fn serve_metrics(
     metrics: Metrics,
     log: Log,
     server: &Server,
+    bind: Option<SocketAddr>,
 ) -> Result<(Router, Option<MetricsServer>), BoxError> {
     let mut registry = prometheus_client::registry::Registry::default();
     metrics.register(&mut registry);
@@ -473,12 +628,9 @@ async fn serve_metrics(
             text,
         ))
     };
-    let Some(bind) = env("DRONE_METRICS_BIND") else {
+    let Some(bind) = bind else {
         return Ok((app.route("/metrics", get(scrape)), None));
     };
-    let bind: SocketAddr = bind
-        .parse()
-        .map_err(|e| format!("invalid DRONE_METRICS_BIND: {e}"))?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
@@ -494,38 +646,42 @@ async fn serve_metrics(
     Ok((app, Some(tokio::spawn(serving))))
 }
 
-async fn run(log: Log) -> Result<(), BoxError> {
-    let policy = load_policy()?;
-    let secret = shared_secret()?;
-    let server = server()?;
-    let budget = match env_number("DRONE_BODY_BUDGET")? {
-        Some(bytes) => Some(BodyBudget::new(bytes.try_into()?)),
-        None => None,
-    };
-    let metrics = match env("DRONE_METRICS").as_deref() {
-        None | Some("true") => Some(Metrics::new()),
-        Some("false") => None,
-        Some(_) => return Err("DRONE_METRICS must be true or false".into()),
-    };
+async fn run(settings: Settings, log: Log) -> Result<(), BoxError> {
+    let Settings {
+        policy,
+        secret,
+        kind_secrets,
+        server,
+        budget,
+        metrics,
+        metrics_bind,
+        bind,
+        replay,
+        unsigned_global_secrets,
+        summary: _,
+    } = settings;
+    let metrics = metrics.then(Metrics::new);
     if let (Some(metrics), Some(budget)) = (&metrics, &budget) {
         metrics.watch_budget(budget);
     }
+    let secrets = Secrets {
+        shared: secret,
+        kinds: kind_secrets,
+    };
     let app = app(
         policy,
-        &secret,
+        &secrets,
         budget.as_ref(),
+        replay,
+        unsigned_global_secrets,
         server.readiness(),
         metrics.as_ref(),
     )?;
     let (app, metrics_server) = match metrics {
-        Some(metrics) => serve_metrics(app, metrics, log, &server).await?,
+        Some(metrics) => serve_metrics(app, metrics, log, &server, metrics_bind).await?,
         None => (app, None),
     };
 
-    let bind: SocketAddr = env("DRONE_BIND")
-        .unwrap_or_else(|| "0.0.0.0:3000".to_owned())
-        .parse()
-        .map_err(|e| format!("invalid DRONE_BIND: {e}"))?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
@@ -540,8 +696,34 @@ async fn run(log: Log) -> Result<(), BoxError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let log = init_tracing();
-    let result = run(log).await;
+    let mut env = Env::from_process().prefixes(["DRONE_"]);
+    let debug = match env.bool("DRONE_DEBUG") {
+        Ok(debug) => debug.unwrap_or(false),
+        Err(e) => {
+            eprintln!("starter: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let log = init_tracing(debug);
+    let settings = settings(&mut env);
+    // Named also when a value is refused: a misspelling is often why one is missing.
+    for warning in env.finish() {
+        tracing::warn!("{warning}");
+    }
+    let result = match settings {
+        Ok(settings) => {
+            for entry in settings.summary.defaulted() {
+                tracing::warn!(
+                    "{} is not set: using the default {}",
+                    entry.name,
+                    entry.value.as_deref().unwrap_or_default()
+                );
+            }
+            tracing::info!(config = %settings.summary, "configuration");
+            run(settings, log).await
+        }
+        Err(e) => Err(e),
+    };
     if let Err(e) = &result {
         tracing::error!("{e}");
     }

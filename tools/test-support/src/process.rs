@@ -378,14 +378,18 @@ impl Run {
 }
 
 /// Runs `program` with `args` to completion, without blocking the test's runtime (which may be
-/// serving), its standard input empty and none of the caller's `DRONE_SECRET` or
-/// `WOODPECKER_SIGNING_KEY` (the probe's defaults).
+/// serving), its standard input empty and none of the caller's `DRONE_SECRET` or Woodpecker
+/// signing key (the probe's defaults, and their `_FILE` and old names).
 pub async fn run(program: impl AsRef<Path>, args: &[&str]) -> Run {
     let program = program.as_ref();
     let output = tokio::process::Command::new(program)
         .args(args)
         .env_remove("DRONE_SECRET")
+        .env_remove("DRONE_SECRET_FILE")
         .env_remove("WOODPECKER_SIGNING_KEY")
+        .env_remove("WOODPECKER_SIGNING_KEY_FILE")
+        .env_remove("EXTENSION_WOODPECKER_SIGNING_KEY")
+        .env_remove("EXTENSION_WOODPECKER_SIGNING_KEY_FILE")
         .stdin(Stdio::null())
         .output()
         .await

@@ -41,6 +41,14 @@
 //! only KV mounts read, `path=version`, e.g. `secret=2,kv1=1`; by default each path's mount is
 //! asked of Vault).
 //!
+//! Every secret can also come from a file: `DRONE_SECRET_FILE`, `VAULT_TOKEN_FILE`,
+//! `VAULT_APPROLE_SECRET_FILE` (Docker and Kubernetes secrets). An invalid value (`VAULT_AUTH_TYPE=aprole`,
+//! `VAULT_CLIENT_TIMEOUT=5sec`, `DRONE_DEBUG=yes`) or a missing credential (token mode without
+//! `VAULT_TOKEN`) refuses to start, naming the variable and the expected form; an unknown
+//! `DRONE_*`/`VAULT_*` variable (`VAULT_TOKN`, `DRONE_GLOBAL_SECRET_PATHS`) is warned about at
+//! start with the closest known name; the effective configuration (Vault address, auth method,
+//! where each secret came from, never its value) is logged, and a defaulted `VAULT_ADDR` warned.
+//!
 //! # Differences from drone-vault
 //!
 //! * Only secrets in KV engines are read: a pipeline naming `auth/token/lookup-self` (the
@@ -75,6 +83,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use drone_extension::env::{Env, Source, Summary};
 use drone_extension::global_secrets::GlobalSecretsProvider;
 use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::secret::SecretFinder;
@@ -87,25 +96,44 @@ use drone_extension::vault::{
 };
 use drone_extension::{BoxError, ExtensionKind};
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+/// Everything read from the environment.
+struct Settings {
+    secret: SharedSecret,
+    bind: SocketAddr,
+    vault: VaultSettings,
+    summary: Summary,
 }
 
-/// `DRONE_BIND` as Go reads it: `:3000` is every interface.
-fn bind() -> Result<SocketAddr, BoxError> {
-    let bind = env("DRONE_BIND").unwrap_or_else(|| ":3000".into());
-    let full = match bind.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
-        None => bind.clone(),
+fn settings(env: &mut Env) -> Result<Settings, BoxError> {
+    let mut summary = Summary::new();
+    let secret = env
+        .secret("DRONE_SECRET")?
+        .ok_or_else(|| env.missing(&["DRONE_SECRET"], None))?;
+    summary.secret("DRONE_SECRET", secret.source());
+    let secret = SharedSecret::new(secret.expose()).map_err(|e| format!("DRONE_SECRET: {e}"))?;
+    // `DRONE_BIND` as Go reads it: `:3000` is every interface.
+    let bind = match env.socket_addr("DRONE_BIND")? {
+        Some(bind) => {
+            summary.value("DRONE_BIND", bind.to_string(), Source::Env);
+            bind
+        }
+        None => {
+            let bind = SocketAddr::from(([0, 0, 0, 0], 3000));
+            summary.value("DRONE_BIND", bind.to_string(), Source::Default);
+            bind
+        }
     };
-    Ok(full
-        .parse()
-        .map_err(|e| format!("invalid DRONE_BIND {bind:?}: {e}"))?)
+    let mut vault = VaultSettings::read(env)?;
+    summary.extend(std::mem::take(&mut vault.summary));
+    Ok(Settings {
+        secret,
+        bind,
+        vault,
+        summary,
+    })
 }
 
-fn init_tracing() {
-    let debug = env("DRONE_DEBUG")
-        .is_some_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"));
+fn init_tracing(debug: bool) {
     let level = if debug { "debug" } else { "info" };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -116,13 +144,13 @@ fn init_tracing() {
         .init();
 }
 
-async fn run() -> Result<(), BoxError> {
-    let secret = env("DRONE_SECRET").ok_or("DRONE_SECRET is required")?;
-    let secret = SharedSecret::new(secret).map_err(|e| format!("DRONE_SECRET: {e}"))?;
-    let settings = VaultSettings::from_env()?;
-    if env("VAULT_ADDR").is_none() {
-        tracing::warn!("VAULT_ADDR is not set: using https://127.0.0.1:8200");
-    }
+async fn run(settings: Settings) -> Result<(), BoxError> {
+    let Settings {
+        secret,
+        bind,
+        vault: settings,
+        summary: _,
+    } = settings;
     let metrics = Metrics::new();
     let client = settings.client.metrics(&metrics).build()?;
     tracing::info!(
@@ -190,7 +218,6 @@ async fn run() -> Result<(), BoxError> {
         .route("/readyz", get(readyz))
         .route("/metrics", get(scrape));
 
-    let bind = bind()?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
@@ -220,8 +247,38 @@ fn state(vault: &Vault, readiness: &Readiness) -> State {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_tracing();
-    match run().await {
+    let mut env = Env::from_process().prefixes(["DRONE_", "VAULT_"]);
+    let debug = match env.bool("DRONE_DEBUG") {
+        Ok(debug) => debug.unwrap_or(false),
+        Err(e) => {
+            eprintln!("vault: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_tracing(debug);
+    let settings = settings(&mut env);
+    // The unknown and misspelled variables are named also when a value is refused: a typo
+    // (`VAULT_TOKN`) is often why a required one is missing.
+    for warning in env.finish() {
+        tracing::warn!("{warning}");
+    }
+    let settings = match settings {
+        Ok(settings) => settings,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("vault: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for entry in settings.summary.defaulted() {
+        tracing::warn!(
+            "{} is not set: using the default {}",
+            entry.name,
+            entry.value.as_deref().unwrap_or_default()
+        );
+    }
+    tracing::info!(config = %settings.summary, "configuration");
+    match run(settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

@@ -3,20 +3,30 @@
 //! served by one `WoodpeckerRouter` behind the Woodpecker signature layer.
 //!
 //! ```sh
-//! WOODPECKER_SERVER=https://ci.example.com DRONE_CONFIG=tools/starter/starter.toml \
+//! EXTENSION_WOODPECKER_URL=https://ci.example.com DRONE_CONFIG=tools/starter/starter.toml \
 //!     cargo run -p drone-extension-woodpecker
 //! cargo install --path tools/woodpecker
 //! ```
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `DRONE_BIND` | `0.0.0.0:3000` | listen address (the starter's variable) |
+//! | `DRONE_BIND` | `0.0.0.0:3000` | listen address (the starter's variable; `:3000` is every interface) |
 //! | `DRONE_CONFIG` | embedded default | the starter's TOML policy file (`tools/starter/starter.toml`) |
-//! | `WOODPECKER_PUBLIC_KEY` | unset | the Woodpecker server's public key: PEM or 64 hex digits; several separated by `;` |
-//! | `WOODPECKER_SERVER` | unset | a Woodpecker server URL whose key is fetched once, at start-up |
-//! | `WOODPECKER_MAX_AGE` | `60` | seconds a signed request stays acceptable |
+//! | `EXTENSION_WOODPECKER_PUBLIC_KEY` (or `…_FILE`) | unset | the Woodpecker server's public key: PEM or 64 hex digits; several separated by `;` |
+//! | `EXTENSION_WOODPECKER_URL` | unset | a Woodpecker server URL whose key is fetched once, at start-up |
+//! | `EXTENSION_WOODPECKER_MAX_AGE` | `60s` | how long a signed request stays acceptable (Go duration like `90s`, or whole seconds) |
 //!
-//! One of `WOODPECKER_PUBLIC_KEY` and `WOODPECKER_SERVER` is required. A key of small order (all
+//! **Renamed:** these were `WOODPECKER_PUBLIC_KEY`, `WOODPECKER_SERVER` and `WOODPECKER_MAX_AGE`,
+//! names Woodpecker itself uses (`WOODPECKER_SERVER` is its agent's gRPC address, `host:9000`):
+//! an env file shared with Woodpecker fed them the wrong value. The old names are still read
+//! when the new one is unset, with a deprecation warning, and ignored when it is set.
+//!
+//! An invalid value (a URL without `http://`/`https://`, `EXTENSION_WOODPECKER_MAX_AGE=1min`)
+//! refuses to start naming the variable and the expected form; an unknown `DRONE_*` or
+//! `EXTENSION_*` variable is warned about at start with the closest known name; the
+//! configuration (where the key came from, never a secret) is logged.
+//!
+//! One of `EXTENSION_WOODPECKER_PUBLIC_KEY` and `EXTENSION_WOODPECKER_URL` is required. A key of small order (all
 //! zeros, the identity, …) is refused at start: signatures made without a private key could
 //! match it. Woodpecker itself is
 //! configured with `WOODPECKER_CONFIG_EXTENSION_ENDPOINT=https://ext.example.com/woodpecker/config`
@@ -43,6 +53,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
 use common::{log, policy};
+use drone_extension::env::{Env, Source, Summary, WOODPECKER_RENAMES};
 use drone_extension::metrics::Metrics;
 use drone_extension::woodpecker::fetch_public_key;
 use drone_extension::woodpecker::prelude::*;
@@ -101,43 +112,107 @@ impl RegistryExtension for Extensions {
     }
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// Everything read from the environment (the key fetched from a server comes later).
+struct Settings {
+    policy: policy::Policy,
+    /// Keys given in `EXTENSION_WOODPECKER_PUBLIC_KEY`.
+    keys: Vec<PublicKey>,
+    /// `EXTENSION_WOODPECKER_URL`: a server whose key is fetched at start.
+    url: Option<String>,
+    max_age: Duration,
+    bind: SocketAddr,
+    summary: Summary,
 }
 
-async fn keys() -> Result<PublicKeys, BoxError> {
-    let mut keys = Vec::new();
-    if let Some(text) = env("WOODPECKER_PUBLIC_KEY") {
-        for key in text.split(';').filter(|k| !k.trim().is_empty()) {
-            keys.push(PublicKey::parse(key).map_err(|e| format!("WOODPECKER_PUBLIC_KEY: {e}"))?);
-        }
-    }
-    if let Some(server) = env("WOODPECKER_SERVER") {
-        keys.push(fetch_public_key(&server).await?);
-    }
-    PublicKeys::new(keys).map_err(|_| {
-        "set WOODPECKER_PUBLIC_KEY or WOODPECKER_SERVER (the key to verify with)".into()
-    })
-}
+const PUBLIC_KEY: &str = "EXTENSION_WOODPECKER_PUBLIC_KEY";
+const URL: &str = "EXTENSION_WOODPECKER_URL";
+const MAX_AGE: &str = "EXTENSION_WOODPECKER_MAX_AGE";
 
-async fn run() -> Result<(), BoxError> {
-    let policy = match env("DRONE_CONFIG") {
+fn settings(env: &mut Env) -> Result<Settings, BoxError> {
+    let mut summary = Summary::new();
+    let policy = match env.string("DRONE_CONFIG")? {
         Some(path) => {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read DRONE_CONFIG={path}: {e}"))?;
+            summary.value("DRONE_CONFIG", path.clone(), Source::Env);
             policy::parse(&text, &path)?
         }
-        None => policy::parse(policy::DEFAULT_POLICY, "(embedded default)")?,
+        None => {
+            summary.value("DRONE_CONFIG", "(embedded default)", Source::Default);
+            policy::parse(policy::DEFAULT_POLICY, "(embedded default)")?
+        }
     };
-    let max_age = match env("WOODPECKER_MAX_AGE") {
-        Some(v) => Duration::from_secs(
-            v.trim()
-                .parse()
-                .map_err(|_| format!("WOODPECKER_MAX_AGE must be a whole number, not {v:?}"))?,
-        ),
-        None => drone_extension::woodpecker::DEFAULT_MAX_AGE,
+    let mut keys = Vec::new();
+    if let Some(text) = env.string_or_file(PUBLIC_KEY)? {
+        for key in text.value.split(';').filter(|k| !k.trim().is_empty()) {
+            keys.push(PublicKey::parse(key).map_err(|e| format!("{}: {e}", text.variable))?);
+        }
+        summary.value(
+            PUBLIC_KEY,
+            format!("{} key(s) from {}", keys.len(), text.variable),
+            text.source,
+        );
+    }
+    let url = env.url(URL)?;
+    if let Some(url) = &url {
+        summary.value(URL, url.clone(), Source::Env);
+    }
+    if keys.is_empty() && url.is_none() {
+        return Err(env
+            .missing_one_of(&[PUBLIC_KEY, URL], Some("the key to verify with"))
+            .into());
+    }
+    let max_age = match env.duration_or_seconds(MAX_AGE)? {
+        Some(max_age) => {
+            summary.value(MAX_AGE, format!("{max_age:?}"), Source::Env);
+            max_age
+        }
+        None => {
+            let max_age = drone_extension::woodpecker::DEFAULT_MAX_AGE;
+            summary.value(MAX_AGE, format!("{max_age:?}"), Source::Default);
+            max_age
+        }
     };
-    let verifier = Verifier::new(keys().await?).max_age(max_age);
+    let bind = match env.socket_addr("DRONE_BIND")? {
+        Some(bind) => {
+            summary.value("DRONE_BIND", bind.to_string(), Source::Env);
+            bind
+        }
+        None => {
+            let bind = SocketAddr::from(([0, 0, 0, 0], 3000));
+            summary.value("DRONE_BIND", bind.to_string(), Source::Default);
+            bind
+        }
+    };
+    Ok(Settings {
+        policy,
+        keys,
+        url,
+        max_age,
+        bind,
+        summary,
+    })
+}
+
+async fn run(settings: Settings) -> Result<(), BoxError> {
+    let Settings {
+        policy,
+        mut keys,
+        url,
+        max_age,
+        bind,
+        summary: _,
+    } = settings;
+    if let Some(url) = url {
+        keys.push(
+            fetch_public_key(&url)
+                .await
+                .map_err(|e| format!("{URL}={url}: cannot fetch the key: {e}"))?,
+        );
+    }
+    let keys =
+        PublicKeys::new(keys).map_err(|e| format!("{PUBLIC_KEY} or {URL}: no usable key: {e}"))?;
+    let verifier = Verifier::new(keys).max_age(max_age);
     let ext = Extensions(Arc::new(policy));
     let metrics = Metrics::new();
     // One layer for the three routes: `/woodpecker/config`, `/woodpecker/secret`,
@@ -165,10 +240,6 @@ async fn run() -> Result<(), BoxError> {
             get(move || std::future::ready(metrics.response())),
         )
         .fallback_service(woodpecker);
-    let bind: SocketAddr = env("DRONE_BIND")
-        .unwrap_or_else(|| "0.0.0.0:3000".to_owned())
-        .parse()
-        .map_err(|e| format!("invalid DRONE_BIND: {e}"))?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
@@ -187,12 +258,35 @@ async fn main() -> ExitCode {
         .with_ansi(false)
         .with_writer(log.writer())
         .init();
-    let result = run().await;
+    let mut env = Env::from_process()
+        .prefixes(["DRONE_", "EXTENSION_"])
+        .renames(WOODPECKER_RENAMES);
+    let settings = settings(&mut env);
+    // Named also when a value is refused: a misspelling is often why one is missing.
+    for warning in env.finish() {
+        tracing::warn!("{warning}");
+    }
+    let result = match settings {
+        Ok(settings) => {
+            for entry in settings.summary.defaulted() {
+                tracing::warn!(
+                    "{} is not set: using the default {}",
+                    entry.name,
+                    entry.value.as_deref().unwrap_or_default()
+                );
+            }
+            tracing::info!(config = %settings.summary, "configuration");
+            run(settings).await
+        }
+        Err(e) => Err(e),
+    };
     // Bounded: a stuck stdout cannot hold the exit.
     log.flush(Duration::from_millis(500));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            tracing::error!("{e}");
+            log.flush(Duration::from_millis(500));
             eprintln!("woodpecker: {e}");
             ExitCode::FAILURE
         }

@@ -46,7 +46,7 @@ async fn the_woodpecker_extension_gives_forks_only_what_their_rules_allow() {
     let server = Server::start(
         WOODPECKER,
         &[
-            ("WOODPECKER_PUBLIC_KEY", key.as_str()),
+            ("EXTENSION_WOODPECKER_PUBLIC_KEY", key.as_str()),
             ("DRONE_CONFIG", policy.to_str().unwrap()),
         ],
     );
@@ -100,7 +100,7 @@ async fn the_probe_audit_passes_for_each_extension() {
     let server = Server::start(
         WOODPECKER,
         &[
-            ("WOODPECKER_PUBLIC_KEY", key.as_str()),
+            ("EXTENSION_WOODPECKER_PUBLIC_KEY", key.as_str()),
             ("DRONE_CONFIG", policy.to_str().unwrap()),
         ],
     );
@@ -177,9 +177,13 @@ async fn weak_keys_are_refused_at_start_and_health_and_readiness_answer() {
         "0100000000000000000000000000000000000000000000000000000000000000",
         "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
     ] {
-        let mut child = command(WOODPECKER, &[], &[("WOODPECKER_PUBLIC_KEY", weak)])
-            .spawn()
-            .unwrap();
+        let mut child = command(
+            WOODPECKER,
+            &[],
+            &[("EXTENSION_WOODPECKER_PUBLIC_KEY", weak)],
+        )
+        .spawn()
+        .unwrap();
         let mut stderr = child.stderr.take().unwrap();
         let Some((status, _)) = exit_within(&mut child, Duration::from_secs(30)) else {
             let _ = child.kill();
@@ -193,7 +197,7 @@ async fn weak_keys_are_refused_at_start_and_health_and_readiness_answer() {
     }
 
     let strong = "26b40b8f93fff3d897112f7ebc582b232dbd72517d082fe83cfb30ddce43d1bb";
-    let server = Server::start(WOODPECKER, &[("WOODPECKER_PUBLIC_KEY", strong)]);
+    let server = Server::start(WOODPECKER, &[("EXTENSION_WOODPECKER_PUBLIC_KEY", strong)]);
     assert_eq!(get(server.addr, "/healthz").await.0, StatusCode::OK);
     assert_eq!(
         get(server.addr, "/readyz").await,
