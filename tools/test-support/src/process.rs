@@ -107,7 +107,9 @@ fn newest(path: &Path) -> Option<(PathBuf, SystemTime)> {
         .max_by_key(|(_, modified)| *modified)
 }
 
-/// Sends `signal` (`-STOP`, `-CONT`, `-INT`, `-TERM`, …) to `child` with `kill`.
+/// Sends `signal` (`-STOP`, `-CONT`, `-INT`, `-TERM`, …) to `child` with `kill`. After `-STOP`,
+/// waits (where `/proc` tells) until every thread of the process is stopped: a request sent
+/// right after must find it frozen, not one thread still answering on a loaded machine.
 pub fn signal(child: &Child, signal: &str) {
     let status = Command::new("kill")
         .arg(signal)
@@ -115,6 +117,38 @@ pub fn signal(child: &Child, signal: &str) {
         .status()
         .expect("kill runs");
     assert!(status.success(), "kill {signal} {}", child.id());
+    if signal == "-STOP" {
+        wait_stopped(child.id());
+    }
+}
+
+/// Waits until every thread of process `pid` is stopped (state `T` in `/proc/PID/task/*/stat`);
+/// without `/proc`, returns at once. Panics after the hang bound.
+fn wait_stopped(pid: u32) {
+    let tasks = PathBuf::from(format!("/proc/{pid}/task"));
+    if !tasks.is_dir() {
+        return;
+    }
+    let stopped = || {
+        std::fs::read_dir(&tasks).is_ok_and(|entries| {
+            entries.filter_map(Result::ok).all(|task| {
+                std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+                    // `PID (COMM) STATE …`: the state follows the last `)`.
+                    stat.rsplit_once(')')
+                        .is_some_and(|(_, rest)| rest.trim_start().starts_with(['T', 't']))
+                })
+            })
+        })
+    };
+    let bound = crate::bounds::hang_bound(Duration::ZERO);
+    let started = Instant::now();
+    while !stopped() {
+        assert!(
+            started.elapsed() < bound,
+            "process {pid} not stopped {bound:?} after SIGSTOP"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// The command that runs `program` (a server's executable) with `DRONE_BIND=127.0.0.1:0`,
