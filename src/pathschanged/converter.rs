@@ -156,10 +156,17 @@ impl<C: ChangedFiles> PathsChanged<C> {
     /// Decides one request: the conditions first (a malformed configuration fails before any
     /// git call), then the changed files, then the rewrite.
     pub async fn decide(&self, request: &ConvertRequest) -> Decision {
-        let config = request.config.data.as_str();
-        match has_paths_conditions(config) {
+        // Parsing and rewriting are CPU work bounded by the body limit (milliseconds for a
+        // large monorepo file, more for a hostile one): off the async workers.
+        let config: std::sync::Arc<str> = request.config.data.as_str().into();
+        let text = config.clone();
+        let conditions = blocking(move || has_paths_conditions(&text)).await;
+        match conditions {
             Ok(false) => return Decision::NoConditions,
             Ok(true) => {}
+            Err(error) if matches!(error.kind(), ErrorKind::Verification(_)) => {
+                return Decision::RewriteFailed(error);
+            }
             Err(error) => return Decision::InvalidConfig(error),
         }
         let query = match &self.token_username {
@@ -180,7 +187,7 @@ impl<C: ChangedFiles> PathsChanged<C> {
             ChangedSet::Files(files) => files,
             ChangedSet::Everything { reason } => return Decision::RunEverything(reason),
         };
-        match rewrite(config, &files) {
+        match blocking(move || rewrite(&config, &files)).await {
             Ok(rewrite) if rewrite.config.is_some() => Decision::Converted(rewrite),
             Ok(rewrite) => Decision::Unchanged(rewrite),
             Err(error) if matches!(error.kind(), ErrorKind::Verification(_)) => {
@@ -252,6 +259,19 @@ impl<C: ChangedFiles> Endpoint for PathsChanged<C> {
 
 impl<C: ChangedFiles> DroneEndpoint for PathsChanged<C> {
     const KIND: ExtensionKind = ExtensionKind::Convert;
+}
+
+/// Runs `work` on tokio's blocking pool; a panic in it (never expected: the parser is
+/// fuzzed) is a verification failure, so the request runs everything.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|_| {
+        Err(Error::new(
+            ErrorKind::Verification("the YAML work panicked".into()),
+            super::Location::default(),
+        ))
+    })
 }
 
 /// `pipeline` or `pipeline/step` for every skipped pipeline and step, for the log.
