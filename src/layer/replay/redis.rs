@@ -121,7 +121,7 @@ const RELEASE_BATCH: usize = 128;
 const RELEASE_RETRY: Duration = Duration::from_millis(250);
 
 /// A claim sent to Redis without an answer in time: its request was refused.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Unanswered {
     key: String,
     token: String,
@@ -178,21 +178,33 @@ impl Unsettled {
         pending.remove(key)
     }
 
-    /// Takes up to [`RELEASE_BATCH`] claims waiting to be released, dropping expired ones.
-    fn take_batch(&self) -> Vec<Unanswered> {
+    /// Copies up to [`RELEASE_BATCH`] claims waiting to be released, dropping expired ones.
+    /// They stay pending until [`settle`](Self::settle): a retry arriving meanwhile still finds
+    /// (and releases) its earlier claim before claiming again, whatever the releasing task is
+    /// doing (releasing twice is harmless).
+    fn peek_batch(&self) -> Vec<Unanswered> {
         let now = Instant::now();
         let mut pending = self.lock();
         let mut batch = Vec::new();
         pending.retain(|_, claims| {
             claims.retain(|c| c.expires > now);
-            while batch.len() < RELEASE_BATCH
-                && let Some(claim) = claims.pop()
-            {
-                batch.push(claim);
-            }
+            batch.extend(claims.iter().take(RELEASE_BATCH - batch.len()).cloned());
             !claims.is_empty()
         });
         batch
+    }
+
+    /// Forgets claims that were released.
+    fn settle(&self, released: &[Unanswered]) {
+        let mut pending = self.lock();
+        for claim in released {
+            if let Some(claims) = pending.get_mut(&claim.key) {
+                claims.retain(|c| c.token != claim.token);
+                if claims.is_empty() {
+                    pending.remove(&claim.key);
+                }
+            }
+        }
     }
 
     /// Puts claims back after a failed release (unless they have expired meanwhile).
@@ -258,15 +270,17 @@ async fn release_unanswered(
             let Some(claims) = unsettled.upgrade() else {
                 return;
             };
-            let batch = claims.take_batch();
+            let batch = claims.peek_batch();
             if batch.is_empty() {
                 break;
             }
-            if let Err(e) = release(&connection, &batch, timeout).await {
-                tracing::debug!(error = %e, "replay guard: claims not released yet");
-                claims.put_back(batch);
-                drop(claims);
-                tokio::time::sleep(RELEASE_RETRY).await;
+            match release(&connection, &batch, timeout).await {
+                Ok(()) => claims.settle(&batch),
+                Err(e) => {
+                    tracing::debug!(error = %e, "replay guard: claims not released yet");
+                    drop(claims);
+                    tokio::time::sleep(RELEASE_RETRY).await;
+                }
             }
         }
     }
