@@ -589,6 +589,20 @@ impl Summary {
     pub fn defaulted(&self) -> impl Iterator<Item = &SummaryEntry> {
         self.entries.iter().filter(|e| e.source == Source::Default)
     }
+
+    /// Logs what a binary logs at start: a warning for each [defaulted](Self::defaulted)
+    /// setting (`VAULT_ADDR is not set: using the default https://127.0.0.1:8200`), then the
+    /// whole summary (never a secret) as `configuration`.
+    pub fn log(&self) {
+        for entry in self.defaulted() {
+            tracing::warn!(
+                "{} is not set: using the default {}",
+                entry.name,
+                entry.value.as_deref().unwrap_or_default()
+            );
+        }
+        tracing::info!(config = %self, "configuration");
+    }
 }
 
 impl fmt::Display for Summary {

@@ -187,7 +187,7 @@ async fn main() -> ExitCode {
     for warning in env.finish() {
         tracing::warn!("{warning}");
     }
-    tracing::info!(config = %settings.summary, "configuration");
+    settings.summary.log();
     match run(settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -270,14 +270,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for entry in settings.summary.defaulted() {
-        tracing::warn!(
-            "{} is not set: using the default {}",
-            entry.name,
-            entry.value.as_deref().unwrap_or_default()
-        );
-    }
-    tracing::info!(config = %settings.summary, "configuration");
+    settings.summary.log();
     match run(settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -268,14 +268,7 @@ async fn main() -> ExitCode {
     }
     let result = match settings {
         Ok(settings) => {
-            for entry in settings.summary.defaulted() {
-                tracing::warn!(
-                    "{} is not set: using the default {}",
-                    entry.name,
-                    entry.value.as_deref().unwrap_or_default()
-                );
-            }
-            tracing::info!(config = %settings.summary, "configuration");
+            settings.summary.log();
             run(settings).await
         }
         Err(e) => Err(e),
