@@ -6,16 +6,20 @@
 //!
 //! ```sh
 //! # The key: `curl https://ci.example.com/api/signature/public-key` (PEM), or 64 hex digits.
-//! WOODPECKER_PUBLIC_KEY="$(cat woodpecker.pem)" cargo run --example woodpecker --features woodpecker
+//! EXTENSION_WOODPECKER_PUBLIC_KEY_FILE=woodpecker.pem cargo run --example woodpecker --features woodpecker
 //! ```
 //!
 //! Woodpecker (3.14+) is pointed at it with
 //! `WOODPECKER_SECRET_EXTENSION_ENDPOINT=https://ext.example.com/woodpecker/secret`, and
 //! `WOODPECKER_EXTENSIONS_ALLOWED_HOSTS` must admit this host when it is not a public address.
-//! `DRONE_BIND` is the listen address (default `0.0.0.0:3000`).
+//! `DRONE_BIND` is the listen address (default `0.0.0.0:3000`). The key is read as the binaries
+//! read it (`drone_extension::env`): from `EXTENSION_WOODPECKER_PUBLIC_KEY` or the file named by
+//! `…_FILE`, the old name `WOODPECKER_PUBLIC_KEY` still accepted with a warning; a missing or
+//! malformed variable stops the start with its name and the expected form.
 
 use axum::Router;
 use axum::routing::get;
+use drone_extension::env::{Env, WOODPECKER_RENAMES};
 use drone_extension::woodpecker::prelude::*;
 use tracing_subscriber::EnvFilter;
 
@@ -42,10 +46,19 @@ async fn main() -> Result<(), BoxError> {
     // `info` and up unless RUST_LOG says otherwise: one line a request, a reason a refusal.
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
-    let key = std::env::var("WOODPECKER_PUBLIC_KEY").map_err(|_| "set WOODPECKER_PUBLIC_KEY")?;
+    let mut env = Env::from_process().renames(WOODPECKER_RENAMES);
+    let key = env
+        .string_or_file("EXTENSION_WOODPECKER_PUBLIC_KEY")?
+        .ok_or_else(|| env.missing(&["EXTENSION_WOODPECKER_PUBLIC_KEY"], None))?;
+    let bind = env
+        .socket_addr("DRONE_BIND")?
+        .unwrap_or_else(|| ([0, 0, 0, 0], 3000).into());
+    for warning in env.finish() {
+        tracing::warn!("{warning}");
+    }
     // A key of small order (all zeros, …) is refused: signatures made without a private key
     // could match it.
-    let verifier = Verifier::new(PublicKey::parse(&key)?);
+    let verifier = Verifier::new(PublicKey::parse(&key.value)?);
 
     // Woodpecker signs the path: the prefix is matched, never stripped (no `nest_service`).
     let woodpecker = WoodpeckerRouter::new(verifier)
@@ -56,8 +69,7 @@ async fn main() -> Result<(), BoxError> {
         .fallback_service(woodpecker);
 
     // The hardened server: deadlines, connection and in-flight bounds, a drain on SIGTERM.
-    let bind = std::env::var("DRONE_BIND").unwrap_or_else(|_| "0.0.0.0:3000".into());
-    let listener = tokio::net::TcpListener::bind(&bind).await?;
+    let listener = tokio::net::TcpListener::bind(bind).await?;
     Server::new().serve(listener, app).await?; // logs `listening addr=…`
     Ok(())
 }

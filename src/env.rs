@@ -550,6 +550,30 @@ impl Summary {
         })
     }
 
+    /// `value` if it was read ([`Source::Env`]), else `default` ([`Source::Default`]),
+    /// recorded either way: the one line of a setting with a default.
+    ///
+    /// ```
+    /// use drone_extension::env::{Env, Source, Summary};
+    ///
+    /// let mut env = Env::from_pairs([("DRONE_BIND", "127.0.0.1:8080")]);
+    /// let mut summary = Summary::new();
+    /// let bind = env.socket_addr("DRONE_BIND").unwrap();
+    /// let bind = summary.or_default("DRONE_BIND", bind, ([0, 0, 0, 0], 3000).into());
+    /// assert_eq!(bind.port(), 8080);
+    /// let debug = env.bool("DRONE_DEBUG").unwrap();
+    /// assert!(!summary.or_default("DRONE_DEBUG", debug, false));
+    /// assert_eq!(summary.get("DRONE_DEBUG").unwrap().source, Source::Default);
+    /// ```
+    pub fn or_default<T: fmt::Display>(&mut self, name: &str, value: Option<T>, default: T) -> T {
+        let (value, source) = match value {
+            Some(value) => (value, Source::Env),
+            None => (default, Source::Default),
+        };
+        self.value(name, value.to_string(), source);
+        value
+    }
+
     /// Records where a secret came from, never its value.
     pub fn secret(&mut self, name: &str, source: Source) -> &mut Summary {
         self.push(SummaryEntry {

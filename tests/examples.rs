@@ -122,7 +122,18 @@ async fn the_woodpecker_example_serves_signed_requests_only() {
 
     let signer = Signer::from_seed(&[9; 32]);
     let key = support::hex(&signer.public_key().to_bytes());
-    let server = Server::start(example("woodpecker"), &[("WOODPECKER_PUBLIC_KEY", &key)]);
+    // The key from a file, as an operator mounts it (`EXTENSION_WOODPECKER_PUBLIC_KEY_FILE`).
+    let key_file =
+        std::env::temp_dir().join(format!("woodpecker-example-{}.key", std::process::id()));
+    std::fs::write(&key_file, format!("{key}\n")).unwrap();
+    let server = Server::start(
+        example("woodpecker"),
+        &[(
+            "EXTENSION_WOODPECKER_PUBLIC_KEY_FILE",
+            key_file.to_str().unwrap(),
+        )],
+    );
+    let _ = std::fs::remove_file(&key_file);
     let client = Client::new(&server.url("/woodpecker/secret"), signer)
         .unwrap()
         .timeout(Duration::from_secs(10));

@@ -50,17 +50,8 @@ fn settings(env: &mut Env) -> Result<Settings, BoxError> {
         .ok_or_else(|| env.missing(&["DRONE_SECRET"], None))?;
     summary.secret("DRONE_SECRET", secret.source());
     let secret = SharedSecret::new(secret.expose()).map_err(|e| format!("DRONE_SECRET: {e}"))?;
-    let bind = match env.socket_addr("DRONE_BIND")? {
-        Some(bind) => {
-            summary.value("DRONE_BIND", bind.to_string(), Source::Env);
-            bind
-        }
-        None => {
-            let bind = SocketAddr::from(([0, 0, 0, 0], 3000));
-            summary.value("DRONE_BIND", bind.to_string(), Source::Default);
-            bind
-        }
-    };
+    let bind = env.socket_addr("DRONE_BIND")?;
+    let bind = summary.or_default("DRONE_BIND", bind, SocketAddr::from(([0, 0, 0, 0], 3000)));
     let cache_dir = match env.string("PATHSCHANGED_CACHE_DIR")? {
         Some(dir) => {
             summary.value("PATHSCHANGED_CACHE_DIR", dir.clone(), Source::Env);

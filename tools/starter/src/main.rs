@@ -156,25 +156,6 @@ fn kind_secret_variable(kind: ExtensionKind) -> String {
     )
 }
 
-/// A setting's value, or its default, recorded in `summary`.
-fn or_default<T: std::fmt::Display>(
-    summary: &mut Summary,
-    name: &str,
-    value: Option<T>,
-    default: T,
-) -> T {
-    match value {
-        Some(value) => {
-            summary.value(name, value.to_string(), Source::Env);
-            value
-        }
-        None => {
-            summary.value(name, default.to_string(), Source::Default);
-            default
-        }
-    }
-}
-
 fn settings(env: &mut Env) -> Result<Settings, BoxError> {
     let mut summary = Summary::new();
     let policy = match env.string("DRONE_CONFIG")? {
@@ -253,18 +234,13 @@ fn settings(env: &mut Env) -> Result<Settings, BoxError> {
         None => None,
     };
     let metrics = env.bool("DRONE_METRICS")?;
-    let metrics = or_default(&mut summary, "DRONE_METRICS", metrics, true);
+    let metrics = summary.or_default("DRONE_METRICS", metrics, true);
     let metrics_bind = env.socket_addr("DRONE_METRICS_BIND")?;
     if let Some(bind) = metrics_bind {
         summary.value("DRONE_METRICS_BIND", bind.to_string(), Source::Env);
     }
     let bind = env.socket_addr("DRONE_BIND")?;
-    let bind = or_default(
-        &mut summary,
-        "DRONE_BIND",
-        bind,
-        SocketAddr::from(([0, 0, 0, 0], 3000)),
-    );
+    let bind = summary.or_default("DRONE_BIND", bind, SocketAddr::from(([0, 0, 0, 0], 3000)));
 
     // Read whatever the guard, so that they are never reported unknown.
     let timeout = env.number::<u64>("DRONE_REPLAY_GUARD_TIMEOUT_MS")?;

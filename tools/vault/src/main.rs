@@ -83,7 +83,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use drone_extension::env::{Env, Source, Summary};
+use drone_extension::env::{Env, Summary};
 use drone_extension::global_secrets::GlobalSecretsProvider;
 use drone_extension::metrics::{Metrics, MetricsLayer};
 use drone_extension::secret::SecretFinder;
@@ -112,17 +112,8 @@ fn settings(env: &mut Env) -> Result<Settings, BoxError> {
     summary.secret("DRONE_SECRET", secret.source());
     let secret = SharedSecret::new(secret.expose()).map_err(|e| format!("DRONE_SECRET: {e}"))?;
     // `DRONE_BIND` as Go reads it: `:3000` is every interface.
-    let bind = match env.socket_addr("DRONE_BIND")? {
-        Some(bind) => {
-            summary.value("DRONE_BIND", bind.to_string(), Source::Env);
-            bind
-        }
-        None => {
-            let bind = SocketAddr::from(([0, 0, 0, 0], 3000));
-            summary.value("DRONE_BIND", bind.to_string(), Source::Default);
-            bind
-        }
-    };
+    let bind = env.socket_addr("DRONE_BIND")?;
+    let bind = summary.or_default("DRONE_BIND", bind, SocketAddr::from(([0, 0, 0, 0], 3000)));
     let mut vault = VaultSettings::read(env)?;
     summary.extend(std::mem::take(&mut vault.summary));
     Ok(Settings {

@@ -173,17 +173,8 @@ fn settings(env: &mut Env) -> Result<Settings, BoxError> {
             max_age
         }
     };
-    let bind = match env.socket_addr("DRONE_BIND")? {
-        Some(bind) => {
-            summary.value("DRONE_BIND", bind.to_string(), Source::Env);
-            bind
-        }
-        None => {
-            let bind = SocketAddr::from(([0, 0, 0, 0], 3000));
-            summary.value("DRONE_BIND", bind.to_string(), Source::Default);
-            bind
-        }
-    };
+    let bind = env.socket_addr("DRONE_BIND")?;
+    let bind = summary.or_default("DRONE_BIND", bind, SocketAddr::from(([0, 0, 0, 0], 3000)));
     Ok(Settings {
         policy,
         keys,
