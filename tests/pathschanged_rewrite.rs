@@ -736,3 +736,98 @@ proptest! {
         let _ = rewrite(&text, &["a"]);
     }
 }
+
+/// A pattern the rewrite accepts (well-formed, not empty), from the pieces of real conditions.
+fn valid_pattern() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        proptest::sample::select(vec![
+            "a",
+            "b",
+            "/",
+            "src/",
+            "svc1/",
+            ".",
+            "*",
+            "**",
+            "**/",
+            "?",
+            "[ab]",
+            "{a,src/b}",
+            "*.md",
+        ]),
+        1..5,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+fn changed_file() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        proptest::sample::select(vec!["a", "b", "/", "src/", "svc1/", ".", "x.md", "\\"]),
+        0..6,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+fn flow_list(patterns: &[String]) -> String {
+    let quoted: Vec<String> = patterns.iter().map(|p| format!("'{p}'")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+type Conditions = Vec<(Vec<String>, Vec<String>)>;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// The rewrite decides every pipeline and step as the plain [`PathsCondition::keeps`] over
+    /// the changed files in their order (the rewrite sorts them once and searches by prefix).
+    #[test]
+    fn decisions_are_the_plain_conditions(
+        conditions in proptest::collection::vec(
+            (
+                proptest::collection::vec(valid_pattern(), 0..3),
+                proptest::collection::vec(valid_pattern(), 0..3),
+            ),
+            2..9,
+        ),
+        files in proptest::collection::vec(changed_file(), 0..10),
+    ) {
+        // Pipelines of a trigger and a step each, from the conditions in pairs.
+        let pairs: Vec<Conditions> = conditions.chunks(2).map(<[_]>::to_vec).collect();
+        let mut config = String::new();
+        for (i, pair) in pairs.iter().enumerate() {
+            if i > 0 {
+                config.push_str("---\n");
+            }
+            let (include, exclude) = &pair[0];
+            config.push_str(&format!(
+                "kind: pipeline\nname: p{i}\ntrigger:\n  paths:\n    include: {}\n    exclude: {}\nsteps:\n- name: build\n",
+                flow_list(include),
+                flow_list(exclude),
+            ));
+            if let Some((include, exclude)) = pair.get(1) {
+                config.push_str(&format!(
+                    "  when: {{paths: {{include: {}, exclude: {}}}}}\n",
+                    flow_list(include),
+                    flow_list(exclude),
+                ));
+            }
+        }
+        let answer = rewrite(&config, &files).expect("a valid configuration");
+        prop_assert_eq!(answer.pipelines.len(), pairs.len());
+        let expect = |(include, exclude): &(Vec<String>, Vec<String>)| {
+            let condition = PathsCondition::new(include, exclude);
+            let skipped = !condition.is_empty() && !condition.keeps(&files);
+            ((!condition.is_empty()).then_some(condition), skipped)
+        };
+        for (pipeline, pair) in answer.pipelines.iter().zip(&pairs) {
+            prop_assert_eq!((pipeline.condition.clone(), pipeline.skipped), expect(&pair[0]));
+            if let Some(step) = pair.get(1) {
+                let decided = &pipeline.steps[0];
+                prop_assert_eq!((decided.condition.clone(), decided.skipped), expect(step));
+            }
+        }
+        if let Some(output) = answer.config {
+            prop_assert_eq!(rewrite(&output, &files).unwrap().config, None);
+        }
+    }
+}

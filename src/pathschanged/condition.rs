@@ -1,6 +1,7 @@
 //! [`PathsCondition`]: a `paths` condition and the reference's rule for it.
 
 use std::fmt;
+use std::ops::Range;
 
 use super::doublestar::{self, Pattern, PatternError};
 
@@ -58,6 +59,42 @@ impl Glob {
             Ok(pattern) => pattern.matches(path),
             Err(_) => doublestar::go_match(&self.text, path).unwrap_or(false),
         }
+    }
+
+    /// What every path it matches starts with (`""` for a malformed pattern: no pruning).
+    fn prefix(&self) -> &str {
+        self.compiled.as_ref().map_or("", Pattern::literal_prefix)
+    }
+}
+
+/// The changed files of one request, sorted and deduplicated once, for every condition of the
+/// configuration (and the verification's second evaluation).
+///
+/// A condition is kept when **some** file matches, so neither order nor repetition matters, and
+/// every path an include pattern matches starts with the pattern's literal prefix
+/// ([`Pattern::literal_prefix`]): in the sorted list those paths are one run, found by binary
+/// search. `svc7/src/**` then looks only at the files under `svc7/src/` instead of all of them
+/// (in a monorepo, most conditions have no file at all in their run). A sorted `Vec` and two
+/// binary searches need no dependency; a multi-pattern matcher (`globset`'s `GlobSet`) would
+/// need doublestar's semantics, which no crate has (see [`doublestar`]).
+pub(crate) struct ChangedIndex<'a> {
+    files: Vec<&'a str>,
+}
+
+impl<'a> ChangedIndex<'a> {
+    pub(crate) fn new<S: AsRef<str>>(files: &'a [S]) -> ChangedIndex<'a> {
+        let mut files: Vec<&str> = files.iter().map(AsRef::as_ref).collect();
+        files.sort_unstable();
+        files.dedup();
+        ChangedIndex { files }
+    }
+
+    /// The indices of the files that start with `prefix`: after the files smaller than it, the
+    /// ones that start with it come first (any other is greater than all of them).
+    fn run(&self, prefix: &str) -> Range<usize> {
+        let start = self.files.partition_point(|f| *f < prefix);
+        let len = self.files[start..].partition_point(|f| f.starts_with(prefix));
+        start..start + len
     }
 }
 
@@ -130,6 +167,37 @@ impl PathsCondition {
     pub fn keeps<S: AsRef<str>>(&self, changed_files: &[S]) -> bool {
         changed_files.is_empty() || changed_files.iter().any(|f| self.matches(f.as_ref()))
     }
+
+    /// [`keeps`](PathsCondition::keeps) on an indexed list: the same answer, looking only at
+    /// the files in the runs of the include patterns' literal prefixes (each file once; a file
+    /// outside every run matches no include, so it cannot match the condition).
+    pub(crate) fn keeps_indexed(&self, changed: &ChangedIndex<'_>) -> bool {
+        let files = &changed.files;
+        if files.is_empty() {
+            return true;
+        }
+        if self.include.is_empty() {
+            return files.iter().any(|f| self.matches(f));
+        }
+        let mut runs: Vec<Range<usize>> = self
+            .include
+            .iter()
+            .map(|g| changed.run(g.prefix()))
+            .filter(|r| !r.is_empty())
+            .collect();
+        runs.sort_unstable_by_key(|r| r.start);
+        let mut next = 0;
+        for run in runs {
+            let start = run.start.max(next);
+            if start < run.end {
+                if files[start..run.end].iter().any(|f| self.matches(f)) {
+                    return true;
+                }
+                next = run.end;
+            }
+        }
+        false
+    }
 }
 
 impl fmt::Debug for PathsCondition {
@@ -171,5 +239,88 @@ impl fmt::Display for PathsCondition {
             list(f, "exclude", self.exclude())?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn pattern() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("a"),
+                Just("b"),
+                Just("/"),
+                Just("ab/"),
+                Just("."),
+                Just("*"),
+                Just("**"),
+                Just("**/"),
+                Just("?"),
+                Just("[ab]"),
+                Just("{a,b/a}"),
+                Just("\\*"),
+                // Malformed (only `new` keeps them): never matches, and no prefix to prune by.
+                Just("["),
+            ],
+            0..5,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    fn file() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("a"),
+                Just("b"),
+                Just("/"),
+                Just("ab"),
+                Just("."),
+                Just("*"),
+                Just("\\"),
+            ],
+            0..6,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// The indexed decision (sorted files, only the runs of the include prefixes) is the
+        /// plain one: some file matches, or none changed.
+        #[test]
+        fn indexed_keeps_is_keeps(
+            include in proptest::collection::vec(pattern(), 0..4),
+            exclude in proptest::collection::vec(pattern(), 0..3),
+            files in proptest::collection::vec(file(), 0..12),
+        ) {
+            let condition = PathsCondition::new(&include, &exclude);
+            let index = ChangedIndex::new(&files);
+            prop_assert_eq!(condition.keeps_indexed(&index), condition.keeps(&files));
+        }
+    }
+
+    #[test]
+    fn runs_are_the_files_under_a_prefix() {
+        let files = ["b", "a/x", "a", "ab", "a/", "a/x", "a0", "a/y/z", "c/a/x"];
+        let index = ChangedIndex::new(&files);
+        assert_eq!(
+            index.files,
+            ["a", "a/", "a/x", "a/y/z", "a0", "ab", "b", "c/a/x"]
+        );
+        let run = |prefix: &str| index.files[index.run(prefix)].to_vec();
+        assert_eq!(run("a/"), ["a/", "a/x", "a/y/z"]);
+        assert_eq!(run(""), index.files);
+        assert_eq!(run("a/y/z/"), Vec::<&str>::new());
+        assert_eq!(run("d"), Vec::<&str>::new());
+        // Overlapping includes: each file is looked at once, and the answer is the plain one.
+        let condition = PathsCondition::new(["a/**", "a*", "**/x"], ["a/x", "a/y/**"]);
+        assert!(!condition.keeps_indexed(&ChangedIndex::new(&["a/x", "a/y/z", "c/d"])));
+        assert!(condition.keeps_indexed(&ChangedIndex::new(&["a/x", "c/a/x"])));
+        assert!(condition.keeps_indexed(&ChangedIndex::new::<&str>(&[])));
     }
 }

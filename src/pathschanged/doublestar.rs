@@ -58,6 +58,10 @@
 //! doublestar backtracks over every `*` and `**`; a pattern with many of them is exponential in
 //! Go. The transcription memoises its two recursive functions (same answers, polynomial time),
 //! and a pattern is at most [`MAX_PATTERN_LEN`] bytes (its recursion depth is bounded by it).
+//! [`Pattern::matches`] answers without it where the answer is certain: a literal pattern is
+//! equality, a path without the pattern's literal prefix (or suffix) never matches, and
+//! `prefix/**` matches every path that starts with `prefix/`. The tests check these shortcuts
+//! against the naive transcription on the reference's vectors and on random patterns and paths.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -192,6 +196,10 @@ pub struct Pattern {
     prefix_len: usize,
     /// The bytes after the last of them (less a first `/`): every matching path ends with them.
     suffix_start: usize,
+    /// The pattern is its literal prefix then `**`, the prefix empty or ending with `/`
+    /// (`svc/src/**`, `**`): every path that starts with the prefix matches (see
+    /// [`Pattern::matches`]).
+    below_prefix: bool,
 }
 
 impl Pattern {
@@ -211,11 +219,14 @@ impl Pattern {
         // A `/` right after the last special character may be absorbed (`**/b` matches `b`).
         let suffix_start = pattern.rfind(special).map_or(0, |i| i + 1);
         let suffix_start = suffix_start + usize::from(pattern[suffix_start..].starts_with('/'));
+        let below_prefix = &pattern[prefix_len..] == "**"
+            && (prefix_len == 0 || pattern[..prefix_len].ends_with('/'));
         Ok(Pattern {
             text: pattern.into(),
             literal: !pattern.contains(['*', '?', '[', '{', '\\']),
             prefix_len,
             suffix_start,
+            below_prefix,
         })
     }
 
@@ -227,12 +238,27 @@ impl Pattern {
         }
         // Cheap refusals before the general matcher (which allocates its memo tables): most
         // changed files of a monorepo fail a condition's literal directory prefix.
-        if !path.starts_with(&self.text[..self.prefix_len])
-            || !path.ends_with(&self.text[self.suffix_start..])
-        {
+        if !path.starts_with(self.literal_prefix()) {
+            return false;
+        }
+        // `prefix/**` (the usual condition) matches everything below the prefix: the prefix's
+        // components are literal and end with a real separator (no `\` in them), so doublestar
+        // walks them one by one and reaches a last `**` with at least one component left (an
+        // empty one for `prefix/`), which matches; `**` alone matches every path.
+        if self.below_prefix {
+            return true;
+        }
+        if !path.ends_with(&self.text[self.suffix_start..]) {
             return false;
         }
         go_match(&self.text, path).unwrap_or(false)
+    }
+
+    /// The bytes before the first `*`, `?`, `[`, `{`, `\` (or `]`, `}`, `,`): every path the
+    /// pattern matches starts with them (the whole text for a literal pattern, `""` for `**`).
+    /// A sorted list of paths holds the candidates as one run (what the rewrite searches).
+    pub(crate) fn literal_prefix(&self) -> &str {
+        &self.text[..self.prefix_len]
     }
 
     /// The pattern's text.
@@ -904,6 +930,24 @@ mod tests {
         .prop_map(|parts| parts.concat())
     }
 
+    /// Literal text: no character doublestar reads specially, `/` included.
+    fn literal_strategy() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("a"),
+                Just("b"),
+                Just("/"),
+                Just("."),
+                Just("é"),
+                Just("-"),
+                Just("!"),
+                Just("src/"),
+            ],
+            0..6,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
     fn name_strategy() -> impl Strategy<Value = String> {
         proptest::collection::vec(
             prop_oneof![
@@ -933,11 +977,37 @@ mod tests {
         }
 
         /// A pattern `Pattern::new` accepts answers what Go answers (its error read as false);
-        /// the literal shortcut included.
+        /// the literal shortcut included. What it matches starts with its literal prefix (what
+        /// the rewrite's index relies on).
         #[test]
         fn validated_patterns_answer_as_go(p in pattern_strategy(), n in name_strategy()) {
             if let Ok(pattern) = Pattern::new(&p) {
-                prop_assert_eq!(pattern.matches(&n), naive::go_match(&p, &n).unwrap_or(false));
+                let matched = pattern.matches(&n);
+                prop_assert_eq!(matched, naive::go_match(&p, &n).unwrap_or(false));
+                prop_assert!(!matched || n.starts_with(pattern.literal_prefix()));
+            }
+        }
+
+        /// The shapes of real conditions (a literal directory, then wildcards): the fast paths
+        /// (`prefix/**`, the prefix and suffix refusals) answer as Go, for names below the
+        /// prefix and elsewhere.
+        #[test]
+        fn literal_prefixes_answer_as_go(
+            prefix in literal_strategy(),
+            tail in proptest::sample::select(vec![
+                "**", "/**", "**/", "*", "/*", "**/a", "**/*.a", "*/**", "{a,b}/**", "[ab]/**",
+                "?", "\\**", "\\/**", "",
+            ]),
+            below in name_strategy(),
+            under in any::<bool>(),
+        ) {
+            let p = format!("{prefix}{tail}");
+            let n = if under { format!("{prefix}{below}") } else { below };
+            if let Ok(pattern) = Pattern::new(&p) {
+                let matched = pattern.matches(&n);
+                prop_assert_eq!(matched, naive::go_match(&p, &n).unwrap_or(false));
+                prop_assert_eq!(matched, go_match(&p, &n).unwrap_or(false));
+                prop_assert!(!matched || n.starts_with(pattern.literal_prefix()));
             }
         }
 
@@ -949,6 +1019,46 @@ mod tests {
         ) {
             prop_assert_eq!(naive::go_match(&p, &n), Ok(p == n));
         }
+    }
+
+    /// The compiled pattern (its fast paths), the memoised transcription and the naive one
+    /// give doublestar's answer for every pair of the reference's vectors.
+    #[test]
+    fn fast_paths_agree_on_the_vectors() {
+        #[derive(serde::Deserialize)]
+        struct Vectors {
+            glob_pairs: Vec<Pair>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Pair {
+            pattern: String,
+            path: String,
+            #[serde(rename = "match")]
+            matched: bool,
+        }
+        let vectors: Vectors = serde_json::from_str(include_str!(
+            "../../tests/fixtures/pathschanged-vectors.json"
+        ))
+        .unwrap();
+        assert_eq!(vectors.glob_pairs.len(), 1175);
+        let mut fast = 0;
+        for Pair {
+            pattern,
+            path,
+            matched,
+        } in &vectors.glob_pairs
+        {
+            let slow = go_match(pattern, path).unwrap_or(false);
+            assert_eq!(slow, *matched, "{pattern:?} {path:?}: memoised");
+            let oracle = naive::go_match(pattern, path).unwrap_or(false);
+            assert_eq!(oracle, *matched, "{pattern:?} {path:?}: naive");
+            if let Ok(compiled) = Pattern::new(pattern) {
+                assert_eq!(compiled.matches(path), *matched, "{pattern:?} {path:?}");
+                assert!(!matched || path.starts_with(compiled.literal_prefix()));
+                fast += usize::from(compiled.below_prefix);
+            }
+        }
+        assert!(fast > 50, "the vectors exercise `prefix/**`: {fast}");
     }
 
     #[test]

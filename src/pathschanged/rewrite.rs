@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::condition::PathsCondition;
+use super::condition::{ChangedIndex, PathsCondition};
 use super::doublestar::Pattern;
 use super::error::{Error, ErrorKind, Location, PathsProblem};
 use super::yaml::{self, Kind, NodeId, Role, Tree};
@@ -91,7 +91,7 @@ pub struct StepDecision {
 /// pattern (so a broken configuration fails before the changed files are computed).
 pub fn has_paths_conditions(config: &str) -> Result<bool, Error> {
     let tree = yaml::parse(config)?;
-    let evaluation = evaluate(&tree, None::<&[&str]>)?;
+    let evaluation = evaluate(&tree, None)?;
     Ok(evaluation.iter().any(|p| {
         p.trigger.condition.is_some() || p.steps.iter().any(|s| s.position.condition.is_some())
     }))
@@ -149,7 +149,9 @@ pub fn has_paths_conditions(config: &str) -> Result<bool, Error> {
 /// that is not the intended one.
 pub fn rewrite<S: AsRef<str>>(config: &str, changed_files: &[S]) -> Result<Rewrite, Error> {
     let tree = yaml::parse(config)?;
-    let evaluation = evaluate(&tree, Some(changed_files))?;
+    // Sorted once for every condition and for the verification.
+    let changed = ChangedIndex::new(changed_files);
+    let evaluation = evaluate(&tree, Some(&changed))?;
     let reader = Reader {
         tree: &tree,
         text: config,
@@ -181,7 +183,7 @@ pub fn rewrite<S: AsRef<str>>(config: &str, changed_files: &[S]) -> Result<Rewri
         });
     }
     let output = apply(config, &mut edits)?;
-    verify(&tree, &evaluation, &edits, &output, changed_files)?;
+    verify(&tree, &evaluation, &edits, &output, &changed)?;
     Ok(Rewrite {
         config: Some(output),
         pipelines,
@@ -252,7 +254,7 @@ struct Reader<'a> {
     text: &'a str,
 }
 
-fn evaluate<S: AsRef<str>>(tree: &Tree, changed: Option<&[S]>) -> Result<Vec<Evaluated>, Error> {
+fn evaluate(tree: &Tree, changed: Option<&ChangedIndex<'_>>) -> Result<Vec<Evaluated>, Error> {
     let reader = Reader { tree, text: "" };
     let mut out = Vec::new();
     for (index, document) in tree.documents.iter().enumerate() {
@@ -500,12 +502,12 @@ impl Reader<'_> {
     }
 
     /// Evaluates `trigger` of a pipeline or `when` of a step.
-    fn position<S: AsRef<str>>(
+    fn position(
         &self,
         map: NodeId,
         key: &'static str,
         context: &Location,
-        changed: Option<&[S]>,
+        changed: Option<&ChangedIndex<'_>>,
     ) -> Result<Position, Error> {
         let mut position = Position {
             target: None,
@@ -539,7 +541,7 @@ impl Reader<'_> {
         };
         let condition = self.paths(paths.value, context)?;
         if let Some(condition) = condition.filter(|c| !c.is_empty()) {
-            position.skipped = changed.is_some_and(|files| !condition.keeps(files));
+            position.skipped = changed.is_some_and(|files| !condition.keeps_indexed(files));
             position.condition = Some(condition);
         }
         Ok(position)
@@ -1032,12 +1034,12 @@ fn apply(text: &str, edits: &mut [Edit]) -> Result<String, Error> {
 /// same tree node for node (values, styles, tags, anchors, aliases) except for the `event`
 /// entries of the marked mappings, the same decisions, and the marker read (through merges and
 /// aliases) wherever something is skipped.
-fn verify<S: AsRef<str>>(
+fn verify(
     before: &Tree,
     evaluation: &[Evaluated],
     edits: &[Edit],
     output: &str,
-    changed: &[S],
+    changed: &ChangedIndex<'_>,
 ) -> Result<(), Error> {
     let fail = |detail: String| Error::new(ErrorKind::Verification(detail), Location::default());
     let after = yaml::parse(output).map_err(|e| fail(format!("the output does not parse: {e}")))?;
@@ -1050,7 +1052,8 @@ fn verify<S: AsRef<str>>(
         tree: &after,
         text: output,
     };
-    let mut mapped: HashMap<NodeId, NodeId> = HashMap::new();
+    // The node of the output each node of the input was paired with (indexed by node id).
+    let mut mapped: Vec<Option<NodeId>> = vec![None; before.nodes.len()];
     let mut stack: Vec<(NodeId, NodeId)> = before
         .documents
         .iter()
@@ -1059,7 +1062,7 @@ fn verify<S: AsRef<str>>(
         .rev()
         .collect();
     while let Some((a, b)) = stack.pop() {
-        mapped.insert(a, b);
+        mapped[a] = Some(b);
         let (na, nb) = (before.node(a), after.node(b));
         if na.anchored != nb.anchored || na.tag != nb.tag {
             return Err(fail(format!("node at line {} changed", na.line)));
@@ -1075,7 +1078,7 @@ fn verify<S: AsRef<str>>(
                     plain: pb,
                 },
             ) if va == vb && pa == pb => {}
-            (Kind::Alias(ta), Kind::Alias(tb)) if mapped.get(ta) == Some(tb) => {}
+            (Kind::Alias(ta), Kind::Alias(tb)) if mapped[*ta] == Some(*tb) => {}
             (Kind::Seq(ia), Kind::Seq(ib)) if ia.len() == ib.len() => {
                 stack.extend(ia.iter().copied().zip(ib.iter().copied()).rev());
             }
