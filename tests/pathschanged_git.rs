@@ -12,6 +12,7 @@ use support::require_git;
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -204,6 +205,170 @@ async fn pull_request_is_compared_with_the_merge_base() {
     query.before.clear();
     let changed = files(git.changed_files(&query).await);
     assert_eq!(changed, strings(&["feature/x.txt", "feature/y.txt"]));
+}
+
+/// A pull request's query: `base` (the target branch's tip when the event was sent) and `head`,
+/// target branch `main`.
+fn pull_request(url: &str, base: &str, head: &str) -> ChangeQuery {
+    let mut query = push(url, base, head);
+    query.event = "pull_request".into();
+    query
+}
+
+/// Log lines of the library, captured while the returned guard lives (the test's thread only:
+/// a current-thread runtime polls everything there).
+fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+    #[derive(Clone)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let sink = Sink(Arc::clone(&buffer));
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    (buffer, tracing::subscriber::set_default(subscriber))
+}
+
+/// The target branch went on after the pull request's event (a commit, then a merge of another
+/// branch, touching a file the pull request's base has too): the set is the pull request's own
+/// files, from the merge base of its base commit and its head, and nothing of the target's new
+/// commits; the same with the target's new tip as the base (no base commit), through the merge.
+#[tokio::test]
+async fn pull_request_whose_target_moved_on_lists_only_its_own_files() {
+    require_git!();
+    let forge = Forge::start().await;
+    let w = forge.work();
+    w.write("shared.txt", "s");
+    let c1 = w.commit("c1");
+    w.push("main");
+    w.git(&["checkout", "-q", "-b", "feature"]);
+    w.write("feature/x.txt", "x");
+    w.commit("f1");
+    w.write("feature/y.txt", "y");
+    let head = w.commit("f2");
+    w.push("feature");
+    w.git(&["checkout", "-q", "main"]);
+    w.write("main/m1.txt", "m1");
+    let base = w.commit("m1: the target when the pull request was opened");
+    w.push("main");
+
+    // The target moves on: a commit, another branch merged.
+    w.git(&["checkout", "-q", "-b", "other", &c1]);
+    w.write("other/o.txt", "o");
+    w.write("shared.txt", "changed on other");
+    w.commit("o1");
+    w.push("other");
+    w.git(&["checkout", "-q", "main"]);
+    w.write("main/m2.txt", "m2");
+    w.commit("m2");
+    w.git(&["merge", "-q", "--no-ff", "-m", "merge other", "other"]);
+    let tip = w.head();
+    w.push("main");
+    assert_ne!(tip, base);
+
+    let expected = strings(&["feature/x.txt", "feature/y.txt"]);
+    let cache = TempDir::new("cache");
+    let git = extension(&cache).build().unwrap();
+    let query = pull_request(&forge.url(), &base, &head);
+    assert_eq!(files(git.changed_files(&query).await), expected);
+    // Fixed by its commits: answered again from the set cache, without the forge.
+    let requests = forge.requests();
+    assert_eq!(files(git.changed_files(&query).await), expected);
+    assert_eq!(forge.requests(), requests);
+
+    // Without the base commit, the target's current tip (past the merge) is the base.
+    let cache = TempDir::new("cache");
+    let git = extension(&cache).build().unwrap();
+    let query = pull_request(&forge.url(), "", &head);
+    assert_eq!(files(git.changed_files(&query).await), expected);
+}
+
+/// The target branch was rebased (force-pushed) after the pull request's event and the forge
+/// pruned the old tip, the request's base commit: the merge base with the target's current tip
+/// is used (logged), not "commit not found"; that outcome is not cached (the tip moves). A head
+/// commit that is gone, and a base commit that is gone without a target branch to fall back
+/// on, stay "commit not found".
+#[tokio::test]
+async fn pull_request_whose_base_commit_is_gone_compares_with_the_target_tip() {
+    require_git!();
+    let (logs, _guard) = capture_logs();
+    let forge = Forge::start().await;
+    let w = forge.work();
+    w.write("shared.txt", "s");
+    let c1 = w.commit("c1");
+    w.push("main");
+    w.git(&["checkout", "-q", "-b", "feature"]);
+    w.write("feature/x.txt", "x");
+    let head = w.commit("f1");
+    w.push("feature");
+    w.git(&["checkout", "-q", "main"]);
+    w.write("main/old.txt", "old");
+    let base = w.commit("the target when the pull request was opened");
+    w.push("main");
+    // Rebased away, and pruned: the base commit is gone from the forge.
+    w.git(&["reset", "-q", "--hard", &c1]);
+    w.write("main/new.txt", "new");
+    w.commit("rewritten");
+    w.push("main");
+    forge.prune();
+
+    let cache = TempDir::new("cache");
+    let git = extension(&cache).build().unwrap();
+    let query = pull_request(&forge.url(), &base, &head);
+    assert_eq!(
+        files(git.changed_files(&query).await),
+        strings(&["feature/x.txt"])
+    );
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(
+        logged.contains("base commit is gone") && logged.contains(&base),
+        "the fallback is logged:\n{logged}"
+    );
+
+    // Not cached: asked again, the forge is asked again (for the branch's tip).
+    let requests = forge.requests();
+    assert_eq!(
+        files(git.changed_files(&query).await),
+        strings(&["feature/x.txt"])
+    );
+    assert!(forge.requests() > requests, "the branch's tip was fetched again");
+
+    // Without a target branch there is nothing to fall back on.
+    let mut no_target = query.clone();
+    no_target.target_branch.clear();
+    let error = git.changed_files(&no_target).await.unwrap_err();
+    assert!(
+        matches!(&error, ChangesError::CommitNotFound { revision } if revision.contains(&base)),
+        "{error:?}"
+    );
+
+    // A head commit that is gone is not replaced: with the base gone too, or there.
+    let gone = "ab".repeat(20);
+    for base in [base.as_str(), c1.as_str()] {
+        let cache = TempDir::new("cache");
+        let git = extension(&cache).build().unwrap();
+        let error = git
+            .changed_files(&pull_request(&forge.url(), base, &gone))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ChangesError::CommitNotFound {
+                revision: gone.clone()
+            },
+            "base {base}"
+        );
+    }
 }
 
 #[tokio::test]
