@@ -341,7 +341,10 @@ async fn pull_request_whose_base_commit_is_gone_compares_with_the_target_tip() {
         files(git.changed_files(&query).await),
         strings(&["feature/x.txt"])
     );
-    assert!(forge.requests() > requests, "the branch's tip was fetched again");
+    assert!(
+        forge.requests() > requests,
+        "the branch's tip was fetched again"
+    );
 
     // Without a target branch there is nothing to fall back on.
     let mut no_target = query.clone();
@@ -615,11 +618,7 @@ async fn redirects_are_not_followed() {
     let error = git.changed_files(&query).await.unwrap_err();
     assert_eq!(error.class(), "redirect", "{error:?}");
     assert_no_secret(&error, &[TOKEN]);
-    assert_eq!(
-        forge.served(),
-        0,
-        "the redirect's target was not requested"
-    );
+    assert_eq!(forge.served(), 0, "the redirect's target was not requested");
     assert!(forge.requests() >= 1);
 }
 

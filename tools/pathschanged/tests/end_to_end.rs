@@ -109,7 +109,10 @@ async fn send(probe: &Probe, server: &Server, body: &TempFile) -> (String, Strin
         .unwrap_or_else(|| panic!("no status line: {run}"))
         .to_owned();
     // The answer's headers end with a blank line; the body follows, then Drone's reading.
-    let (_, rest) = run.stdout.split_once("\n\n").expect("headers, then the body");
+    let (_, rest) = run
+        .stdout
+        .split_once("\n\n")
+        .expect("headers, then the body");
     let (answer, _) = rest
         .rsplit_once("\nDrone's reading: ")
         .unwrap_or_else(|| panic!("no reading: {run}"));
