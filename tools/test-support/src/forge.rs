@@ -17,6 +17,7 @@
 //! from a test without it.
 //!
 //! ```no_run
+//! # use drone_extension_test_support as support;
 //! # async fn run() {
 //! use support::forge::Forge;
 //! support::require_git!();
