@@ -1,482 +1,32 @@
-//! `pathschanged::git::GitChangedFiles` against real git over smart HTTP on 127.0.0.1: a small
-//! hyper server runs `git http-backend` as a CGI program over temporary bare repositories (with
-//! an optional basic-authentication check, a redirecting path, a hanging path and a slow path),
-//! and counts the requests it gets.
+//! `pathschanged::git::GitChangedFiles` against real git over smart HTTP on 127.0.0.1: the
+//! harness's forge (`support::forge`: `git http-backend` behind a small hyper server, with an
+//! optional basic-authentication check, a redirecting path, a hanging path and a slow path,
+//! counting the requests it gets) over repositories each test creates.
 //!
 //! The tests need `git` (with `http-backend`): without it they are skipped with a message, unless
 //! `CI=true`, where they fail.
 
 use support::bounds;
+use support::forge::{Forge, ForgeConfig, TempDir, Work};
+use support::require_git;
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use bytes::Bytes;
 use drone_extension::convert::ConvertRequest;
 use drone_extension::models::{Build, Repo, Token};
 use drone_extension::pathschanged::changes::{
     ChangeQuery, ChangedFiles, ChangedSet, ChangesError, Credential, EventRules, Rule,
 };
 use drone_extension::pathschanged::git::{GitChangedFiles, GitChangedFilesBuilder};
-use http::{Request, Response, StatusCode};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use tokio::io::AsyncWriteExt;
 
 const ZERO: &str = "0000000000000000000000000000000000000000";
 const TOKEN: &str = "correct-horse-token-4f9a";
 const WRONG: &str = "wrong-battery-token-77c1";
-
-// ---------------------------------------------------------------------------------------------
-// git availability
-// ---------------------------------------------------------------------------------------------
-
-/// Whether git (with `http-backend`) is here; without it, `false` and a message, or a failure on
-/// CI.
-fn have_git() -> bool {
-    let ok = Command::new("git")
-        .args(["http-backend", "--help"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-        && Command::new("git")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("git is required for tests/pathschanged_git.rs on CI");
-        }
-        eprintln!(
-            "SKIPPED: git is not installed; tests/pathschanged_git.rs needs git and git http-backend"
-        );
-    }
-    ok
-}
-
-macro_rules! require_git {
-    () => {
-        if !have_git() {
-            return;
-        }
-    };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Temporary directories and the test-side git
-// ---------------------------------------------------------------------------------------------
-
-/// A directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        static SEQ: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "pathschanged-{name}-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// git for the test's own repositories: fixed identity and dates, no user configuration.
-fn git(dir: &Path, home: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("HOME", home)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Octo Cat")
-        .env("GIT_AUTHOR_EMAIL", "octocat@example.com")
-        .env("GIT_COMMITTER_NAME", "Octo Cat")
-        .env("GIT_COMMITTER_EMAIL", "octocat@example.com")
-        .env("GIT_AUTHOR_DATE", "2025-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2025-01-01T00:00:00Z")
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-/// A working repository whose branches are pushed to a bare repository the forge serves.
-struct Work {
-    dir: PathBuf,
-    home: PathBuf,
-}
-
-impl Work {
-    fn git(&self, args: &[&str]) -> String {
-        git(&self.dir, &self.home, args)
-    }
-
-    fn write(&self, path: &str, content: &str) {
-        let path = self.dir.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
-
-    /// Commits everything; the new commit's id.
-    fn commit(&self, message: &str) -> String {
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
-        self.head()
-    }
-
-    fn head(&self) -> String {
-        self.git(&["rev-parse", "HEAD"])
-    }
-
-    fn push(&self, branch: &str) {
-        self.git(&[
-            "push",
-            "-q",
-            "--force",
-            "origin",
-            &format!("HEAD:refs/heads/{branch}"),
-        ]);
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The forge: git http-backend behind hyper
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Default)]
-struct Counters {
-    /// Every request, whatever its path.
-    requests: AtomicUsize,
-    /// `POST …/git-upload-pack` requests (one or more per fetch).
-    upload_packs: AtomicUsize,
-    /// Requests that reached http-backend (past the authentication check).
-    served: AtomicUsize,
-    /// The `Authorization` headers seen.
-    authorizations: Mutex<Vec<String>>,
-}
-
-struct Forge {
-    addr: SocketAddr,
-    root: TempDir,
-    counters: Arc<Counters>,
-    work: Work,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Forge {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-struct ForgeConfig {
-    /// `(username, password)` required on every request, when set.
-    basic: Option<(String, String)>,
-}
-
-impl Forge {
-    /// A forge serving `repo.git` (empty, branch `main`), without authentication.
-    async fn start() -> Self {
-        Self::start_with(ForgeConfig { basic: None }).await
-    }
-
-    async fn start_with(config: ForgeConfig) -> Self {
-        let root = TempDir::new("forge");
-        let home = root.0.join("home");
-        std::fs::create_dir_all(&home).unwrap();
-        git(
-            &root.0,
-            &home,
-            &["init", "-q", "--bare", "-b", "main", "repo.git"],
-        );
-        let bare = root.0.join("repo.git");
-        git(&bare, &home, &["config", "uploadpack.allowFilter", "true"]);
-        git(&bare, &home, &["config", "http.receivepack", "false"]);
-        let work_dir = root.0.join("work");
-        std::fs::create_dir_all(&work_dir).unwrap();
-        git(&work_dir, &home, &["init", "-q", "-b", "main", "."]);
-        git(
-            &work_dir,
-            &home,
-            &["remote", "add", "origin", bare.to_str().unwrap()],
-        );
-
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let counters = Arc::new(Counters::default());
-        let state = Arc::new(ServerState {
-            root: root.0.clone(),
-            home: home.clone(),
-            counters: Arc::clone(&counters),
-            basic: config.basic,
-            port: addr.port(),
-        });
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let state = Arc::clone(&state);
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let state = Arc::clone(&state);
-                        async move { Ok::<_, Infallible>(state.handle(request).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Forge {
-            addr,
-            work: Work {
-                dir: work_dir,
-                home,
-            },
-            root,
-            counters,
-            task,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/repo.git", self.addr.port())
-    }
-
-    fn requests(&self) -> usize {
-        self.counters.requests.load(Ordering::SeqCst)
-    }
-
-    fn upload_packs(&self) -> usize {
-        self.counters.upload_packs.load(Ordering::SeqCst)
-    }
-
-    /// The bare repository served.
-    fn bare(&self) -> PathBuf {
-        self.root.0.join("repo.git")
-    }
-
-    /// Drops every unreachable object of the served repository (what a forge eventually does
-    /// after a force push).
-    fn prune(&self) {
-        let bare = self.bare();
-        git(
-            &bare,
-            &self.work.home,
-            &["reflog", "expire", "--expire=now", "--all"],
-        );
-        git(&bare, &self.work.home, &["gc", "-q", "--prune=now"]);
-    }
-}
-
-struct ServerState {
-    root: PathBuf,
-    home: PathBuf,
-    counters: Arc<Counters>,
-    basic: Option<(String, String)>,
-    port: u16,
-}
-
-type Body = BoxBody<Bytes, Infallible>;
-
-/// A body sent as its chunks arrive.
-struct Dribble(tokio::sync::mpsc::Receiver<Bytes>);
-
-impl http_body::Body for Dribble {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
-        self.0
-            .poll_recv(cx)
-            .map(|chunk| chunk.map(|data| Ok(http_body::Frame::data(data))))
-    }
-}
-
-fn full(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
-    let mut response = Response::new(Full::new(body.into()).boxed());
-    *response.status_mut() = status;
-    response
-}
-
-impl ServerState {
-    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
-        let counters = &self.counters;
-        counters.requests.fetch_add(1, Ordering::SeqCst);
-        let path = request.uri().path().to_owned();
-        if let Some(value) = request.headers().get(http::header::AUTHORIZATION) {
-            counters
-                .authorizations
-                .lock()
-                .unwrap()
-                .push(value.to_str().unwrap_or("?").to_owned());
-        }
-        // Never answers.
-        if path.starts_with("/hang/") {
-            std::future::pending::<()>().await;
-        }
-        // To the same server under another host name.
-        if let Some(rest) = path.strip_prefix("/redirect") {
-            let query = request
-                .uri()
-                .query()
-                .map(|q| format!("?{q}"))
-                .unwrap_or_default();
-            let mut response = full(StatusCode::FOUND, "");
-            let location = format!("http://localhost:{}{rest}{query}", self.port);
-            response
-                .headers_mut()
-                .insert(http::header::LOCATION, location.parse().unwrap());
-            return response;
-        }
-        if let Some((user, password)) = &self.basic {
-            let expected = format!("Basic {}", BASE64.encode(format!("{user}:{password}")));
-            let given = request
-                .headers()
-                .get(http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
-            if given != Some(expected.as_str()) {
-                let mut response = full(StatusCode::UNAUTHORIZED, "");
-                response.headers_mut().insert(
-                    http::header::WWW_AUTHENTICATE,
-                    "Basic realm=\"forge\"".parse().unwrap(),
-                );
-                return response;
-            }
-        }
-        let (slow, path) = match path.strip_prefix("/slow") {
-            Some(rest) => (true, rest.to_owned()),
-            None => (false, path),
-        };
-        if path.ends_with("/git-upload-pack") {
-            counters.upload_packs.fetch_add(1, Ordering::SeqCst);
-        }
-        counters.served.fetch_add(1, Ordering::SeqCst);
-        self.cgi(request, &path, slow).await
-    }
-
-    /// `git http-backend` for one request.
-    async fn cgi(&self, request: Request<Incoming>, path: &str, slow: bool) -> Response<Body> {
-        let (parts, body) = request.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        let header = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned()
-        };
-        let mut command = tokio::process::Command::new("git");
-        command
-            .arg("http-backend")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_PROJECT_ROOT", &self.root)
-            .env("GIT_HTTP_EXPORT_ALL", "1")
-            .env("REQUEST_METHOD", parts.method.as_str())
-            .env("PATH_INFO", path)
-            .env("QUERY_STRING", parts.uri.query().unwrap_or(""))
-            .env("CONTENT_TYPE", header("content-type"))
-            .env("CONTENT_LENGTH", body.len().to_string())
-            .env("HTTP_CONTENT_ENCODING", header("content-encoding"))
-            .env("HTTP_GIT_PROTOCOL", header("git-protocol"))
-            .env("REMOTE_ADDR", "127.0.0.1")
-            .env("REMOTE_USER", "octocat")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        let Ok(mut child) = command.spawn() else {
-            return full(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "cannot start http-backend",
-            );
-        };
-        let mut stdin = child.stdin.take().unwrap();
-        let feed = async move {
-            let _ = stdin.write_all(&body).await;
-        };
-        let (_, output) = tokio::join!(feed, child.wait_with_output());
-        let Ok(output) = output else {
-            return full(StatusCode::INTERNAL_SERVER_ERROR, "http-backend failed");
-        };
-        let out = output.stdout;
-        let Some(split) = out
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .map(|i| (i, 4))
-            .or_else(|| out.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)))
-        else {
-            return full(StatusCode::INTERNAL_SERVER_ERROR, "no CGI headers");
-        };
-        let head = String::from_utf8_lossy(&out[..split.0]).into_owned();
-        let content = Bytes::copy_from_slice(&out[split.0 + split.1..]);
-        let mut builder = Response::builder().status(StatusCode::OK);
-        for line in head.lines() {
-            let Some((name, value)) = line.split_once(':') else {
-                continue;
-            };
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("status") {
-                let code = value.split(' ').next().unwrap_or("500");
-                builder = builder.status(code.parse::<u16>().unwrap_or(500));
-            } else {
-                builder = builder.header(name, value);
-            }
-        }
-        let body: Body = if slow {
-            // Dribbles the answer: 1 KiB every 50 ms.
-            let (sender, receiver) = tokio::sync::mpsc::channel(1);
-            tokio::spawn(async move {
-                for chunk in content.chunks(1024) {
-                    if sender.send(Bytes::copy_from_slice(chunk)).await.is_err() {
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            });
-            Dribble(receiver).boxed()
-        } else {
-            Full::new(content).boxed()
-        };
-        builder
-            .body(body)
-            .unwrap_or_else(|_| full(StatusCode::INTERNAL_SERVER_ERROR, "bad CGI headers"))
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -484,7 +34,7 @@ impl ServerState {
 
 /// The extension under test, caching in a directory of its own.
 fn extension(cache: &TempDir) -> GitChangedFilesBuilder {
-    GitChangedFiles::builder(cache.0.join("cache"))
+    GitChangedFiles::builder(cache.join("cache"))
 }
 
 fn push(url: &str, before: &str, after: &str) -> ChangeQuery {
@@ -509,7 +59,7 @@ fn strings(list: &[&str]) -> Vec<String> {
 /// Objects in the cached repositories (all of them).
 fn cached_objects(cache: &TempDir) -> usize {
     let mut total = 0;
-    for entry in std::fs::read_dir(cache.0.join("cache")).unwrap() {
+    for entry in std::fs::read_dir(cache.join("cache")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "git") {
             let out = Command::new("git")
@@ -526,7 +76,7 @@ fn cached_objects(cache: &TempDir) -> usize {
 }
 
 fn cached_repos(cache: &TempDir) -> usize {
-    std::fs::read_dir(cache.0.join("cache"))
+    std::fs::read_dir(cache.join("cache"))
         .unwrap()
         .filter(|e| {
             e.as_ref()
@@ -578,7 +128,7 @@ fn assert_no_secret(error: &ChangesError, secrets: &[&str]) {
 async fn push_lists_the_files_of_the_pushed_range() {
     require_git!();
     let forge = Forge::start().await;
-    let w = &forge.work;
+    let w = forge.work();
     w.write("a.txt", "a");
     w.write("b.txt", "b");
     w.write("dir/c.txt", "c");
@@ -626,7 +176,7 @@ fn diverged(w: &Work) -> (String, String, String) {
 async fn new_branch_is_compared_with_its_merge_base_not_only_its_head_commit() {
     require_git!();
     let forge = Forge::start().await;
-    let (_, f2, _) = diverged(&forge.work);
+    let (_, f2, _) = diverged(forge.work());
     let cache = TempDir::new("cache");
     let git = extension(&cache).build().unwrap();
     for before in [ZERO, ""] {
@@ -640,7 +190,7 @@ async fn new_branch_is_compared_with_its_merge_base_not_only_its_head_commit() {
 async fn pull_request_is_compared_with_the_merge_base() {
     require_git!();
     let forge = Forge::start().await;
-    let (_, f2, main) = diverged(&forge.work);
+    let (_, f2, main) = diverged(forge.work());
     let cache = TempDir::new("cache");
     let git = extension(&cache).build().unwrap();
 
@@ -657,11 +207,178 @@ async fn pull_request_is_compared_with_the_merge_base() {
     assert_eq!(changed, strings(&["feature/x.txt", "feature/y.txt"]));
 }
 
+/// A pull request's query: `base` (the target branch's tip when the event was sent) and `head`,
+/// target branch `main`.
+fn pull_request(url: &str, base: &str, head: &str) -> ChangeQuery {
+    let mut query = push(url, base, head);
+    query.event = "pull_request".into();
+    query
+}
+
+/// Log lines of the library, captured while the returned guard lives (the test's thread only:
+/// a current-thread runtime polls everything there).
+fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+    #[derive(Clone)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let sink = Sink(Arc::clone(&buffer));
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    (buffer, tracing::subscriber::set_default(subscriber))
+}
+
+/// The target branch went on after the pull request's event (a commit, then a merge of another
+/// branch, touching a file the pull request's base has too): the set is the pull request's own
+/// files, from the merge base of its base commit and its head, and nothing of the target's new
+/// commits; the same with the target's new tip as the base (no base commit), through the merge.
+#[tokio::test]
+async fn pull_request_whose_target_moved_on_lists_only_its_own_files() {
+    require_git!();
+    let forge = Forge::start().await;
+    let w = forge.work();
+    w.write("shared.txt", "s");
+    let c1 = w.commit("c1");
+    w.push("main");
+    w.git(&["checkout", "-q", "-b", "feature"]);
+    w.write("feature/x.txt", "x");
+    w.commit("f1");
+    w.write("feature/y.txt", "y");
+    let head = w.commit("f2");
+    w.push("feature");
+    w.git(&["checkout", "-q", "main"]);
+    w.write("main/m1.txt", "m1");
+    let base = w.commit("m1: the target when the pull request was opened");
+    w.push("main");
+
+    // The target moves on: a commit, another branch merged.
+    w.git(&["checkout", "-q", "-b", "other", &c1]);
+    w.write("other/o.txt", "o");
+    w.write("shared.txt", "changed on other");
+    w.commit("o1");
+    w.push("other");
+    w.git(&["checkout", "-q", "main"]);
+    w.write("main/m2.txt", "m2");
+    w.commit("m2");
+    w.git(&["merge", "-q", "--no-ff", "-m", "merge other", "other"]);
+    let tip = w.head();
+    w.push("main");
+    assert_ne!(tip, base);
+
+    let expected = strings(&["feature/x.txt", "feature/y.txt"]);
+    let cache = TempDir::new("cache");
+    let git = extension(&cache).build().unwrap();
+    let query = pull_request(&forge.url(), &base, &head);
+    assert_eq!(files(git.changed_files(&query).await), expected);
+    // Fixed by its commits: answered again from the set cache, without the forge.
+    let requests = forge.requests();
+    assert_eq!(files(git.changed_files(&query).await), expected);
+    assert_eq!(forge.requests(), requests);
+
+    // Without the base commit, the target's current tip (past the merge) is the base.
+    let cache = TempDir::new("cache");
+    let git = extension(&cache).build().unwrap();
+    let query = pull_request(&forge.url(), "", &head);
+    assert_eq!(files(git.changed_files(&query).await), expected);
+}
+
+/// The target branch was rebased (force-pushed) after the pull request's event and the forge
+/// pruned the old tip, the request's base commit: the merge base with the target's current tip
+/// is used (logged), not "commit not found"; that outcome is not cached (the tip moves). A head
+/// commit that is gone, and a base commit that is gone without a target branch to fall back
+/// on, stay "commit not found".
+#[tokio::test]
+async fn pull_request_whose_base_commit_is_gone_compares_with_the_target_tip() {
+    require_git!();
+    let (logs, _guard) = capture_logs();
+    let forge = Forge::start().await;
+    let w = forge.work();
+    w.write("shared.txt", "s");
+    let c1 = w.commit("c1");
+    w.push("main");
+    w.git(&["checkout", "-q", "-b", "feature"]);
+    w.write("feature/x.txt", "x");
+    let head = w.commit("f1");
+    w.push("feature");
+    w.git(&["checkout", "-q", "main"]);
+    w.write("main/old.txt", "old");
+    let base = w.commit("the target when the pull request was opened");
+    w.push("main");
+    // Rebased away, and pruned: the base commit is gone from the forge.
+    w.git(&["reset", "-q", "--hard", &c1]);
+    w.write("main/new.txt", "new");
+    w.commit("rewritten");
+    w.push("main");
+    forge.prune();
+
+    let cache = TempDir::new("cache");
+    let git = extension(&cache).build().unwrap();
+    let query = pull_request(&forge.url(), &base, &head);
+    assert_eq!(
+        files(git.changed_files(&query).await),
+        strings(&["feature/x.txt"])
+    );
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(
+        logged.contains("base commit is gone") && logged.contains(&base),
+        "the fallback is logged:\n{logged}"
+    );
+
+    // Not cached: asked again, the forge is asked again (for the branch's tip).
+    let requests = forge.requests();
+    assert_eq!(
+        files(git.changed_files(&query).await),
+        strings(&["feature/x.txt"])
+    );
+    assert!(
+        forge.requests() > requests,
+        "the branch's tip was fetched again"
+    );
+
+    // Without a target branch there is nothing to fall back on.
+    let mut no_target = query.clone();
+    no_target.target_branch.clear();
+    let error = git.changed_files(&no_target).await.unwrap_err();
+    assert!(
+        matches!(&error, ChangesError::CommitNotFound { revision } if revision.contains(&base)),
+        "{error:?}"
+    );
+
+    // A head commit that is gone is not replaced: with the base gone too, or there.
+    let gone = "ab".repeat(20);
+    for base in [base.as_str(), c1.as_str()] {
+        let cache = TempDir::new("cache");
+        let git = extension(&cache).build().unwrap();
+        let error = git
+            .changed_files(&pull_request(&forge.url(), base, &gone))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ChangesError::CommitNotFound {
+                revision: gone.clone()
+            },
+            "base {base}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn force_push_with_a_pruned_before_is_commit_not_found() {
     require_git!();
     let forge = Forge::start().await;
-    let w = &forge.work;
+    let w = forge.work();
     w.write("a.txt", "a");
     let c1 = w.commit("c1");
     w.write("b.txt", "b");
@@ -702,7 +419,7 @@ async fn force_push_with_a_pruned_before_is_commit_not_found() {
 async fn force_push_compares_the_old_and_new_tips() {
     require_git!();
     let forge = Forge::start().await;
-    let w = &forge.work;
+    let w = forge.work();
     w.write("a.txt", "a");
     let c1 = w.commit("c1");
     w.write("dropped.txt", "d");
@@ -723,11 +440,11 @@ async fn force_push_compares_the_old_and_new_tips() {
 async fn rename_lists_both_paths() {
     require_git!();
     let forge = Forge::start().await;
-    let w = &forge.work;
+    let w = forge.work();
     w.write("old/name.txt", "content that stays the same\n");
     w.write("keep.txt", "k");
     let c1 = w.commit("c1");
-    std::fs::create_dir_all(w.dir.join("new")).unwrap();
+    std::fs::create_dir_all(w.dir().join("new")).unwrap();
     w.git(&["mv", "old/name.txt", "new/renamed.txt"]);
     let c2 = w.commit("rename");
     w.push("main");
@@ -742,7 +459,7 @@ async fn rename_lists_both_paths() {
 async fn deletion_is_listed() {
     require_git!();
     let forge = Forge::start().await;
-    let w = &forge.work;
+    let w = forge.work();
     w.write("gone/file.txt", "g");
     w.write("keep.txt", "k");
     let c1 = w.commit("c1");
@@ -760,7 +477,7 @@ async fn deletion_is_listed() {
 async fn five_thousand_files_are_all_listed() {
     require_git!();
     let forge = Forge::start().await;
-    let w = &forge.work;
+    let w = forge.work();
     w.write("README.md", "r");
     let c1 = w.commit("c1");
     let mut expected = Vec::new();
@@ -784,7 +501,7 @@ async fn five_thousand_files_are_all_listed() {
 async fn names_with_spaces_unicode_and_newlines() {
     require_git!();
     let forge = Forge::start().await;
-    let w = &forge.work;
+    let w = forge.work();
     w.write("plain.txt", "p");
     let c1 = w.commit("c1");
     let names = [
@@ -812,7 +529,7 @@ async fn names_with_spaces_unicode_and_newlines() {
 async fn tag_and_cron_run_everything_without_a_request() {
     require_git!();
     let forge = Forge::start().await;
-    let w = &forge.work;
+    let w = forge.work();
     w.write("a.txt", "a");
     let c1 = w.commit("c1");
     w.write("b.txt", "b");
@@ -853,7 +570,7 @@ async fn tag_and_cron_run_everything_without_a_request() {
 async fn host_not_allowed_is_refused_before_any_request() {
     require_git!();
     let forge = Forge::start().await;
-    let w = &forge.work;
+    let w = forge.work();
     w.write("a.txt", "a");
     let c1 = w.commit("c1");
     w.write("b.txt", "b");
@@ -876,7 +593,7 @@ async fn host_not_allowed_is_refused_before_any_request() {
 
     // The same host with its port allowed.
     let git = extension(&cache)
-        .allowed_hosts([format!("127.0.0.1:{}", forge.addr.port())])
+        .allowed_hosts([format!("127.0.0.1:{}", forge.addr().port())])
         .build()
         .unwrap();
     let changed = files(git.changed_files(&push(&forge.url(), &c1, &c2)).await);
@@ -887,7 +604,7 @@ async fn host_not_allowed_is_refused_before_any_request() {
 async fn redirects_are_not_followed() {
     require_git!();
     let forge = Forge::start().await;
-    let w = &forge.work;
+    let w = forge.work();
     w.write("a.txt", "a");
     let c1 = w.commit("c1");
     w.write("b.txt", "b");
@@ -896,16 +613,12 @@ async fn redirects_are_not_followed() {
 
     let cache = TempDir::new("cache");
     let git = extension(&cache).build().unwrap();
-    let url = format!("http://127.0.0.1:{}/redirect/repo.git", forge.addr.port());
+    let url = format!("http://127.0.0.1:{}/redirect/repo.git", forge.addr().port());
     let query = push(&url, &c1, &c2).with_credential(Credential::new("x-access-token", TOKEN));
     let error = git.changed_files(&query).await.unwrap_err();
     assert_eq!(error.class(), "redirect", "{error:?}");
     assert_no_secret(&error, &[TOKEN]);
-    assert_eq!(
-        forge.counters.served.load(Ordering::SeqCst),
-        0,
-        "the redirect's target was not requested"
-    );
+    assert_eq!(forge.served(), 0, "the redirect's target was not requested");
     assert!(forge.requests() >= 1);
 }
 
@@ -916,7 +629,7 @@ async fn credential_is_sent_and_wrong_or_missing_ones_are_refused() {
         basic: Some(("x-access-token".into(), TOKEN.into())),
     })
     .await;
-    let w = &forge.work;
+    let w = forge.work();
     w.write("a.txt", "a");
     let c1 = w.commit("c1");
     w.write("b.txt", "b");
@@ -962,7 +675,7 @@ async fn credential_is_sent_and_wrong_or_missing_ones_are_refused() {
     let query = ChangeQuery::from_drone(&request);
     assert!(!format!("{query:?}").contains(TOKEN));
     assert_eq!(files(git.changed_files(&query).await), strings(&["b.txt"]));
-    let sent = forge.counters.authorizations.lock().unwrap().clone();
+    let sent = forge.authorizations();
     let right = format!("Basic {}", BASE64.encode(format!("x-access-token:{TOKEN}")));
     assert!(
         sent.contains(&right),
@@ -979,7 +692,7 @@ async fn credential_is_sent_and_wrong_or_missing_ones_are_refused() {
     assert!(!format!("{git:?}").contains(TOKEN));
 
     // The credential is in no file of the cache.
-    let mut stack = vec![cache.0.clone()];
+    let mut stack = vec![cache.path().to_owned()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -1014,7 +727,7 @@ async fn unreachable_forge_and_missing_repository() {
     assert_no_secret(&error, &[TOKEN]);
 
     let forge = Forge::start().await;
-    let url = format!("http://127.0.0.1:{}/nope.git", forge.addr.port());
+    let url = format!("http://127.0.0.1:{}/nope.git", forge.addr().port());
     let error = git
         .changed_files(&push(&url, &"1".repeat(40), &"2".repeat(40)))
         .await
@@ -1053,7 +766,7 @@ async fn invalid_clone_urls_are_refused_without_running_git() {
 async fn second_request_fetches_only_the_new_commits() {
     require_git!();
     let forge = Forge::start().await;
-    let w = &forge.work;
+    let w = forge.work();
     // 200 directories: a fetch from scratch would bring at least 200 trees.
     for d in 0..200 {
         w.write(&format!("dir{d:03}/file.txt"), &d.to_string());
@@ -1110,7 +823,7 @@ async fn second_request_fetches_only_the_new_commits() {
 async fn concurrent_requests_on_one_repository() {
     require_git!();
     let forge = Forge::start().await;
-    let w = &forge.work;
+    let w = forge.work();
     let mut commits = vec![w.commit("empty root")];
     for i in 0..6 {
         w.write(&format!("f{i}.txt"), "x");
@@ -1148,7 +861,7 @@ async fn repositories_beyond_the_bound_are_evicted() {
     let two = Forge::start().await;
     let mut ranges = Vec::new();
     for forge in [&one, &two] {
-        let w = &forge.work;
+        let w = forge.work();
         w.write("a.txt", "a");
         let c1 = w.commit("c1");
         w.write("b.txt", "b");
@@ -1178,7 +891,7 @@ async fn hung_forge_ends_with_a_timeout() {
     let cache = TempDir::new("cache");
     let budget = Duration::from_secs(1);
     let git = extension(&cache).budget(budget).build().unwrap();
-    let url = format!("http://127.0.0.1:{}/hang/repo.git", forge.addr.port());
+    let url = format!("http://127.0.0.1:{}/hang/repo.git", forge.addr().port());
     let query = push(&url, &"1".repeat(40), &"2".repeat(40))
         .with_credential(Credential::new("x-access-token", TOKEN));
     let started = Instant::now();
@@ -1191,18 +904,18 @@ async fn hung_forge_ends_with_a_timeout() {
     #[cfg(target_os = "linux")]
     {
         let killed = Instant::now();
-        while !processes_in(&cache.0).is_empty() {
+        while !processes_in(cache.path()).is_empty() {
             assert!(
                 killed.elapsed() < bounds::hang_bound(Duration::from_secs(1)),
                 "git processes still run in the cache: {:?}",
-                processes_in(&cache.0)
+                processes_in(cache.path())
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     // The repository is usable afterwards (leftovers of the killed git are cleaned).
-    let w = &forge.work;
+    let w = forge.work();
     w.write("a.txt", "a");
     let c1 = w.commit("c1");
     w.write("b.txt", "b");
@@ -1219,7 +932,7 @@ async fn hung_forge_ends_with_a_timeout() {
 async fn fetch_beyond_the_byte_bound_is_too_large() {
     require_git!();
     let forge = Forge::start().await;
-    let w = &forge.work;
+    let w = forge.work();
     w.write("README.md", "r");
     let c1 = w.commit("c1");
     // About 3,000 trees, dribbled by the slow path at 20 KiB/s: the watcher sees the pack grow.
@@ -1235,7 +948,7 @@ async fn fetch_beyond_the_byte_bound_is_too_large() {
         .budget(Duration::from_secs(60))
         .build()
         .unwrap();
-    let url = format!("http://127.0.0.1:{}/slow/repo.git", forge.addr.port());
+    let url = format!("http://127.0.0.1:{}/slow/repo.git", forge.addr().port());
     let started = Instant::now();
     let error = git.changed_files(&push(&url, &c1, &c2)).await.unwrap_err();
     bounds::assert_ends_within(
@@ -1264,7 +977,7 @@ async fn the_converter_skips_the_untouched_step_over_real_git() {
 
     require_git!();
     let forge = Forge::start().await;
-    let w = &forge.work;
+    let w = forge.work();
     w.write("api/main.go", "package main\n");
     w.write("web/app.ts", "export {}\n");
     let c1 = w.commit("c1");
@@ -1332,7 +1045,7 @@ async fn a_wrong_token_runs_everything_and_is_counted() {
         basic: Some(("x-access-token".into(), TOKEN.into())),
     })
     .await;
-    let w = &forge.work;
+    let w = forge.work();
     w.write("api/main.go", "package main\n");
     w.write("web/app.ts", "export {}\n");
     let c1 = w.commit("c1");

@@ -16,7 +16,7 @@
 //! |---|---|---|
 //! | `push` | [`Rule::Push`] | the trees of `before` and `after` |
 //! | `push` of a new branch (`before` empty or all zeros) | [`Rule::Push`] | the merge base of the default branch's tip and `after`, with `after` |
-//! | `pull_request` | [`Rule::PullRequest`] | the merge base of `before` (the pull request's base commit) — or, without it, of the target branch's tip — and `after`, with `after` |
+//! | `pull_request` | [`Rule::PullRequest`] | the merge base of `before` (the pull request's base commit) — or, without it or when the repository no longer has it, of the target branch's current tip — and `after`, with `after` |
 //! | `tag`, `cron`, `promote`, `rollback`, `custom`, any other | [`Rule::Everything`] | nothing: every pipeline and step runs |
 //!
 //! - `before == after` (Drone's `custom` builds, a restarted build) gives an **empty** list, as
@@ -28,6 +28,14 @@
 //!   reference only listed the files changed since the merge base.
 //! - A new branch is compared with where it left the default branch, not only its head commit
 //!   (the reference's rule, which misses every earlier commit of the branch).
+//! - A pull request is compared from the merge base of its base commit and its head, so the
+//!   commits the target branch received since the event (other merges included) are never in
+//!   the set. When the target branch was **force-pushed or rebased** since, the base commit can
+//!   be gone from the forge; with the target branch known ([`ChangeQuery::target_branch`]) the
+//!   plan is [`Base::CommitOrBranch`]: the merge base with the target branch's **current tip**
+//!   is used instead (logged; the outcome is then not cached, the tip moves), where the
+//!   reference failed the build. A head commit that is gone stays
+//!   [`ChangesError::CommitNotFound`] (everything runs).
 //! - [`Rule::HeadCommit`] is the reference's rule for tags and cron builds (the files of the
 //!   `after` commit alone, compared with its first parent); opt in per event with
 //!   [`EventRules::set`].
@@ -228,8 +236,16 @@ impl ChangeQuery {
             },
             Rule::PullRequest => match before {
                 Some(before) if before == after => DiffPlan::Unchanged,
+                // The target branch only serves if the base commit is gone: one that is not a
+                // valid name leaves the base commit alone, as without a target branch.
                 Some(before) => DiffPlan::SinceMergeBase {
-                    base: Base::Commit(before),
+                    base: match branch_name(&self.target_branch, "target branch") {
+                        Ok(branch) => Base::CommitOrBranch {
+                            commit: before,
+                            branch,
+                        },
+                        Err(_) => Base::Commit(before),
+                    },
                     to: after,
                 },
                 None if self.target_branch.is_empty() => DiffPlan::Everything {
@@ -313,8 +329,8 @@ pub enum Rule {
     /// `before` against `after`; a new branch (`before` empty or zeros) against its merge base
     /// with the default branch; `before == after` is an empty set.
     Push,
-    /// The merge base of `before` (or of the target branch's tip when `before` is empty) and
-    /// `after`, against `after`.
+    /// The merge base of `before` (or of the target branch's tip when `before` is empty, or no
+    /// longer in the repository) and `after`, against `after`.
     PullRequest,
     /// The `after` commit alone, against its first parent (a root commit lists all its files):
     /// the reference's rule for every event without a usable `before`.
@@ -388,6 +404,16 @@ pub enum Base {
     Commit(String),
     /// The current tip of a branch (a short name, without `refs/heads/`).
     Branch(String),
+    /// `commit`, or the current tip of `branch` when the repository no longer has `commit`: a
+    /// pull request's base commit and its target branch, which may have been force-pushed or
+    /// rebased since the event (the old base commit then pruned by the forge). An
+    /// implementation that falls back to the branch logs it and does not cache that outcome.
+    CommitOrBranch {
+        /// The commit id (lower-case hexadecimal).
+        commit: String,
+        /// The branch whose tip replaces a missing `commit` (a short name).
+        branch: String,
+    },
 }
 
 /// What to compare, once the rules are applied ([`ChangeQuery::plan`]). Commit ids are
@@ -425,14 +451,16 @@ pub enum DiffPlan {
 
 impl DiffPlan {
     /// Whether the plan is determined by commit ids alone, so that its outcome can be cached
-    /// (a plan against a branch's tip is not: the tip moves).
+    /// (a plan against a branch's tip is not: the tip moves). A [`Base::CommitOrBranch`] plan is
+    /// fixed as long as its commit is there: its outcome is cached unless the branch's tip
+    /// was used.
     pub fn is_fixed(&self) -> bool {
         matches!(
             self,
             DiffPlan::Between { .. }
                 | DiffPlan::HeadCommit { .. }
                 | DiffPlan::SinceMergeBase {
-                    base: Base::Commit(_),
+                    base: Base::Commit(_) | Base::CommitOrBranch { .. },
                     ..
                 }
         )
@@ -677,6 +705,40 @@ mod tests {
         assert_eq!(
             plan(&query("pull_request", A, B)),
             DiffPlan::SinceMergeBase {
+                base: Base::CommitOrBranch {
+                    commit: A.into(),
+                    branch: "main".into()
+                },
+                to: B.into()
+            }
+        );
+        // Without a target branch, the base commit alone.
+        let mut no_target = query("pull_request", A, B);
+        no_target.target_branch.clear();
+        assert_eq!(
+            plan(&no_target),
+            DiffPlan::SinceMergeBase {
+                base: Base::Commit(A.into()),
+                to: B.into()
+            }
+        );
+        // `refs/heads/` is dropped from the target branch; an invalid one is no fallback.
+        let mut full_ref = query("pull_request", A, B);
+        full_ref.target_branch = "refs/heads/release/1.x".into();
+        assert_eq!(
+            plan(&full_ref),
+            DiffPlan::SinceMergeBase {
+                base: Base::CommitOrBranch {
+                    commit: A.into(),
+                    branch: "release/1.x".into()
+                },
+                to: B.into()
+            }
+        );
+        full_ref.target_branch = "a..b".into();
+        assert_eq!(
+            plan(&full_ref),
+            DiffPlan::SinceMergeBase {
                 base: Base::Commit(A.into()),
                 to: B.into()
             }
@@ -806,6 +868,9 @@ mod tests {
     fn fixed_plans_are_the_cacheable_ones() {
         assert!(plan(&query("push", A, B)).is_fixed());
         assert!(plan(&query("pull_request", A, B)).is_fixed());
+        let mut no_target = query("pull_request", A, B);
+        no_target.target_branch.clear();
+        assert!(plan(&no_target).is_fixed());
         assert!(!plan(&query("push", ZERO, B)).is_fixed());
         assert!(!plan(&query("pull_request", "", B)).is_fixed());
         assert!(!plan(&query("tag", A, B)).is_fixed());

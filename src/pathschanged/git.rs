@@ -39,8 +39,8 @@
 //!
 //! 1. the commits that are not in the cache yet are fetched by id, **shallow**
 //!    (`--depth=1 --filter=blob:none`): one commit and its trees each; a branch (the default
-//!    branch for a new branch, the target branch of a pull request without base commit) is
-//!    fetched by name for its current tip;
+//!    branch for a new branch, the target branch of a pull request without base commit, or
+//!    whose base commit is gone: see below) is fetched by name for its current tip;
 //! 2. for a merge base, `git merge-base` runs on what is there; while it finds none and the
 //!    history is shallow, the history is deepened (`--deepen`: 64, 512, 4096 commits, then
 //!    `--unshallow`), still without file contents. Two histories without a common commit give
@@ -58,6 +58,15 @@
 //!
 //! A push compares `before` and `after` directly, so only those two commits are fetched,
 //! whatever the size of the history.
+//!
+//! A pull request ([`Base::CommitOrBranch`]) whose base commit the forge no longer has (the
+//! target branch was force-pushed or rebased after the event, and the old commits pruned) is
+//! not an error: the fetch of both commits fails as [`ChangesError::CommitNotFound`], then the
+//! head commit and the target branch are fetched alone, and the merge base with the branch's
+//! **current tip** is used, as for a pull request without base commit. This is logged (`info`,
+//! with the base commit, the branch and its tip), and the outcome is not cached (the tip moves).
+//! If the head commit is gone too, the second fetch fails: [`ChangesError::CommitNotFound`]
+//! naming it, and everything runs.
 //!
 //! # Cache
 //!
@@ -77,7 +86,9 @@
 //!   with base commit, a head commit) is kept in memory per (clone URL, plan), at most
 //!   [`max_cached_sets`](GitChangedFilesBuilder::max_cached_sets) sets (default 256) holding at
 //!   most [`max_cached_paths`](GitChangedFilesBuilder::max_cached_paths) paths in total (default
-//!   500,000), least recently used first out. Plans against a branch's tip are not cached.
+//!   500,000), least recently used first out. Plans against a branch's tip are not cached, nor
+//!   is a pull request's set computed from its target branch's tip because its base commit
+//!   was gone.
 //!
 //! The cache answers from what an earlier authorised fetch stored: the credential of a request
 //! is only presented when something is fetched. The caller is Drone (its requests are signed),
@@ -616,7 +627,10 @@ impl ChangedFiles for GitChangedFiles {
                 budget: inner.budget,
             }));
         match &outcome {
-            Ok(ChangedSet::Files(files)) if plan.is_fixed() => {
+            Ok(Computed {
+                set: ChangedSet::Files(files),
+                fixed: true,
+            }) => {
                 inner.sets.insert(&url.url, &plan, files);
             }
             Ok(_) => {}
@@ -627,7 +641,7 @@ impl ChangedFiles for GitChangedFiles {
                 "changed files not computed"
             ),
         }
-        outcome
+        outcome.map(|computed| computed.set)
     }
 }
 
@@ -635,13 +649,21 @@ impl ChangedFiles for GitChangedFiles {
 // The work on one repository
 // -------------------------------------------------------------------------------------------
 
+/// What a plan gave.
+struct Computed {
+    set: ChangedSet,
+    /// Whether it depends on commit ids alone (the plan is fixed and no branch's tip stood in
+    /// for a missing commit): it may be cached.
+    fixed: bool,
+}
+
 impl Inner {
     async fn compute(
         &self,
         url: &CloneUrl,
         plan: &DiffPlan,
         auth: Option<&Auth>,
-    ) -> Result<ChangedSet, ChangesError> {
+    ) -> Result<Computed, ChangesError> {
         // The repository's lock first, then a permit: requests waiting for a busy repository
         // hold no permit, and every permit holder can progress.
         let slot = self.repos.slot(&url.key);
@@ -682,11 +704,13 @@ struct Repo<'a> {
 }
 
 impl Repo<'_> {
-    async fn run_plan(&self, url: &CloneUrl, plan: &DiffPlan) -> Result<ChangedSet, ChangesError> {
+    async fn run_plan(&self, url: &CloneUrl, plan: &DiffPlan) -> Result<Computed, ChangesError> {
         if !self.dir.join("HEAD").is_file() {
             self.init(url, plan).await?;
         }
         let mut keep: Vec<String> = Vec::new();
+        // The branch whose tip was compared with (its reference is kept).
+        let mut tip_of: Option<&str> = None;
         let set = match plan {
             DiffPlan::Between { from, to } => {
                 self.ensure(&[from, to], None, 1).await?;
@@ -714,7 +738,32 @@ impl Repo<'_> {
                     }
                     Base::Branch(branch) => {
                         self.ensure(&[to], Some(branch), 1).await?;
+                        tip_of = Some(branch);
                         self.branch_tip(branch).await?
+                    }
+                    Base::CommitOrBranch { commit, branch } => {
+                        match self.ensure(&[commit, to], None, 1).await {
+                            Ok(()) => commit.clone(),
+                            Err(ChangesError::CommitNotFound { .. }) => {
+                                // `to` and the branch alone: if `to` is gone too, that is the
+                                // error; else the base commit is gone, and the branch's tip
+                                // stands in for it.
+                                self.ensure(&[to], Some(branch), 1).await?;
+                                let tip = self.branch_tip(branch).await?;
+                                tracing::info!(
+                                    url = %Escaped(&url.url),
+                                    base = %commit,
+                                    branch = %Escaped(branch),
+                                    tip = %tip,
+                                    "the base commit is gone from the repository (the target \
+                                     branch was force-pushed or rebased): compared from the \
+                                     merge base with the branch's current tip"
+                                );
+                                tip_of = Some(branch);
+                                tip
+                            }
+                            Err(e) => return Err(e),
+                        }
                     }
                 };
                 keep.extend([base_commit.clone(), to.clone()]);
@@ -732,15 +781,11 @@ impl Repo<'_> {
                 return Err(git_error("nothing to compute for this plan"));
             }
         };
-        let branch = match plan {
-            DiffPlan::SinceMergeBase {
-                base: Base::Branch(branch),
-                ..
-            } => Some(branch.as_str()),
-            _ => None,
-        };
-        self.keep_refs(&keep, branch).await?;
-        Ok(set)
+        self.keep_refs(&keep, tip_of).await?;
+        Ok(Computed {
+            set,
+            fixed: plan.is_fixed() && tip_of.is_none(),
+        })
     }
 
     /// A new bare repository for `url`, created aside and renamed into place.

@@ -18,8 +18,9 @@
 //! | [`requests`] | the sample requests: `octocat/hello-world`, a push, `docker_password` |
 //! | [`redis`] | a real `redis-server` on a free port |
 //! | [`bao`] | a real OpenBao dev server on a free port (feature `vault`) |
+//! | [`forge`] | a git forge: `git http-backend` behind a small server on 127.0.0.1, a working repository pushing to it |
 //!
-//! [`TempFile`] is a file of the test's own, removed when dropped.
+//! [`TempFile`] is a file of the test's own, [`TempDir`] a directory, each removed when dropped.
 //!
 //! Features follow the library's: `client`, `vault` and `woodpecker` turn on what needs the
 //! library's feature of the same name; the library's own features turn on this crate's.
@@ -28,6 +29,7 @@
 pub mod bao;
 pub mod bounds;
 pub mod drone_vectors;
+pub mod forge;
 pub mod http;
 pub mod process;
 pub mod redis;
@@ -109,5 +111,40 @@ impl TempFile {
 impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A directory of its own in the temporary directory (a cache, a forge's repositories), removed
+/// with its contents when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new, empty directory whose name starts with `drone-extension-<name>-`.
+    pub fn new(name: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "drone-extension-{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// `path` below it.
+    pub fn join(&self, path: impl AsRef<Path>) -> PathBuf {
+        self.0.join(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
