@@ -1,6 +1,7 @@
 //! What the binaries of `tools/` share: [`policy`], the starter's policy file (read by
 //! `drone-extension-starter` and `drone-extension-woodpecker`), and [`log`], the log's bounded,
-//! non-blocking way to stdout.
+//! non-blocking way to stdout (every binary's), with its `tracing` set-up and the `/metrics`
+//! answer that counts the lines it dropped.
 
 pub mod log;
 pub mod policy;

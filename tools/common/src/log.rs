@@ -16,7 +16,7 @@
 //! `tracing-appender`'s non-blocking writer does the same job with an allocation per line and
 //! no warning when writing resumes, hence this small one.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -55,6 +55,69 @@ struct State {
     written: u64,
     /// [`Log::flush`] is waiting.
     flush: bool,
+}
+
+/// Starts the log and installs it as the `tracing` subscriber: the filter is `RUST_LOG`, else
+/// `default_level` (`info`, or `debug` for `DRONE_DEBUG=true`); colours only on a terminal and
+/// without `NO_COLOR`. Call once, first thing in `main`; [`Log::flush`] it before exiting.
+pub fn init(default_level: &str) -> Log {
+    let ansi = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let log = Log::start();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .with_ansi(ansi)
+        .with_writer(log.writer())
+        .init();
+    log
+}
+
+/// `drone_extension_log_lines_dropped_total`: the log's dropped lines, read at each scrape.
+#[derive(Debug)]
+pub struct Drops(pub Log);
+
+impl prometheus_client::collector::Collector for Drops {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        let counter =
+            prometheus_client::metrics::counter::ConstCounter::new(self.0.dropped_lines());
+        let metric = encoder.encode_descriptor(
+            "drone_extension_log_lines_dropped",
+            "Log lines dropped because stdout did not take them (a stuck log reader)",
+            None,
+            counter.metric_type(),
+        )?;
+        counter.encode(metric)
+    }
+}
+
+/// The answer of an unsigned `GET /metrics`: the crate's families of `metrics` and the log's
+/// [`Drops`], in one registry (OpenMetrics text). Cheap to clone: a route handler.
+pub fn scrape(
+    metrics: &drone_extension::metrics::Metrics,
+    log: Log,
+) -> impl Fn() -> std::future::Ready<http::Response<String>> + Clone + Send + Sync + 'static {
+    let mut registry = prometheus_client::registry::Registry::default();
+    metrics.register(&mut registry);
+    registry.register_collector(Box::new(Drops(log)));
+    let registry = std::sync::Arc::new(registry);
+    move || {
+        let mut text = String::with_capacity(4096);
+        // Writing into a String cannot fail, nor can these collectors.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+        let mut response = http::Response::new(text);
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(drone_extension::metrics::CONTENT_TYPE_OPENMETRICS),
+        );
+        std::future::ready(response)
+    }
 }
 
 impl Log {

@@ -18,12 +18,23 @@
 //! | `PATHSCHANGED_TIMEOUT` | the budget of one conversion (Go duration, default `30s`) |
 //! | `PATHSCHANGED_HEAD_COMMIT_EVENTS` | comma-separated events (e.g. `tag,cron`) decided by the files of their head commit, as the reference did, instead of running everything |
 //!
-//! Routes: `POST /convert` (signed), `GET /healthz`, `GET /metrics`.
+//! Routes: `POST /convert` (signed); unsigned: `GET /healthz` (`200 OK` while the process runs),
+//! `GET /readyz` (`200 ready`; `503` while draining on shutdown, or while no file can be written
+//! in the cache directory, checked every 5 s in the background: then every conversion would run
+//! everything), `GET /metrics` (Prometheus text: requests by `decision`, refusals, latencies,
+//! and the log lines dropped). The log goes to stdout through a bounded buffer and a thread of its
+//! own (as the starter's): a stuck stdout never stalls a conversion.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use axum::http::StatusCode;
+use axum::routing::get;
+use common::log::{self, Log};
 use drone_extension::BoxError;
 use drone_extension::env::{Env, Source, Summary};
 use drone_extension::metrics::Metrics;
@@ -35,11 +46,15 @@ use drone_extension::server::Server;
 use drone_extension::service::ExtensionService;
 use drone_extension::signature::SharedSecret;
 
+/// How long the exit waits for the log to be written out (a stuck stdout cannot hold it).
+const EXIT_FLUSH: Duration = Duration::from_millis(500);
+
 /// Everything read from the environment.
 struct Settings {
     secret: SharedSecret,
     bind: SocketAddr,
     converter: PathsChanged<GitChangedFiles>,
+    cache_dir: PathBuf,
     summary: Summary,
 }
 
@@ -55,7 +70,7 @@ fn settings(env: &mut Env) -> Result<Settings, BoxError> {
     let cache_dir = match env.string("PATHSCHANGED_CACHE_DIR")? {
         Some(dir) => {
             summary.value("PATHSCHANGED_CACHE_DIR", dir.clone(), Source::Env);
-            dir.into()
+            PathBuf::from(dir)
         }
         None => {
             let dir = std::env::temp_dir().join("drone-extension-pathschanged");
@@ -74,7 +89,7 @@ fn settings(env: &mut Env) -> Result<Settings, BoxError> {
     {
         rules = rules.set(event, Rule::HeadCommit);
     }
-    let mut git = GitChangedFiles::builder(cache_dir).rules(rules);
+    let mut git = GitChangedFiles::builder(cache_dir.clone()).rules(rules);
     if let Some(hosts) = env.list("PATHSCHANGED_ALLOWED_HOSTS")? {
         summary.value("PATHSCHANGED_ALLOWED_HOSTS", hosts.join(","), Source::Env);
         git = git.allowed_hosts(hosts);
@@ -121,39 +136,79 @@ fn settings(env: &mut Env) -> Result<Settings, BoxError> {
         secret,
         bind,
         converter,
+        cache_dir,
         summary,
     })
 }
 
-fn init_tracing(debug: bool) {
-    let level = if debug { "debug" } else { "info" };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
-        )
-        .with_ansi(false)
-        .init();
-}
-
-async fn run(settings: Settings) -> Result<(), BoxError> {
+async fn run(settings: Settings, log: Log) -> Result<(), BoxError> {
     let metrics = Metrics::new();
     let router = ExtensionRouter::new()
         .service(settings.secret, ExtensionService::new(settings.converter))
         .metrics(&metrics);
-    let scrape = metrics.clone();
+    let server = Server::new();
+    let readiness = server.readiness();
+    let cache = watch_cache(settings.cache_dir).await;
+    let readyz = move || {
+        std::future::ready(if readiness.is_draining() {
+            (StatusCode::SERVICE_UNAVAILABLE, "draining\n")
+        } else if !cache.load(Ordering::Relaxed) {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the cache directory is not writable\n",
+            )
+        } else {
+            (StatusCode::OK, "ready\n")
+        })
+    };
     let app = axum::Router::new()
-        .route("/healthz", axum::routing::get(|| async { "OK\n" }))
-        .route(
-            "/metrics",
-            axum::routing::get(move || std::future::ready(scrape.response())),
-        )
+        .route("/healthz", get(|| std::future::ready("OK\n")))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(log::scrape(&metrics, log)))
         .fallback_service(router);
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
-    Server::new().serve(listener, app).await?;
+    server.serve(listener, app).await?;
     Ok(())
+}
+
+/// How often `/readyz`'s view of the cache directory is refreshed.
+const CACHE_CHECK_EVERY: Duration = Duration::from_secs(5);
+
+/// Whether a file can be written in the cache directory (where every fetch goes), checked now
+/// and then every [`CACHE_CHECK_EVERY`] in the background, so that `/readyz` itself never
+/// touches the disk; each change is logged. Without it every conversion runs everything.
+async fn watch_cache(dir: PathBuf) -> Arc<AtomicBool> {
+    async fn writable(dir: &Path) -> Result<(), std::io::Error> {
+        tokio::fs::create_dir_all(dir).await?;
+        let probe = dir.join(format!(".readyz-{}", std::process::id()));
+        tokio::fs::write(&probe, b"ok").await?;
+        tokio::fs::remove_file(&probe).await
+    }
+    let first = writable(&dir).await;
+    if let Err(e) = &first {
+        tracing::warn!(dir = %dir.display(), "the cache directory is not writable ({e}); /readyz is 503");
+    }
+    let ok = Arc::new(AtomicBool::new(first.is_ok()));
+    let state = ok.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(CACHE_CHECK_EVERY).await;
+            let now = writable(&dir).await;
+            match (&now, state.swap(now.is_ok(), Ordering::Relaxed)) {
+                (Ok(()), false) => {
+                    tracing::info!(dir = %dir.display(), "the cache directory is writable; /readyz is 200");
+                }
+                (Err(e), true) => tracing::warn!(
+                    dir = %dir.display(),
+                    "the cache directory is not writable ({e}); /readyz is 503"
+                ),
+                _ => {}
+            }
+        }
+    });
+    ok
 }
 
 #[tokio::main]
@@ -166,11 +221,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_tracing(debug);
+    let log = log::init(if debug { "debug" } else { "info" });
     let settings = match settings(&mut env) {
         Ok(settings) => settings,
         Err(e) => {
             tracing::error!("{e}");
+            log.flush(EXIT_FLUSH);
             eprintln!("drone-extension-pathschanged: {e}");
             return ExitCode::FAILURE;
         }
@@ -179,10 +235,14 @@ async fn main() -> ExitCode {
         tracing::warn!("{warning}");
     }
     settings.summary.log();
-    match run(settings).await {
-        Ok(()) => ExitCode::SUCCESS,
+    match run(settings, log).await {
+        Ok(()) => {
+            log.flush(EXIT_FLUSH);
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             tracing::error!("{e}");
+            log.flush(EXIT_FLUSH);
             eprintln!("drone-extension-pathschanged: {e}");
             ExitCode::FAILURE
         }

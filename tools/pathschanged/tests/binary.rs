@@ -68,6 +68,28 @@ fn a_started_binary_serves_and_warns_about_a_misspelled_variable() {
             .unwrap();
         let (status, _) = support::http::send(server.addr, unsigned).await;
         assert_eq!(status, 401, "an unsigned conversion is refused");
+
+        // Readiness, and the log's dropped lines among the metrics (the bounded writer).
+        let (status, body) = support::http::get(server.addr, "/readyz").await;
+        assert_eq!((status.as_u16(), body.as_str()), (200, "ready\n"));
+        let (status, metrics) = support::http::get(server.addr, "/metrics").await;
+        assert_eq!(status, 200);
+        assert!(
+            metrics.contains("drone_extension_log_lines_dropped_total 0"),
+            "{metrics}"
+        );
+
+        // The cache directory replaced by a file: nothing can be fetched, and readiness says so
+        // (checked every 5 s in the background); then it recovers.
+        let _ = std::fs::remove_dir_all(&cache);
+        std::fs::write(&cache, "not a directory").unwrap();
+        let (status, body) = readyz_until(server.addr, 503).await;
+        assert_eq!(
+            (status.as_u16(), body.as_str()),
+            (503, "the cache directory is not writable\n")
+        );
+        std::fs::remove_file(&cache).unwrap();
+        assert_eq!(readyz_until(server.addr, 200).await.0, 200);
     });
     let log = server.log();
     assert!(
@@ -76,4 +98,16 @@ fn a_started_binary_serves_and_warns_about_a_misspelled_variable() {
     );
     drop(server);
     let _ = std::fs::remove_dir_all(&cache);
+}
+
+/// `/readyz` polled until it answers `status` (a background check every 5 s: 60 s is a hang).
+async fn readyz_until(addr: std::net::SocketAddr, status: u16) -> (http::StatusCode, String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let answer = support::http::get(addr, "/readyz").await;
+        if answer.0 == status || std::time::Instant::now() > deadline {
+            return answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

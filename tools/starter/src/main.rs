@@ -79,7 +79,6 @@
 
 mod extension;
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -536,46 +535,6 @@ fn app(
     Ok(app)
 }
 
-/// Logs to stdout through [`Log`], `info` and up (`DRONE_DEBUG`: `debug`; `RUST_LOG`
-/// overrides), with colours only on a terminal.
-fn init_tracing(debug: bool) -> Log {
-    let level = if debug { "debug" } else { "info" };
-    let ansi = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let log = Log::start();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
-        )
-        .with_ansi(ansi)
-        .with_writer(log.writer())
-        .init();
-    log
-}
-
-/// `drone_extension_log_lines_dropped_total`, read from the log at each scrape.
-#[derive(Debug)]
-struct LogDrops(Log);
-
-impl prometheus_client::collector::Collector for LogDrops {
-    fn encode(
-        &self,
-        mut encoder: prometheus_client::encoding::DescriptorEncoder,
-    ) -> Result<(), std::fmt::Error> {
-        use prometheus_client::encoding::EncodeMetric;
-        let counter =
-            prometheus_client::metrics::counter::ConstCounter::new(self.0.dropped_lines());
-        let metric = encoder.encode_descriptor(
-            "drone_extension_log_lines_dropped",
-            "Log lines dropped because stdout did not take them (a stuck log reader)",
-            None,
-            counter.metric_type(),
-        )?;
-        counter.encode(metric)
-    }
-}
-
 /// A pending metrics server.
 type MetricsServer = tokio::task::JoinHandle<Result<(), drone_extension::server::ServeError>>;
 
@@ -588,22 +547,7 @@ async fn serve_metrics(
     server: &Server,
     bind: Option<SocketAddr>,
 ) -> Result<(Router, Option<MetricsServer>), BoxError> {
-    let mut registry = prometheus_client::registry::Registry::default();
-    metrics.register(&mut registry);
-    registry.register_collector(Box::new(LogDrops(log)));
-    let registry = Arc::new(registry);
-    let scrape = move || {
-        let mut text = String::with_capacity(4096);
-        // Writing into a String cannot fail, nor can these collectors.
-        let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
-        std::future::ready((
-            [(
-                axum::http::header::CONTENT_TYPE,
-                drone_extension::metrics::CONTENT_TYPE_OPENMETRICS,
-            )],
-            text,
-        ))
-    };
+    let scrape = common::log::scrape(&metrics, log);
     let Some(bind) = bind else {
         return Ok((app.route("/metrics", get(scrape)), None));
     };
@@ -680,7 +624,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let log = init_tracing(debug);
+    let log = common::log::init(if debug { "debug" } else { "info" });
     let settings = settings(&mut env);
     // Named also when a value is refused: a misspelling is often why one is missing.
     for warning in env.finish() {

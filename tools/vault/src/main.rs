@@ -78,11 +78,13 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use common::log::{self, Log};
 use drone_extension::env::{Env, Summary};
 use drone_extension::global_secrets::GlobalSecretsProvider;
 use drone_extension::metrics::{Metrics, MetricsLayer};
@@ -95,6 +97,9 @@ use drone_extension::vault::{
     Vault, VaultReadiness, VaultSecretFinder, VaultSecretProvider, VaultSettings,
 };
 use drone_extension::{BoxError, ExtensionKind};
+
+/// How long the exit waits for the log to be written out (a stuck stdout cannot hold it).
+const EXIT_FLUSH: Duration = Duration::from_millis(500);
 
 /// Everything read from the environment.
 struct Settings {
@@ -124,18 +129,7 @@ fn settings(env: &mut Env) -> Result<Settings, BoxError> {
     })
 }
 
-fn init_tracing(debug: bool) {
-    let level = if debug { "debug" } else { "info" };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
-        )
-        .with_ansi(false)
-        .init();
-}
-
-async fn run(settings: Settings) -> Result<(), BoxError> {
+async fn run(settings: Settings, log: Log) -> Result<(), BoxError> {
     let Settings {
         secret,
         bind,
@@ -202,7 +196,7 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
         };
         std::future::ready((status, axum::Json(body)).into_response())
     };
-    let scrape = move || std::future::ready(metrics.response());
+    let scrape = log::scrape(&metrics, log);
     let app = secrets
         .merge(global)
         .route("/healthz", get(healthz))
@@ -246,7 +240,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_tracing(debug);
+    let log = log::init(if debug { "debug" } else { "info" });
     let settings = settings(&mut env);
     // The unknown and misspelled variables are named also when a value is refused: a typo
     // (`VAULT_TOKN`) is often why a required one is missing.
@@ -257,15 +251,20 @@ async fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(e) => {
             tracing::error!("{e}");
+            log.flush(EXIT_FLUSH);
             eprintln!("vault: {e}");
             return ExitCode::FAILURE;
         }
     };
     settings.summary.log();
-    match run(settings).await {
-        Ok(()) => ExitCode::SUCCESS,
+    match run(settings, log).await {
+        Ok(()) => {
+            log.flush(EXIT_FLUSH);
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             tracing::error!("{e}");
+            log.flush(EXIT_FLUSH);
             eprintln!("vault: {e}");
             ExitCode::FAILURE
         }

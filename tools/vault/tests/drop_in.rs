@@ -192,6 +192,11 @@ async fn a_drop_in_for_drone_vault() {
     let (status, text) = get(&server, "/metrics").await;
     assert_eq!(status, 200);
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    // The log goes through the bounded, non-blocking writer, which counts what it drops.
+    assert!(
+        text.contains("drone_extension_log_lines_dropped_total 0"),
+        "the log's dropped lines in:\n{text}"
+    );
     let value = |metric: &str, labels: &[(&str, &str)]| -> f64 {
         scrape
             .samples

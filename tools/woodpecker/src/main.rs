@@ -42,7 +42,8 @@
 //! Both are unsigned, as is `GET /metrics` (Prometheus text: request counts, refusals by reason,
 //! latencies and the body budget; label values are fixed words, never a repository or a secret).
 //! Keep this port reachable by Woodpecker and your scraper only. The log goes to stdout as the starter's does: a stuck stdout never stalls
-//! a request or the shutdown (lines that do not fit in its 1 MiB buffer are dropped and counted).
+//! a request or the shutdown (lines that do not fit in its 1 MiB buffer are dropped and counted in
+//! `drone_extension_log_lines_dropped_total`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -185,7 +186,7 @@ fn settings(env: &mut Env) -> Result<Settings, BoxError> {
     })
 }
 
-async fn run(settings: Settings) -> Result<(), BoxError> {
+async fn run(settings: Settings, log: log::Log) -> Result<(), BoxError> {
     let Settings {
         policy,
         mut keys,
@@ -226,10 +227,7 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
     let app = Router::new()
         .route("/healthz", get(|| std::future::ready("OK")))
         .route("/readyz", get(readyz))
-        .route(
-            "/metrics",
-            get(move || std::future::ready(metrics.response())),
-        )
+        .route("/metrics", get(log::scrape(&metrics, log)))
         .fallback_service(woodpecker);
     let listener = tokio::net::TcpListener::bind(bind)
         .await
@@ -240,15 +238,7 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let log = log::Log::start();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_ansi(false)
-        .with_writer(log.writer())
-        .init();
+    let log = log::init("info");
     let mut env = Env::from_process()
         .prefixes(["DRONE_", "EXTENSION_"])
         .renames(WOODPECKER_RENAMES);
@@ -260,7 +250,7 @@ async fn main() -> ExitCode {
     let result = match settings {
         Ok(settings) => {
             settings.summary.log();
-            run(settings).await
+            run(settings, log).await
         }
         Err(e) => Err(e),
     };

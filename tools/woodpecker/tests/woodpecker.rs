@@ -156,6 +156,8 @@ async fn the_probe_audit_passes_for_each_extension() {
         r#"drone_extension_requests_total{kind="woodpecker-secret",decision="found",status="200"}"#,
         r#"drone_extension_refusals_total{kind="woodpecker-config",reason="signature"}"#,
         r#"drone_extension_refusals_total{kind="woodpecker-registry",reason="digest"}"#,
+        // The log goes through the bounded, non-blocking writer, which counts what it drops.
+        "drone_extension_log_lines_dropped_total 0",
     ] {
         assert!(text.contains(expected), "{expected} in:\n{text}");
     }
