@@ -26,6 +26,9 @@ use super::limit::Guarded;
 use super::{H2_MAX_CONCURRENT_STREAMS, H2_MAX_SEND_BUF, H2_PING_INTERVAL, Limits, Readiness};
 use crate::BoxError;
 
+/// The number of header fields hyper accepts when not told otherwise (its `DEFAULT_MAX_HEADERS`).
+const HYPER_MAX_HEADERS: usize = 100;
+
 /// What every connection task shares: the settings, the hyper builders, the in-flight slots.
 pub(crate) struct Context {
     limits: Limits,
@@ -52,8 +55,12 @@ impl Context {
             .keep_alive(true)
             // A backstop: the connection task enforces the finer deadlines below.
             .header_read_timeout(limits.header_read_timeout + limits.keep_alive_timeout)
-            .max_buf_size(limits.max_header_bytes)
-            .max_headers(limits.max_headers);
+            .max_buf_size(limits.max_header_bytes);
+        // hyper's own bound is 100 fields, kept in an array on the stack; an explicit bound, even
+        // the same 100, makes it fill a vector of that many slots for every request head.
+        if limits.max_headers != HYPER_MAX_HEADERS {
+            builder.http1().max_headers(limits.max_headers);
+        }
         builder
             .http2()
             .timer(TokioTimer::new())
