@@ -498,6 +498,11 @@ pub(crate) async fn run<S, B>(
     let mut served = pin!(builder.serve_connection(io, service));
     let mut graceful = false;
     let mut sleep = pin!(tokio::time::sleep(Duration::ZERO));
+    // Made once and kept across turns of the loop (each turn is a request's start, its first
+    // write, its flush or its end): `woken` is remade only once it fired, and `drain` is
+    // polled only until it fires.
+    let mut woken = pin!(connection.wake.notified());
+    let mut drain = pin!(context.readiness.draining());
     loop {
         let draining = context.readiness.is_draining();
         let (idle, stalled, evict) = {
@@ -522,7 +527,9 @@ pub(crate) async fn run<S, B>(
             graceful = true;
         }
         let deadline = connection.deadline(&context.limits);
-        if let Some((at, _)) = deadline {
+        if let Some((at, _)) = deadline
+            && sleep.deadline() != at
+        {
             sleep.as_mut().reset(at);
         }
         tokio::select! {
@@ -533,8 +540,9 @@ pub(crate) async fn run<S, B>(
                 }
                 return;
             }
-            () = connection.wake.notified() => {}
-            () = context.readiness.draining(), if !draining => {}
+            () = woken.as_mut() => woken.set(connection.wake.notified()),
+            // Once it fired, `draining` is true on every later turn: it is not polled again.
+            () = drain.as_mut(), if !draining => {}
             () = &mut sleep, if deadline.is_some() => {
                 if let Some((at, why)) = connection.deadline(&context.limits)
                     && Instant::now() >= at
