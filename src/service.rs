@@ -478,8 +478,9 @@ impl<E> ExtensionService<E>
 where
     E: Endpoint,
 {
-    /// Answers a request; also returns the subject for the log line once the body decoded.
-    async fn handle<B>(self, request: Request<B>) -> (Reply, Option<String>)
+    /// Answers a request; also returns the subject for the log line once the body decoded, when
+    /// the line is `logged`.
+    async fn handle<B>(self, request: Request<B>, logged: bool) -> (Reply, Option<String>)
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
@@ -536,13 +537,14 @@ where
                 return (invalid_input(E::NAME, &why), None);
             }
         };
-        let subject = E::subject(&decoded);
+        // A copy out of the request, which `respond` takes: made only for a line that is written.
+        let subject = logged.then(|| E::subject(&decoded));
         let cx = RequestContext {
             head: parts,
             settings: self.settings.clone(),
         };
         let reply = self.endpoint.respond(decoded, &cx).await;
-        (reply, Some(subject))
+        (reply, subject)
     }
 }
 
@@ -565,7 +567,15 @@ where
         Box::pin(async move {
             let started = Instant::now();
             let kind = E::NAME;
-            let (reply, subject) = this.handle(request).await;
+            let logged = tracing::event_enabled!(
+                tracing::Level::INFO,
+                kind,
+                subject,
+                status,
+                decision,
+                latency_us
+            );
+            let (reply, subject) = this.handle(request, logged).await;
             tracing::info!(
                 kind,
                 subject = %Escaped(subject.as_deref().unwrap_or("-")),
