@@ -78,6 +78,7 @@
 //! (a warning says so at start).
 
 mod extension;
+mod log_format;
 mod routes;
 
 use std::io::IsTerminal;
@@ -588,6 +589,7 @@ fn init_tracing(debug: bool) -> Log {
         )
         .with_ansi(ansi)
         .with_writer(log.writer())
+        .event_format(log_format::LineFormat::default())
         .init();
     log
 }
