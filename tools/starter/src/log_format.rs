@@ -1,22 +1,28 @@
-//! The log line's format: exactly `tracing_subscriber`'s default (`Full`) format, written with
-//! less work.
+//! The log line's format: exactly `tracing_subscriber`'s default (`Full`) format and its default
+//! fields (`DefaultFields`), written with less work.
 //!
-//! The default format spends most of a request's log line on its frame: it formats the
-//! timestamp's seven numbers through `core::fmt` and paints the timestamp, the target and the
-//! colon with `nu_ansi_term` styles even when colours are off. [`LineFormat`] writes the same
-//! bytes directly: the date and time of the current second formatted once per thread and
-//! second, the microseconds as six digits, the level and the target as they are. The fields
-//! are formatted by the subscriber's field formatter, as the default format does, so their
-//! text and escaping are the default's. Whatever the fast path does not write (colours, an
-//! event inside a span, an event from the `log` crate, a clock before 1970 or after 9999) goes
-//! to the default format itself.
+//! The default format spends most of a request's log line on its frame and its field names: it
+//! formats the timestamp's seven numbers through `core::fmt`, and paints the timestamp, the
+//! target, the colon, every field name and every `=` with `nu_ansi_term` styles even when
+//! colours are off. [`LineFormat`] writes the same bytes directly: the date and time of the
+//! current second formatted once per thread and second, the microseconds as six digits, the
+//! level and the target as they are. [`LineFields`] writes each field as `DefaultFields` does
+//! (`name=` and the value's `Debug`, the message escaped for the terminal), the names, numbers,
+//! booleans and plain strings without `core::fmt`. Whatever the fast paths do not write
+//! (colours, an event inside a span, an event from the `log` crate, a clock before 1970 or after
+//! 9999, a string that needs escaping) goes to the default format and the default fields
+//! themselves, or to the same `Debug` they use.
 
 use std::cell::Cell;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::fmt::format::{self, Format, FormatEvent, FormatFields, Full, Writer};
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::format::{
+    self, DefaultFields, Format, FormatEvent, FormatFields, Full, Writer,
+};
 use tracing_subscriber::fmt::{FmtContext, time};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -53,9 +59,8 @@ where
         // which the default format puts back: their callsites' target is `log`.
         let plain =
             !writer.has_ansi_escapes() && meta.target() != "log" && ctx.event_scope().is_none();
-        let stamp = match now() {
-            Some(stamp) if plain => stamp,
-            _ => return self.full.format_event(ctx, writer, event),
+        let Some(stamp) = plain.then(now).flatten() else {
+            return self.full.format_event(ctx, writer, event);
         };
         writer.write_str(stamp.as_str())?;
         writer.write_str(level(meta.level()))?;
@@ -74,6 +79,237 @@ fn level(level: &Level) -> &'static str {
         Level::INFO => " INFO ",
         Level::WARN => " WARN ",
         Level::ERROR => "ERROR ",
+    }
+}
+
+/// `DefaultFields`, with a fast path for a writer without colours.
+#[derive(Debug, Default)]
+pub struct LineFields {
+    default: DefaultFields,
+}
+
+impl<'writer> FormatFields<'writer> for LineFields {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
+        if writer.has_ansi_escapes() {
+            return self.default.format_fields(writer, fields);
+        }
+        let mut visitor = PlainVisitor {
+            sanitize: writer.sanitizes_ansi_escapes(),
+            writer,
+            is_empty: true,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+/// `DefaultVisitor` without colours: the same text.
+struct PlainVisitor<'a> {
+    writer: Writer<'a>,
+    sanitize: bool,
+    is_empty: bool,
+    result: fmt::Result,
+}
+
+impl PlainVisitor<'_> {
+    /// The space between two fields.
+    fn maybe_pad(&mut self) {
+        if self.is_empty {
+            self.is_empty = false;
+        } else {
+            self.result = self.writer.write_char(' ');
+        }
+    }
+
+    /// Starts the field `name`, unless the default skips it or the line failed: `name=` (a raw
+    /// identifier without its `r#`).
+    fn start(&mut self, name: &str) -> bool {
+        // tracing-log's fields, which the default format puts back as the line's metadata.
+        if self.result.is_err() || name.starts_with("log.") {
+            return false;
+        }
+        self.maybe_pad();
+        let name = name.strip_prefix("r#").unwrap_or(name);
+        self.result = self
+            .writer
+            .write_str(name)
+            .and_then(|()| self.writer.write_char('='));
+        true
+    }
+
+    /// A value whose `Debug` is `text`, after `start`.
+    fn text(&mut self, text: &str) {
+        if self.result.is_ok() {
+            self.result = self.writer.write_str(text);
+        }
+    }
+}
+
+impl Visit for PlainVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let name = field.name();
+        if name == "message" {
+            // `DefaultVisitor` passes `format_args!("{value}")`: the text itself, escaped.
+            return self.record_debug(field, &format_args!("{value}"));
+        }
+        // `Debug` of a string that needs no escape is the string between quotes.
+        let plain = value
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+        if !plain {
+            return self.record_debug(field, &value);
+        }
+        if self.start(name) {
+            self.text("\"");
+            self.text(value);
+            self.text("\"");
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == "message" {
+            return self.record_debug(field, &value);
+        }
+        if self.start(field.name()) {
+            let mut digits = [0u8; 20];
+            self.text(decimal(&mut digits, value));
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if field.name() == "message" {
+            return self.record_debug(field, &value);
+        }
+        if self.start(field.name()) {
+            if value < 0 {
+                self.text("-");
+            }
+            let mut digits = [0u8; 20];
+            self.text(decimal(&mut digits, value.unsigned_abs()));
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if field.name() == "message" {
+            return self.record_debug(field, &value);
+        }
+        if self.start(field.name()) {
+            self.text(if value { "true" } else { "false" });
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let sanitize = self.sanitize;
+        match value.source() {
+            Some(source) => self.record_debug(
+                field,
+                &format_args!(
+                    "{} {}.sources={}",
+                    EscapeGuard(format_args!("{value}"), sanitize),
+                    field.name(),
+                    ErrorSourceList(source, sanitize),
+                ),
+            ),
+            None => self.record_debug(
+                field,
+                &format_args!("{}", EscapeGuard(format_args!("{value}"), sanitize)),
+            ),
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let name = field.name();
+        if name == "message" {
+            if self.result.is_err() {
+                return;
+            }
+            self.maybe_pad();
+            self.result = write!(self.writer, "{:?}", EscapeGuard(value, self.sanitize));
+        } else if self.start(name) && self.result.is_ok() {
+            self.result = write!(self.writer, "{value:?}");
+        }
+    }
+}
+
+/// `value` in decimal, in the end of `digits`.
+fn decimal(digits: &mut [u8; 20], mut value: u64) -> &str {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&digits[at..]).unwrap_or_default()
+}
+
+/// tracing-subscriber's escaping of terminal controls in messages and errors (its private
+/// `EscapeGuard`), writing the runs between controls in one piece.
+struct EscapeGuard<T>(T, bool);
+
+impl<T: fmt::Debug> fmt::Debug for EscapeGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.1 {
+            write!(Escaping(f), "{:?}", self.0)
+        } else {
+            write!(f, "{:?}", self.0)
+        }
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for EscapeGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.1 {
+            write!(Escaping(f), "{}", self.0)
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
+}
+
+/// Writes ESC, BEL, BS, FF and DEL as `\x1b`, …, and the C1 controls as `\u{80}`, ….
+struct Escaping<'a, 'b>(&'a mut fmt::Formatter<'b>);
+
+impl fmt::Write for Escaping<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut run = 0;
+        for (at, c) in s.char_indices() {
+            let escaped = match c {
+                '\x1b' => Some("\\x1b"),
+                '\x07' => Some("\\x07"),
+                '\x08' => Some("\\x08"),
+                '\x0c' => Some("\\x0c"),
+                '\x7f' => Some("\\x7f"),
+                '\u{80}'..='\u{9f}' => None,
+                _ => continue,
+            };
+            self.0.write_str(&s[run..at])?;
+            match escaped {
+                Some(text) => self.0.write_str(text)?,
+                None => write!(self.0, "\\u{{{:x}}}", c as u32)?,
+            }
+            run = at + c.len_utf8();
+        }
+        self.0.write_str(&s[run..])
+    }
+}
+
+/// An error and its sources, as tracing-subscriber lists them (its private `ErrorSourceList`).
+struct ErrorSourceList<'a>(&'a (dyn std::error::Error + 'static), bool);
+
+impl fmt::Display for ErrorSourceList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut list = f.debug_list();
+        let mut current = Some(self.0);
+        while let Some(error) = current {
+            list.entry(&EscapeGuard(format_args!("{error}"), self.1));
+            current = error.source();
+        }
+        list.finish()
     }
 }
 
@@ -228,9 +464,46 @@ mod tests {
         tracing::info!(only = 1, "");
         tracing::warn!(addr = ?"127.0.0.1:3000", tls = false, "listening");
         tracing::info!(target: "custom::target", value = 1.5, "another target");
+        tracing::info!(
+            quoted = "a \"quoted\" \\ value\twith\ncontrols\x1b[0m and é",
+            negative = -42i64,
+            zero = 0u64,
+            max = u64::MAX,
+            min = i64::MIN,
+            yes = true,
+            no = false,
+            bytes = tracing::field::debug(b"\x00\xff".as_slice()),
+            log.target = "skipped",
+            r#loop = "raw",
+            "message with controls \x07\x08\x0c\x7f\u{9b} and é"
+        );
+        tracing::warn!(message = "message as a field", other = 1);
+        tracing::warn!(message = %"displayed message", other = 2);
+        tracing::info!(message = 7u64);
+        let nested = Nested(std::io::Error::other("inner\x1b cause"));
+        tracing::error!(
+            error = &nested as &(dyn std::error::Error + 'static),
+            "with a chain"
+        );
         let span = tracing::info_span!("metrics_listener", port = 9000);
         span.in_scope(|| tracing::info!(addr = "x", "listening within a span"));
         tracing::info!(parent: &span, "explicit parent");
+    }
+
+    /// An error with a source, whose text needs escaping.
+    #[derive(Debug)]
+    struct Nested(std::io::Error);
+
+    impl fmt::Display for Nested {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("outer\u{85} failure")
+        }
+    }
+
+    impl std::error::Error for Nested {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
     }
 
     fn capture(ansi: bool, fast: bool) -> Vec<String> {
@@ -240,7 +513,10 @@ mod tests {
             .with_ansi(ansi)
             .with_max_level(Level::TRACE);
         if fast {
-            let subscriber = builder.event_format(LineFormat::default()).finish();
+            let subscriber = builder
+                .fmt_fields(LineFields::default())
+                .event_format(LineFormat::default())
+                .finish();
             tracing::subscriber::with_default(subscriber, events);
         } else {
             let subscriber = builder.finish();
@@ -254,7 +530,7 @@ mod tests {
         for ansi in [false, true] {
             let (fast, default) = (capture(ansi, true), capture(ansi, false));
             assert_eq!(fast.len(), default.len());
-            assert_eq!(fast.len(), 12);
+            assert_eq!(fast.len(), 17);
             for (fast, default) in fast.iter().zip(&default) {
                 // Both start with the time (27 bytes, plus colour codes with ansi): equal after it.
                 let (f, d) = (fast.find(' ').unwrap(), default.find(' ').unwrap());

@@ -594,6 +594,7 @@ fn init_tracing(debug: bool) -> Log {
         )
         .with_ansi(ansi)
         .with_writer(log.writer())
+        .fmt_fields(log_format::LineFields::default())
         .event_format(log_format::LineFormat::default())
         .init();
     log
