@@ -3,6 +3,9 @@
 #
 #   bash benches/load.sh            # 10 s per run, 2 threads, 32 connections
 #   DURATION=30s CONNECTIONS=64 bash benches/load.sh
+#   INSTRUCTIONS=1 bash benches/load.sh              # instructions per request (callgrind)
+#   BASELINE=/path/to/older/starter bash benches/load.sh   # this build against another, same run
+#   FEATURES=mimalloc bash benches/load.sh           # the starter built with these features
 #
 # Needs wrk (`apt-get install wrk`) and python3. The same route and handler (`/global-secrets`,
 # the Drone 0.8 global secrets endpoint) is measured three times: signed (behind the layer) and
@@ -10,8 +13,14 @@
 # layer's cost: parsing, policy, Date, HMAC and the Digest over the body; then signed with the
 # default per-request log line on (RUST_LOG=info, written to a file), the cost of logging. Requests are pre-signed once, before
 # the run, with the current Date (valid for the 300 s window), exactly as Drone signs them.
+# Each run reports the server's CPU time per request (utime + stime from /proc, 10 ms ticks):
+# unlike the throughput, it hardly moves with the VM's neighbours or with how fast wrk is.
 # Last, the cost of the metrics layer: signed with metrics (the default) and without
 # (DRONE_METRICS=false), alternating, ROUNDS times each (default 3), with the median ratio.
+#
+# BASELINE=path also starts that starter (for example one built from an older commit) and
+# measures it against this one in the same run, log line off and on, alternating, ROUNDS times
+# each: requests per second and CPU time per request of each, and the median ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +34,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 # STARTER=path measures another build (for example an older release) with the same requests.
 if [ -z "${STARTER:-}" ]; then
-  cargo build --release -p drone-extension-starter >/dev/null
+  cargo build --release -p drone-extension-starter ${FEATURES:+--features "$FEATURES"} >/dev/null
   STARTER=${CARGO_TARGET_DIR:-target}/release/drone-extension-starter
 fi
 
@@ -75,14 +84,26 @@ run() { # name port env...
   PIDS[$port]=$!
   for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # INSTRUCTIONS=1: instead of the wrk runs, count the starter's instructions per signed request
-# under callgrind (valgrind), with and without metrics and with the per-request log line, twice
-# each: instruction counts do not
-# move with the VM's neighbours, so a cost of a few percent shows where throughput cannot.
+# under callgrind (valgrind): the default (metrics on) with the per-request log line off and on,
+# and without metrics, ROUNDS_I times each (default 2): instruction counts do not move with the
+# VM's neighbours, so a cost of a few percent shows where throughput cannot.
+#
+# valgrind does not let a program see the CPU's SHA extensions (SHA-NI), so under callgrind
+# sha2 runs its software SHA-256 (about 3.7 k instructions per 64-byte block; the Digest of the
+# ~1.2 KiB body and the HMAC take 25 blocks), where the real CPU runs a few hundred instructions
+# per block. Each count is therefore also given without that compression function, the part
+# that measures the code around the crypto.
+#
+# KEEP=dir keeps each run's callgrind file (and its request count) in dir; MODULES=1 prints each
+# run's cost per module (benches/callgrind_modules.py; build with
+# CARGO_PROFILE_RELEASE_DEBUG=line-tables-only for the attribution by source file).
 if [ "${INSTRUCTIONS:-}" = 1 ]; then
   command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2; }
+  declare -A TOTAL REST
   count() { # label port DRONE_METRICS [RUST_LOG]
-    local out pid n ir file
+    local out pid n ir sha file
     env DRONE_BIND=127.0.0.1:$2 DRONE_SECRET=$SECRET RUST_LOG=${4:-warn} DRONE_METRICS=$3 \
       valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$1" "$STARTER" >"$WORK/$1.log" 2>&1 &
     pid=$!
@@ -93,16 +114,36 @@ if [ "${INSTRUCTIONS:-}" = 1 ]; then
     callgrind_control -d "$pid" >/dev/null
     sleep 1
     kill "$pid"; wait "$pid" 2>/dev/null || true
+    if grep -q 'Non-2xx' <<<"$out"; then echo "$1: refused requests" >&2; exit 1; fi
     n=$(awk '/requests in/ {print $1}' <<<"$out")
-    ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$WORK/cg.$1.1")
-    echo "$1: $n requests, $(( ir / n )) instructions per request"
+    file=$WORK/cg.$1.1
+    ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$file")
+    sha=$(callgrind_annotate --inclusive=yes "$file" 2>/dev/null |
+      awk '/sha2::sha256::compress256 / && !seen {gsub(",", "", $1); print $1; seen = 1}')
+    sha=${sha:-0}
+    TOTAL[$1]=$(( ir / n )); REST[$1]=$(( (ir - sha) / n ))
+    echo "$1: $n requests, $(( ir / n )) instructions per request" \
+      "(SHA-256 compression $(( sha / n )), the rest $(( (ir - sha) / n )))"
+    if [ -n "${KEEP:-}" ]; then cp "$file" "$KEEP/cg.$1"; echo "$n" >"$KEEP/n.$1"; fi
+    if [ "${MODULES:-}" = 1 ]; then python3 benches/callgrind_modules.py "$file" "$n"; fi
   }
-  for round in 1 2; do
-    count "with-$round" $((3930 + round)) true
-    count "without-$round" $((3940 + round)) false
+  for round in $(seq "${ROUNDS_I:-2}"); do
+    count "log-off-$round" $((3930 + round)) true
     # The default per-request log line on (metrics on): the cost of logging.
-    count "logged-$round" $((3950 + round)) true info
+    count "log-on-$round" $((3950 + round)) true info
+    count "no-metrics-$round" $((3940 + round)) false
   done
+  summary() { # label prefix
+    local totals=() rests=() key
+    for key in "${!TOTAL[@]}"; do
+      [[ $key == "$2"-* ]] && totals+=("${TOTAL[$key]}") && rests+=("${REST[$key]}")
+    done
+    echo "$1: $(median "${totals[@]}") instructions per signed request," \
+      "$(median "${rests[@]}") without the SHA-256 compression"
+  }
+  summary "log line off (metrics on)" log-off
+  summary "log line on (metrics on) " log-on
+  summary "metrics off, log line off" no-metrics
   exit 0
 fi
 
@@ -122,13 +163,30 @@ check "$WORK/unsigned.lua" http://127.0.0.1:3902/global-secrets
 check "$WORK/signed.lua" http://127.0.0.1:3904/global-secrets
 check "$WORK/signed.lua" http://127.0.0.1:3905/global-secrets
 
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The server's CPU time per request over a wrk run's output, from its ticks before and after.
+cpu_per_request() { # wrk-output before after -> "requests/s cpu-us-per-request"
+  python3 - "$1" "$2" "$3" "$(getconf CLK_TCK)" <<'PY'
+import re, sys
+out, before, after, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+total = int(re.search(r"(\d+) requests in", out).group(1))
+rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+print(f"{rate:.0f} {(after - before) / hz * 1e6 / total:.3f}")
+PY
+}
+
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
 for name in signed unsigned logged; do
   case $name in signed) port=3901 ;; unsigned) port=3902 ;; logged) port=3903 ;; esac
   script=$WORK/$([ $name = unsigned ] && echo unsigned || echo signed).lua
   echo "== $name (wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency)"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" \
-    "http://127.0.0.1:$port/global-secrets" | grep -E 'Requests/sec|^ +50%|^ +99%|Non-2xx|requests in'
+  before=$(ticks "${PIDS[$port]}")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" \
+    "http://127.0.0.1:$port/global-secrets")
+  after=$(ticks "${PIDS[$port]}")
+  grep -E 'Requests/sec|^ +50%|^ +99%|Non-2xx|requests in' <<<"$out"
+  read -r _ cpu <<<"$(cpu_per_request "$out" "$before" "$after")"
+  echo "  server CPU time: $cpu us per request"
 done
 echo "log lines written by the logged run: $(grep -c 'global-secrets' "$WORK/logged.log" || true)"
 
@@ -137,19 +195,12 @@ echo "log lines written by the logged run: $(grep -c 'global-secrets' "$WORK/log
 # CPU time per request (utime + stime from /proc, 10 ms ticks) is reported too: neighbours slow
 # both alike, and it does not depend on how fast wrk is.
 ROUNDS=${ROUNDS:-3}
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 measure() { # port -> "requests/s cpu-us-per-request"
   local pid=${PIDS[$1]} before after out
   before=$(ticks "$pid")
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/signed.lua" "http://127.0.0.1:$1/global-secrets")
   after=$(ticks "$pid")
-  python3 - "$out" "$before" "$after" "$(getconf CLK_TCK)" <<'PY'
-import re, sys
-out, before, after, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-total = int(re.search(r"(\d+) requests in", out).group(1))
-rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-print(f"{rate:.0f} {(after - before) / hz * 1e6 / total:.3f}")
-PY
+  cpu_per_request "$out" "$before" "$after"
 }
 # Warm both up first: a fresh process's first seconds cost more (heap growth, page faults).
 for port in 3905 3904; do wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null; done
@@ -165,5 +216,39 @@ for round in $(seq "$ROUNDS"); do
   cpus+=("$(python3 -c "print(f'{$cw / $co:.4f}')")")
   echo "== metrics round $round: with $rw req/s, $cw us CPU/request; without $ro req/s, $co us CPU/request"
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "metrics: median throughput ratio with/without $(median "${rates[@]}"), median CPU-per-request ratio $(median "${cpus[@]}")"
+
+# BASELINE=path: this starter against that one, log line off and on, alternating which goes
+# first, on fresh servers warmed up alike.
+if [ -n "${BASELINE:-}" ]; then
+  kill "${PIDS[@]}" 2>/dev/null || true
+  STARTER_THIS=$STARTER
+  run this-off 3911
+  run this-on 3913 RUST_LOG=info
+  STARTER=$BASELINE
+  run base-off 3912
+  run base-on 3914 RUST_LOG=info
+  STARTER=$STARTER_THIS
+  for port in 3911 3912 3913 3914; do
+    check "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null
+  done
+  for log in off on; do
+    case $log in off) this=3911 base=3912 ;; on) this=3913 base=3914 ;; esac
+    rates=(); cpus=(); these=(); bases=()
+    for round in $(seq "$ROUNDS"); do
+      if [ $((round % 2)) = 1 ]; then
+        a=$(measure $this); b=$(measure $base)
+      else
+        b=$(measure $base); a=$(measure $this)
+      fi
+      read -r ra ca <<<"$a"; read -r rb cb <<<"$b"
+      these+=("$ca"); bases+=("$cb")
+      rates+=("$(python3 -c "print(f'{$ra / $rb:.3f}')")")
+      cpus+=("$(python3 -c "print(f'{$ca / $cb:.3f}')")")
+      echo "== log line $log, round $round: this $ra req/s, $ca us CPU/request; baseline $rb req/s, $cb us CPU/request"
+    done
+    echo "log line $log: CPU per request this $(median "${these[@]}") us, baseline $(median "${bases[@]}") us" \
+      "(median ratio $(median "${cpus[@]}")); median throughput ratio $(median "${rates[@]}")"
+  done
+fi

@@ -24,6 +24,10 @@ struct EscapeControls<'a, 'b>(&'a mut fmt::Formatter<'b>);
 
 impl Write for EscapeControls<'_, '_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
+        // Printable ASCII (a login, a repository slug), the usual text: written as it is.
+        if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return self.0.write_str(s);
+        }
         for part in s.split_inclusive(char::is_control) {
             match part.char_indices().last() {
                 Some((i, c)) if c.is_control() => {

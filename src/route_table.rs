@@ -5,11 +5,11 @@
 //! `woodpecker::WoodpeckerRouter` each hold a [`RouteTable`] and differ only in how they build
 //! the verified services they put in it; their `Service` impl is [`router_service!`].
 
-use std::collections::HashMap;
 use std::convert::Infallible;
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use http::header::{ALLOW, HeaderValue};
@@ -34,28 +34,42 @@ pub(crate) type RouteBody = UnsyncBoxBody<Bytes, BoxError>;
 pub(crate) type RouterFuture =
     Pin<Box<dyn Future<Output = Result<RouterResponse, Infallible>> + Send + 'static>>;
 
-type RouteFuture = Pin<Box<dyn Future<Output = RouterResponse> + Send + 'static>>;
-
 /// One verified service, type-erased.
 trait Route: Send + Sync + 'static {
-    fn call(&self, request: Request<RouteBody>) -> RouteFuture;
+    /// The route's answer to `request`; recorded into `series` when given.
+    fn call(&self, request: Request<RouteBody>, series: Option<&Series>) -> RouterFuture;
 }
 
+#[cfg(feature = "metrics")]
+type Series = Arc<crate::metrics::KindSeries>;
+#[cfg(not(feature = "metrics"))]
+type Series = Infallible;
+
 impl<E: Endpoint, T: Scheme> Route for Verify<ExtensionService<E>, T> {
-    fn call(&self, request: Request<RouteBody>) -> RouteFuture {
+    fn call(&self, request: Request<RouteBody>, series: Option<&Series>) -> RouterFuture {
         let mut service = self.clone();
-        Box::pin(async move {
-            let ready = poll_fn(|cx| Service::<Request<RouteBody>>::poll_ready(&mut service, cx));
-            let Ok(()) = ready.await;
-            let Ok(response) = Service::call(&mut service, request).await;
-            response
-        })
+        // The layer is ready when its service is, and an `ExtensionService` always is: its
+        // `poll_ready` answers at once, whatever the waker.
+        let mut cx = Context::from_waker(Waker::noop());
+        let ready = Service::<Request<RouteBody>>::poll_ready(&mut service, &mut cx);
+        debug_assert!(matches!(ready, Poll::Ready(Ok(()))), "always ready");
+        // The layer's own boxed future, as it is: no box around the box.
+        let answered = Service::call(&mut service, request).into_box();
+        match series {
+            #[cfg(feature = "metrics")]
+            Some(series) => Box::pin(crate::metrics::ResponseFuture::start(
+                answered,
+                series.clone(),
+            )),
+            _ => answered,
+        }
     }
 }
 
 /// One path's service, with the name it is logged and measured under.
 #[derive(Clone)]
 struct Entry {
+    path: String,
     name: &'static str,
     route: Arc<dyn Route>,
     #[cfg(feature = "metrics")]
@@ -65,7 +79,9 @@ struct Entry {
 /// Verified services by path (below an optional prefix). Cheap to clone.
 #[derive(Clone, Default)]
 pub(crate) struct RouteTable {
-    routes: Arc<HashMap<String, Entry>>,
+    /// A handful of routes (one per kind): a scan comparing lengths first finds one faster than
+    /// hashing the path would.
+    routes: Arc<Vec<Entry>>,
     /// Stripped from the request's path before the lookup (the URI itself is left as it came:
     /// a signature may cover it).
     prefix: Arc<str>,
@@ -83,12 +99,17 @@ impl RouteTable {
     ) {
         let name = E::NAME;
         let entry = Entry {
+            path: path.into(),
             name,
             route: Arc::new(service),
             #[cfg(feature = "metrics")]
             series: self.metrics.as_ref().map(|metrics| metrics.kind(name)),
         };
-        Arc::make_mut(&mut self.routes).insert(path.into(), entry);
+        let routes = Arc::make_mut(&mut self.routes);
+        match routes.iter_mut().find(|e| e.path == entry.path) {
+            Some(existing) => *existing = entry,
+            None => routes.push(entry),
+        }
     }
 
     /// The `(path, name)` of every route, sorted by path.
@@ -96,7 +117,7 @@ impl RouteTable {
         let mut routes: Vec<_> = self
             .routes
             .iter()
-            .map(|(path, entry)| (path.as_str(), entry.name))
+            .map(|entry| (entry.path.as_str(), entry.name))
             .collect();
         routes.sort_unstable();
         routes
@@ -123,7 +144,7 @@ impl RouteTable {
     /// Records every route's requests into `metrics` under its name.
     #[cfg(feature = "metrics")]
     pub(crate) fn set_metrics(&mut self, metrics: &crate::metrics::Metrics) {
-        for entry in Arc::make_mut(&mut self.routes).values_mut() {
+        for entry in Arc::make_mut(&mut self.routes).iter_mut() {
             entry.series = Some(metrics.kind(entry.name));
         }
         self.metrics = Some(metrics.clone());
@@ -140,7 +161,7 @@ impl RouteTable {
             .uri()
             .path()
             .strip_prefix(&*self.prefix)
-            .and_then(|path| self.routes.get(path));
+            .and_then(|path| self.routes.iter().find(|entry| entry.path == path));
         let Some(entry) = entry else {
             return ready(plain(StatusCode::NOT_FOUND, "404 page not found"));
         };
@@ -151,18 +172,14 @@ impl RouteTable {
                 .insert(ALLOW, HeaderValue::from_static("POST"));
             return ready(response);
         }
-        let future = entry
-            .route
-            .call(request.map(|body| body.map_err(Into::into).boxed_unsync()));
-        let answered = async move { Ok(future.await) };
         #[cfg(feature = "metrics")]
-        if let Some(series) = &entry.series {
-            return Box::pin(crate::metrics::ResponseFuture::start(
-                answered,
-                series.clone(),
-            ));
-        }
-        Box::pin(answered)
+        let series = entry.series.as_ref();
+        #[cfg(not(feature = "metrics"))]
+        let series = None;
+        entry.route.call(
+            request.map(|body| body.map_err(Into::into).boxed_unsync()),
+            series,
+        )
     }
 }
 

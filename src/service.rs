@@ -23,6 +23,7 @@
 //! ([`VerifySignatureLayer`](crate::signature::VerifySignatureLayer) for Drone,
 //! `VerifyWoodpeckerLayer` for Woodpecker).
 
+use std::any::Any;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
@@ -42,7 +43,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
-use crate::layer::{BodyReceived, DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT};
+use crate::layer::{
+    BodyReceived, DEFAULT_BODY_DEADLINE, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, VerifiedBody,
+};
 use crate::log::Escaped;
 use crate::{BoxError, ExtensionKind};
 
@@ -419,6 +422,44 @@ fn has_long_string(body: &[u8], max: usize) -> bool {
     false
 }
 
+/// The whole body, under `limit`: the verified bytes as they are when `body` is the layer's
+/// [`VerifiedBody`] (nothing to wait for: they were received under the layer's deadlines),
+/// otherwise read under the limit and the default deadlines.
+async fn receive<B>(body: B, limit: usize) -> Result<Bytes, crate::layer::Rejection>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let mut body = body;
+    if let Some(verified) = (&mut body as &mut dyn Any).downcast_mut::<VerifiedBody>() {
+        let bytes = std::mem::take(verified).into_bytes();
+        // What `read_body` answers for a body over the limit (one made without the layer).
+        return if bytes.len() > limit {
+            Err(crate::layer::Rejection::PayloadTooLarge)
+        } else {
+            Ok(bytes)
+        };
+    }
+    crate::layer::read_body(
+        body,
+        limit,
+        None,
+        DEFAULT_BODY_DEADLINE,
+        DEFAULT_IDLE_TIMEOUT,
+    )
+    .await
+}
+
+/// Decodes a request body. UTF-8 text (every body Drone and Woodpecker send) is checked once
+/// and decoded as a `str`, which spares serde_json a UTF-8 check of every string in it; other
+/// bytes are decoded as bytes, so that their error is the one serde_json gives for them.
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    }
+}
+
 fn is_json(parts: &Parts) -> bool {
     parts
         .headers
@@ -437,8 +478,9 @@ impl<E> ExtensionService<E>
 where
     E: Endpoint,
 {
-    /// Answers a request; also returns the subject for the log line once the body decoded.
-    async fn handle<B>(self, request: Request<B>) -> (Reply, Option<String>)
+    /// Answers a request; also returns the subject for the log line once the body decoded, when
+    /// the line is `logged`.
+    async fn handle<B>(self, request: Request<B>, logged: bool) -> (Reply, Option<String>)
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
@@ -470,15 +512,7 @@ where
             Some(received) => received.limit(),
             None => self.settings.body_limit,
         };
-        let bytes = match crate::layer::read_body(
-            body,
-            limit,
-            None,
-            DEFAULT_BODY_DEADLINE,
-            DEFAULT_IDLE_TIMEOUT,
-        )
-        .await
-        {
+        let bytes = match receive(body, limit).await {
             Ok(bytes) => bytes,
             Err(rejection) => {
                 rejection.log();
@@ -490,7 +524,7 @@ where
             let why = "a JSON string exceeds the length limit";
             return (invalid_input(E::NAME, &why), None);
         }
-        let decoded: E::Request = match serde_json::from_slice(&bytes) {
+        let decoded: E::Request = match decode(&bytes) {
             Ok(decoded) => decoded,
             Err(e) => {
                 // Never log the error's text: it may quote a value from the body.
@@ -503,13 +537,14 @@ where
                 return (invalid_input(E::NAME, &why), None);
             }
         };
-        let subject = E::subject(&decoded);
+        // A copy out of the request, which `respond` takes: made only for a line that is written.
+        let subject = logged.then(|| E::subject(&decoded));
         let cx = RequestContext {
             head: parts,
             settings: self.settings.clone(),
         };
         let reply = self.endpoint.respond(decoded, &cx).await;
-        (reply, Some(subject))
+        (reply, subject)
     }
 }
 
@@ -532,7 +567,15 @@ where
         Box::pin(async move {
             let started = Instant::now();
             let kind = E::NAME;
-            let (reply, subject) = this.handle(request).await;
+            let logged = tracing::event_enabled!(
+                tracing::Level::INFO,
+                kind,
+                subject,
+                status,
+                decision,
+                latency_us
+            );
+            let (reply, subject) = this.handle(request, logged).await;
             tracing::info!(
                 kind,
                 subject = %Escaped(subject.as_deref().unwrap_or("-")),

@@ -352,6 +352,29 @@ async fn too_many_header_fields_get_431() {
     .await;
 }
 
+/// The default bound (100 fields, hyper's own, which the server leaves to hyper): a head of 100
+/// fields is served, one of 101 refused.
+#[tokio::test]
+async fn the_default_header_field_bound_is_100() {
+    bounded(async {
+        let running = start(test_server()).await;
+        for (fields, status) in [(100, "HTTP/1.1 200 "), (101, "HTTP/1.1 431 ")] {
+            let mut stream = TcpStream::connect(running.addr).await.unwrap();
+            let mut request = b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n".to_vec();
+            for i in 0..fields - 2 {
+                request.extend_from_slice(format!("X-{i}: a\r\n").as_bytes());
+            }
+            request.extend_from_slice(b"\r\n");
+            stream.write_all(&request).await.unwrap();
+            let received =
+                String::from_utf8_lossy(&read_until_closed(&mut stream).await).into_owned();
+            assert!(received.starts_with(status), "{fields} fields: {received}");
+        }
+        running.shutdown().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn at_max_connections_a_new_client_evicts_the_connection_idle_the_longest() {
     bounded(async {

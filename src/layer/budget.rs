@@ -105,6 +105,11 @@ impl BodyBudget {
         let units = u32::try_from(bytes.div_ceil(UNIT).max(1))
             .unwrap_or(u32::MAX)
             .min(self.units);
+        // Room at hand is taken at once, with no timer (the semaphore hands released room to
+        // its waiters first, so this takes nothing a waiter is owed).
+        if let Ok(permit) = self.permits.clone().try_acquire_many_owned(units) {
+            return Some(BudgetPermit { _permit: permit });
+        }
         let acquire = self.permits.clone().acquire_many_owned(units);
         match tokio::time::timeout(wait, acquire).await {
             Ok(Ok(permit)) => Some(BudgetPermit { _permit: permit }),

@@ -21,6 +21,13 @@ impl<T> ResponseFuture<T> {
     }
 }
 
+impl<T> ResponseFuture<T> {
+    /// The boxed future itself, for a caller that boxes it anyway.
+    pub(crate) fn into_box(self) -> BoxFuture<T> {
+        self.inner
+    }
+}
+
 impl<T> Future for ResponseFuture<T> {
     type Output = T;
 

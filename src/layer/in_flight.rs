@@ -20,6 +20,7 @@
 //! requests of a load test sending one pre-signed request on 32 connections.)
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::layer::FINGERPRINT_LEN as MAC_LEN;
@@ -34,6 +35,10 @@ pub(crate) const RECEIVING_GRACE: std::time::Duration = std::time::Duration::fro
 #[derive(Debug, Default)]
 pub(crate) struct InFlight {
     macs: Mutex<HashSet<[u8; MAC_LEN]>>,
+    /// The set's length, written under the lock: every request asks whether its MAC is in the
+    /// set, and the set is almost always empty (only a body slower than the grace enters it),
+    /// so the question is answered without the lock or a hash then.
+    len: AtomicUsize,
 }
 
 /// Why a request could not be registered.
@@ -66,6 +71,7 @@ impl InFlight {
             return Err(Refused::Full);
         }
         macs.insert(*mac);
+        set.len.store(macs.len(), Ordering::Release);
         Ok(InFlightGuard {
             set: set.clone(),
             mac: *mac,
@@ -74,6 +80,9 @@ impl InFlight {
 
     /// Whether `mac` is registered: a copy of it is still receiving its body.
     pub(crate) fn contains(&self, mac: &[u8; MAC_LEN]) -> bool {
+        if self.len.load(Ordering::Acquire) == 0 {
+            return false;
+        }
         self.macs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -91,11 +100,9 @@ impl InFlight {
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
-        self.set
-            .macs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.mac);
+        let mut macs = self.set.macs.lock().unwrap_or_else(PoisonError::into_inner);
+        macs.remove(&self.mac);
+        self.set.len.store(macs.len(), Ordering::Release);
     }
 }
 
@@ -107,14 +114,19 @@ mod tests {
     fn one_slot_per_signature_released_on_drop() {
         let set = Arc::new(InFlight::default());
         let a = [1u8; MAC_LEN];
+        assert!(!set.contains(&a));
         let guard = InFlight::enter(&set, &a).unwrap();
+        assert!(set.contains(&a));
         assert_eq!(InFlight::enter(&set, &a).unwrap_err(), Refused::Duplicate);
         let other = InFlight::enter(&set, &[2u8; MAC_LEN]).unwrap();
         assert_eq!(set.len(), 2);
         drop(guard);
+        assert!(!set.contains(&a));
+        assert!(set.contains(&[2u8; MAC_LEN]));
         let again = InFlight::enter(&set, &a).unwrap();
         drop((again, other));
         assert_eq!(set.len(), 0);
+        assert!(!set.contains(&a));
     }
 
     #[test]

@@ -89,7 +89,7 @@ mod layer;
 mod service;
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
@@ -276,6 +276,8 @@ impl Metrics {
             kind,
             duration: self.inner.duration.get_or_create_owned(&labels),
             in_flight: self.inner.in_flight.get_or_create_owned(&labels),
+            answers: RwLock::default(),
+            refusals: RwLock::default(),
             metrics: self.clone(),
         })
     }
@@ -287,6 +289,12 @@ pub(crate) struct KindSeries {
     pub(crate) kind: &'static str,
     pub(crate) duration: Histogram,
     pub(crate) in_flight: Gauge,
+    /// The series of `requests_total` this kind has answered with, by `(decision, status)`:
+    /// each looked up in the family once (a hash of the labels and the family's lock), then
+    /// found here with a comparison or two. Clones of the family's own counters.
+    answers: RwLock<Vec<((&'static str, u16), Counter)>>,
+    /// Likewise, the series of `refusals_total` by `reason`.
+    refusals: RwLock<Vec<(&'static str, Counter)>>,
     metrics: Metrics,
 }
 
@@ -300,21 +308,44 @@ impl KindSeries {
     ) {
         let kind = self.kind;
         if let Some(reason) = refused {
+            count(&self.refusals, reason, || {
+                self.metrics
+                    .inner
+                    .refusals
+                    .get_or_create_owned(&RefusalLabels { kind, reason })
+            });
+        }
+        count(&self.answers, (decision, status), || {
             self.metrics
                 .inner
-                .refusals
-                .get_or_create(&RefusalLabels { kind, reason })
-                .inc();
-        }
-        self.metrics
-            .inner
-            .requests
-            .get_or_create(&RequestLabels {
-                kind,
-                decision,
-                status,
-            })
-            .inc();
+                .requests
+                .get_or_create_owned(&RequestLabels {
+                    kind,
+                    decision,
+                    status,
+                })
+        });
+    }
+}
+
+/// Increments the counter of `key` in `cache`, taking it from `series` (the family) the first
+/// time. The vocabularies are fixed, so the cache stays a few entries long.
+fn count<K: PartialEq + Copy>(
+    cache: &RwLock<Vec<(K, Counter)>>,
+    key: K,
+    series: impl FnOnce() -> Counter,
+) {
+    let cached = cache.read().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, counter)) = cached.iter().find(|(k, _)| *k == key) {
+        counter.inc();
+        return;
+    }
+    drop(cached);
+    let counter = series();
+    counter.inc();
+    let mut cached = cache.write().unwrap_or_else(PoisonError::into_inner);
+    if !cached.iter().any(|(k, _)| *k == key) {
+        cached.push((key, counter));
     }
 }
 

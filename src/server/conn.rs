@@ -26,6 +26,9 @@ use super::limit::Guarded;
 use super::{H2_MAX_CONCURRENT_STREAMS, H2_MAX_SEND_BUF, H2_PING_INTERVAL, Limits, Readiness};
 use crate::BoxError;
 
+/// The number of header fields hyper accepts when not told otherwise (its `DEFAULT_MAX_HEADERS`).
+const HYPER_MAX_HEADERS: usize = 100;
+
 /// What every connection task shares: the settings, the hyper builders, the in-flight slots.
 pub(crate) struct Context {
     limits: Limits,
@@ -52,8 +55,12 @@ impl Context {
             .keep_alive(true)
             // A backstop: the connection task enforces the finer deadlines below.
             .header_read_timeout(limits.header_read_timeout + limits.keep_alive_timeout)
-            .max_buf_size(limits.max_header_bytes)
-            .max_headers(limits.max_headers);
+            .max_buf_size(limits.max_header_bytes);
+        // hyper's own bound is 100 fields, kept in an array on the stack; an explicit bound, even
+        // the same 100, makes it fill a vector of that many slots for every request head.
+        if limits.max_headers != HYPER_MAX_HEADERS {
+            builder.http1().max_headers(limits.max_headers);
+        }
         builder
             .http2()
             .timer(TokioTimer::new())
@@ -491,6 +498,11 @@ pub(crate) async fn run<S, B>(
     let mut served = pin!(builder.serve_connection(io, service));
     let mut graceful = false;
     let mut sleep = pin!(tokio::time::sleep(Duration::ZERO));
+    // Made once and kept across turns of the loop (each turn is a request's start, its first
+    // write, its flush or its end): `woken` is remade only once it fired, and `drain` is
+    // polled only until it fires.
+    let mut woken = pin!(connection.wake.notified());
+    let mut drain = pin!(context.readiness.draining());
     loop {
         let draining = context.readiness.is_draining();
         let (idle, stalled, evict) = {
@@ -515,7 +527,9 @@ pub(crate) async fn run<S, B>(
             graceful = true;
         }
         let deadline = connection.deadline(&context.limits);
-        if let Some((at, _)) = deadline {
+        if let Some((at, _)) = deadline
+            && sleep.deadline() != at
+        {
             sleep.as_mut().reset(at);
         }
         tokio::select! {
@@ -526,8 +540,9 @@ pub(crate) async fn run<S, B>(
                 }
                 return;
             }
-            () = connection.wake.notified() => {}
-            () = context.readiness.draining(), if !draining => {}
+            () = woken.as_mut() => woken.set(connection.wake.notified()),
+            // Once it fired, `draining` is true on every later turn: it is not polled again.
+            () = drain.as_mut(), if !draining => {}
             () = &mut sleep, if deadline.is_some() => {
                 if let Some((at, why)) = connection.deadline(&context.limits)
                     && Instant::now() >= at

@@ -59,7 +59,13 @@ where
         let wait = self.wait;
         let peer = self.connection.peer();
         Box::pin(async move {
-            let slot = match tokio::time::timeout(wait, slots.acquire_owned()).await {
+            // A free slot is taken at once, with no timer (the semaphore hands released slots to
+            // its waiters first, so this takes none a waiter is owed).
+            let slot = match slots.clone().try_acquire_owned() {
+                Ok(slot) => Ok(Ok(slot)),
+                Err(_) => tokio::time::timeout(wait, slots.acquire_owned()).await,
+            };
+            let slot = match slot {
                 Ok(Ok(slot)) => slot,
                 _ => {
                     tracing::warn!(%peer, "in-flight limit reached: 503");

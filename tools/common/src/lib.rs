@@ -1,7 +1,9 @@
 //! What the binaries of `tools/` share: [`policy`], the starter's policy file (read by
 //! `drone-extension-starter` and `drone-extension-woodpecker`), and [`log`], the log's bounded,
 //! non-blocking way to stdout (every binary's), with its `tracing` set-up and the `/metrics`
-//! answer that counts the lines it dropped.
+//! answer that counts the lines it dropped, and [`log_format`], the log line in
+//! `tracing-subscriber`'s default format written with less work.
 
 pub mod log;
+pub mod log_format;
 pub mod policy;

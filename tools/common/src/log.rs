@@ -71,6 +71,8 @@ pub fn init(default_level: &str) -> Log {
         )
         .with_ansi(ansi)
         .with_writer(log.writer())
+        .fmt_fields(crate::log_format::LineFields::default())
+        .event_format(crate::log_format::LineFormat::default())
         .init();
     log
 }

@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo run -p drone-extension-starter
 //! DRONE_SECRET=$(openssl rand -hex 16) DRONE_CONFIG=tools/starter/starter.toml cargo run -p drone-extension-starter
-//! cargo install --path tools/starter   # or --features redis,aesgcm
+//! cargo install --path tools/starter   # or --features redis,aesgcm,mimalloc
 //! ```
 //!
 //! Its dependencies are the crate's `Cargo.toml`; the policy file and the log writer come from
@@ -78,6 +78,7 @@
 //! (a warning says so at start).
 
 mod extension;
+mod routes;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -86,6 +87,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::{Bytes, HttpBody};
 use axum::http::StatusCode;
 use axum::routing::get;
 use drone_extension::admission::Admitter;
@@ -109,7 +111,13 @@ use drone_extension::{BoxError, ExtensionKind, Layer};
 use common::log::Log;
 use common::policy;
 use extension::Starter;
+use routes::App;
 use tracing::Instrument;
+
+/// With `--features mimalloc`, mimalloc allocates for the whole process.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// How often `/readyz`'s view of the shared replay guard's Redis is refreshed.
 #[cfg(feature = "redis")]
@@ -398,17 +406,18 @@ struct Layers {
 }
 
 impl Layers {
-    /// A router serving `service` at its kind's path, behind the layers. The layers wrap the
-    /// service before axum sees it (not with `route_layer`): axum boxes the stack once.
-    fn mount<E: DroneEndpoint>(self, service: ExtensionService<E>) -> Router {
+    /// `app` serving `service` at its kind's path, behind the layers.
+    fn mount<E: DroneEndpoint, B>(self, app: App<B>, service: ExtensionService<E>) -> App<B>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
         let path = E::KIND.path();
         match (self.metrics, self.verify) {
-            (Some(metrics), Some(verify)) => {
-                Router::new().route_service(path, metrics.layer(verify.layer(service)))
-            }
-            (Some(metrics), None) => Router::new().route_service(path, metrics.layer(service)),
-            (None, Some(verify)) => Router::new().route_service(path, verify.layer(service)),
-            (None, None) => Router::new().route_service(path, service),
+            (Some(metrics), Some(verify)) => app.kind(path, metrics.layer(verify.layer(service))),
+            (Some(metrics), None) => app.kind(path, metrics.layer(service)),
+            (None, Some(verify)) => app.kind(path, verify.layer(service)),
+            (None, None) => app.kind(path, service),
         }
     }
 }
@@ -466,12 +475,13 @@ impl Secrets {
     }
 }
 
-/// Every kind on its own route, each behind a layer for its own kind.
+/// Every kind on its own route, each behind a layer for its own kind, and the unsigned
+/// `/healthz` and `/readyz`.
 ///
-/// Each route is a router of its own, merged, with its layers applied to its service (never
-/// with `route_layer`, which applies to every route added *before* it on the same router: chained
-/// for several kinds on one router it would put earlier routes behind later kinds' layers).
-fn app(
+/// Each kind's layers wrap its own service (never one layer for several routes, as axum's
+/// `route_layer` does for every route added *before* it: chained for several kinds on one
+/// router it would put earlier routes behind later kinds' layers).
+fn app<B>(
     policy: policy::Policy,
     secrets: &Secrets,
     budget: Option<&BodyBudget>,
@@ -479,7 +489,11 @@ fn app(
     unsigned_global_secrets: bool,
     readiness: Readiness,
     metrics: Option<&Metrics>,
-) -> Result<Router, BoxError> {
+) -> Result<App<B>, BoxError>
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     let Guard { guard, reachable } = replay_guard(replay)?;
     let starter = Starter(Arc::new(policy));
     let ready = Ready {
@@ -487,9 +501,11 @@ fn app(
         redis: reachable,
     };
     let readyz = move || std::future::ready(ready.answer());
-    let mut app = Router::new()
-        .route("/healthz", get(|| std::future::ready("OK")))
-        .route("/readyz", get(readyz));
+    let mut app = App::new(
+        Router::new()
+            .route("/healthz", get(|| std::future::ready("OK")))
+            .route("/readyz", get(readyz)),
+    );
     for &kind in ExtensionKind::ALL {
         let secret = secrets.of(kind);
         let s = starter.clone();
@@ -514,23 +530,26 @@ fn app(
                  anyone who can reach this port can read the global secrets"
             );
         }
-        let route = match kind {
-            ExtensionKind::Admission => layers.mount(Admitter::into_service(s)),
-            ExtensionKind::GlobalSecrets => layers.mount(GlobalSecretsProvider::into_service(s)),
-            ExtensionKind::Secret => layers.mount(sealed(SecretFinder::into_service(s), &secret)),
+        app = match kind {
+            ExtensionKind::Admission => layers.mount(app, Admitter::into_service(s)),
+            ExtensionKind::GlobalSecrets => {
+                layers.mount(app, GlobalSecretsProvider::into_service(s))
+            }
+            ExtensionKind::Secret => {
+                layers.mount(app, sealed(SecretFinder::into_service(s), &secret))
+            }
             ExtensionKind::Registry => {
-                layers.mount(sealed(RegistryProvider::into_service(s), &secret))
+                layers.mount(app, sealed(RegistryProvider::into_service(s), &secret))
             }
             ExtensionKind::Environ => {
-                layers.mount(sealed(EnvironProvider::into_service(s), &secret))
+                layers.mount(app, sealed(EnvironProvider::into_service(s), &secret))
             }
-            ExtensionKind::Config => layers.mount(ConfigProvider::into_service(s)),
-            ExtensionKind::Convert => layers.mount(Converter::into_service(s)),
-            ExtensionKind::Validate => layers.mount(Validator::into_service(s)),
-            ExtensionKind::Webhook => layers.mount(WebhookReceiver::into_service(s)),
+            ExtensionKind::Config => layers.mount(app, ConfigProvider::into_service(s)),
+            ExtensionKind::Convert => layers.mount(app, Converter::into_service(s)),
+            ExtensionKind::Validate => layers.mount(app, Validator::into_service(s)),
+            ExtensionKind::Webhook => layers.mount(app, WebhookReceiver::into_service(s)),
             other => return Err(format!("no route for {other}").into()),
         };
-        app = app.merge(route);
     }
     Ok(app)
 }
@@ -588,7 +607,7 @@ async fn run(settings: Settings, log: Log) -> Result<(), BoxError> {
         shared: secret,
         kinds: kind_secrets,
     };
-    let app = app(
+    let mut app = app(
         policy,
         &secrets,
         budget.as_ref(),
@@ -597,9 +616,15 @@ async fn run(settings: Settings, log: Log) -> Result<(), BoxError> {
         server.readiness(),
         metrics.as_ref(),
     )?;
-    let (app, metrics_server) = match metrics {
-        Some(metrics) => serve_metrics(app, metrics, log, &server, metrics_bind).await?,
-        None => (app, None),
+    let metrics_server = match metrics {
+        Some(metrics) => {
+            let rest = std::mem::replace(app.rest(), Router::new());
+            let (rest, metrics_server) =
+                serve_metrics(rest, metrics, log, &server, metrics_bind).await?;
+            *app.rest() = rest;
+            metrics_server
+        }
+        None => None,
     };
 
     let listener = tokio::net::TcpListener::bind(bind)
