@@ -201,13 +201,30 @@ impl Bao {
     }
 
     /// A call with the root token; panics unless it succeeds.
+    ///
+    /// A KV mount that is still upgrading to versioned data (the dev server's `secret/`, just
+    /// after start on a busy machine) answers `400 Upgrading from non-versioned to versioned
+    /// data … will resume service shortly`: that answer is retried, every 100 ms for at most
+    /// 30 s (a hang bound).
     pub async fn root(&self, method: Method, path: &str, body: Value) -> VaultResponse {
         let body = (!body.is_null()).then_some(body);
-        let response = self
-            .client
-            .call(method.clone(), path, Some(ROOT), body.as_ref())
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let response = loop {
+            let response = self
+                .client
+                .call(method.clone(), path, Some(ROOT), body.as_ref())
+                .await
+                .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+            let upgrading = response.status == http::StatusCode::BAD_REQUEST
+                && response
+                    .body
+                    .to_string()
+                    .contains("Upgrading from non-versioned");
+            if !upgrading || std::time::Instant::now() > deadline {
+                break response;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         assert!(
             response.status.is_success(),
             "{method} {path}: {} {}",
