@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo run -p drone-extension-starter
 //! DRONE_SECRET=$(openssl rand -hex 16) DRONE_CONFIG=tools/starter/starter.toml cargo run -p drone-extension-starter
-//! cargo install --path tools/starter   # or --features redis,aesgcm,mimalloc
+//! cargo install --path tools/starter   # or --features redis,aesgcm
 //! ```
 //!
 //! Its dependencies are the crate's `Cargo.toml`; the policy file and the log writer come from
@@ -113,11 +113,6 @@ use common::policy;
 use extension::Starter;
 use routes::App;
 use tracing::Instrument;
-
-/// With `--features mimalloc`, mimalloc allocates for the whole process.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// How often `/readyz`'s view of the shared replay guard's Redis is refreshed.
 #[cfg(feature = "redis")]

@@ -273,6 +273,20 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// The output once it contains every one of `texts`, or after 30 s (a hang bound): the
+    /// binaries log through a buffer written out every 100 ms, so a request's line can arrive
+    /// after its answer.
+    pub fn log_with(&self, texts: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = self.log();
+            if texts.iter().all(|t| log.contains(t)) || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits at most `timeout` for the process to exit; its output is then complete.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;
