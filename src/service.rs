@@ -322,7 +322,7 @@ impl fmt::Debug for Settings {
 ///
 /// Build it from a trait implementation with the trait's `into_service` method (for example
 /// [`Admitter::into_service`](crate::admission::Admitter::into_service)). It accepts any request
-/// body type (the layer's [`VerifiedBody`](crate::layer::VerifiedBody), axum's, hyper's), never
+/// body type (the layer's [`VerifiedBody`], axum's, hyper's), never
 /// fails (`Error = Infallible`), and is cheap to clone.
 pub struct ExtensionService<E> {
     endpoint: Arc<E>,
