@@ -5,7 +5,7 @@
 #   DURATION=30s CONNECTIONS=64 bash benches/load.sh
 #   INSTRUCTIONS=1 bash benches/load.sh              # instructions per request (callgrind)
 #   BASELINE=/path/to/older/starter bash benches/load.sh   # this build against another, same run
-#   FEATURES=redis bash benches/load.sh              # the starter built with these features
+#   FEATURES=mimalloc bash benches/load.sh           # the starter built with these features
 #
 # Needs wrk (`apt-get install wrk`) and python3. The same route and handler (`/global-secrets`,
 # the Drone 0.8 global secrets endpoint) is measured three times: signed (behind the layer) and
@@ -180,13 +180,15 @@ for name in signed unsigned logged; do
   case $name in signed) port=3901 ;; unsigned) port=3902 ;; logged) port=3903 ;; esac
   script=$WORK/$([ $name = unsigned ] && echo unsigned || echo signed).lua
   echo "== $name (wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency)"
-  before=$(ticks "${PIDS[$port]}")
+  read -r user0 sys0 < <(awk '{print $14, $15}' "/proc/${PIDS[$port]}/stat")
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" \
     "http://127.0.0.1:$port/global-secrets")
-  after=$(ticks "${PIDS[$port]}")
+  read -r user1 sys1 < <(awk '{print $14, $15}' "/proc/${PIDS[$port]}/stat")
   grep -E 'Requests/sec|^ +50%|^ +99%|Non-2xx|requests in' <<<"$out"
-  read -r _ cpu <<<"$(cpu_per_request "$out" "$before" "$after")"
-  echo "  server CPU time: $cpu us per request"
+  read -r _ cpu <<<"$(cpu_per_request "$out" $((user0 + sys0)) $((user1 + sys1)))"
+  read -r _ user <<<"$(cpu_per_request "$out" "$user0" "$user1")"
+  read -r _ system <<<"$(cpu_per_request "$out" "$sys0" "$sys1")"
+  echo "  server CPU time: $cpu us per request (user $user, system $system)"
 done
 echo "log lines written by the logged run: $(grep -c 'global-secrets' "$WORK/logged.log" || true)"
 
