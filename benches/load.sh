@@ -5,7 +5,7 @@
 #   DURATION=30s CONNECTIONS=64 bash benches/load.sh
 #   INSTRUCTIONS=1 bash benches/load.sh              # instructions per request (callgrind)
 #   BASELINE=/path/to/older/starter bash benches/load.sh   # this build against another, same run
-#   FEATURES=mimalloc bash benches/load.sh           # the starter built with these features
+#   FEATURES=redis bash benches/load.sh              # the starter built with these features
 #
 # Needs wrk (`apt-get install wrk`) and python3. The same route and handler (`/global-secrets`,
 # the Drone 0.8 global secrets endpoint) is measured three times: signed (behind the layer) and
