@@ -2,8 +2,10 @@
 //! `drone-extension-starter` and `drone-extension-woodpecker`), and [`log`], the log's bounded,
 //! non-blocking way to stdout (every binary's), with its `tracing` set-up and the `/metrics`
 //! answer that counts the lines it dropped, and [`log_format`], the log line in
-//! `tracing-subscriber`'s default format written with less work.
+//! `tracing-subscriber`'s default format written with less work, and [`settings`], the shared
+//! secret and the listen address as every binary reads them.
 
 pub mod log;
 pub mod log_format;
 pub mod policy;
+pub mod settings;

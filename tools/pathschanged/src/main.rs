@@ -60,13 +60,8 @@ struct Settings {
 
 fn settings(env: &mut Env) -> Result<Settings, BoxError> {
     let mut summary = Summary::new();
-    let secret = env
-        .secret("DRONE_SECRET")?
-        .ok_or_else(|| env.missing(&["DRONE_SECRET"], None))?;
-    summary.secret("DRONE_SECRET", secret.source());
-    let secret = SharedSecret::new(secret.expose()).map_err(|e| format!("DRONE_SECRET: {e}"))?;
-    let bind = env.socket_addr("DRONE_BIND")?;
-    let bind = summary.or_default("DRONE_BIND", bind, SocketAddr::from(([0, 0, 0, 0], 3000)));
+    let secret = common::settings::shared_secret(env, &mut summary)?;
+    let bind = common::settings::bind(env, &mut summary)?;
     let cache_dir = match env.string("PATHSCHANGED_CACHE_DIR")? {
         Some(dir) => {
             summary.value("PATHSCHANGED_CACHE_DIR", dir.clone(), Source::Env);

@@ -241,8 +241,7 @@ fn settings(env: &mut Env) -> Result<Settings, BoxError> {
     if let Some(bind) = metrics_bind {
         summary.value("DRONE_METRICS_BIND", bind.to_string(), Source::Env);
     }
-    let bind = env.socket_addr("DRONE_BIND")?;
-    let bind = summary.or_default("DRONE_BIND", bind, SocketAddr::from(([0, 0, 0, 0], 3000)));
+    let bind = common::settings::bind(env, &mut summary)?;
 
     // Read whatever the guard, so that they are never reported unknown.
     let timeout = env.number::<u64>("DRONE_REPLAY_GUARD_TIMEOUT_MS")?;

@@ -111,14 +111,8 @@ struct Settings {
 
 fn settings(env: &mut Env) -> Result<Settings, BoxError> {
     let mut summary = Summary::new();
-    let secret = env
-        .secret("DRONE_SECRET")?
-        .ok_or_else(|| env.missing(&["DRONE_SECRET"], None))?;
-    summary.secret("DRONE_SECRET", secret.source());
-    let secret = SharedSecret::new(secret.expose()).map_err(|e| format!("DRONE_SECRET: {e}"))?;
-    // `DRONE_BIND` as Go reads it: `:3000` is every interface.
-    let bind = env.socket_addr("DRONE_BIND")?;
-    let bind = summary.or_default("DRONE_BIND", bind, SocketAddr::from(([0, 0, 0, 0], 3000)));
+    let secret = common::settings::shared_secret(env, &mut summary)?;
+    let bind = common::settings::bind(env, &mut summary)?;
     let mut vault = VaultSettings::read(env)?;
     summary.extend(std::mem::take(&mut vault.summary));
     Ok(Settings {

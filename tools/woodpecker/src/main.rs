@@ -174,8 +174,7 @@ fn settings(env: &mut Env) -> Result<Settings, BoxError> {
             max_age
         }
     };
-    let bind = env.socket_addr("DRONE_BIND")?;
-    let bind = summary.or_default("DRONE_BIND", bind, SocketAddr::from(([0, 0, 0, 0], 3000)));
+    let bind = common::settings::bind(env, &mut summary)?;
     Ok(Settings {
         policy,
         keys,
