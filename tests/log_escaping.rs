@@ -3,8 +3,6 @@
 //! was received and the check that failed.
 
 use std::convert::Infallible;
-use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -16,56 +14,10 @@ use drone_extension::signature::{SharedSecret, Signer};
 use drone_extension::{BoxError, ExtensionKind, kind};
 use http::{Request, Response};
 use http_body_util::Full;
+use support::log::Capture;
 use tower::{Layer, ServiceExt};
-use tracing_subscriber::fmt::MakeWriter;
 
 const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";
-
-/// A log sink the test reads back.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
-
-impl Capture {
-    /// Installs a plain-text subscriber (no colours) writing here, for this thread.
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(self.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::DEBUG)
-            .finish();
-        tracing::subscriber::set_default(subscriber)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-
-    /// The first logged line containing `needle`.
-    fn line(&self, needle: &str) -> String {
-        let log = self.text();
-        log.lines()
-            .find(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("no {needle:?} in {log:?}"))
-            .to_owned()
-    }
-}
 
 struct AdmitAll;
 

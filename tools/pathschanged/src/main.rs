@@ -46,9 +46,6 @@ use drone_extension::server::Server;
 use drone_extension::service::ExtensionService;
 use drone_extension::signature::SharedSecret;
 
-/// How long the exit waits for the log to be written out (a stuck stdout cannot hold it).
-const EXIT_FLUSH: Duration = Duration::from_millis(500);
-
 /// Everything read from the environment.
 struct Settings {
     secret: SharedSecret,
@@ -56,6 +53,12 @@ struct Settings {
     converter: PathsChanged<GitChangedFiles>,
     cache_dir: PathBuf,
     summary: Summary,
+}
+
+impl common::startup::Settings for Settings {
+    fn summary(&self) -> &Summary {
+        &self.summary
+    }
 }
 
 fn settings(env: &mut Env) -> Result<Settings, BoxError> {
@@ -208,38 +211,6 @@ async fn watch_cache(dir: PathBuf) -> Arc<AtomicBool> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut env = Env::from_process().prefixes(["DRONE_", "PATHSCHANGED_"]);
-    let debug = match env.bool("DRONE_DEBUG") {
-        Ok(debug) => debug.unwrap_or(false),
-        Err(e) => {
-            eprintln!("drone-extension-pathschanged: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let log = log::init(if debug { "debug" } else { "info" });
-    let settings = match settings(&mut env) {
-        Ok(settings) => settings,
-        Err(e) => {
-            tracing::error!("{e}");
-            log.flush(EXIT_FLUSH);
-            eprintln!("drone-extension-pathschanged: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    for warning in env.finish() {
-        tracing::warn!("{warning}");
-    }
-    settings.summary.log();
-    match run(settings, log).await {
-        Ok(()) => {
-            log.flush(EXIT_FLUSH);
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            tracing::error!("{e}");
-            log.flush(EXIT_FLUSH);
-            eprintln!("drone-extension-pathschanged: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let env = Env::from_process().prefixes(["DRONE_", "PATHSCHANGED_"]);
+    common::startup::main("drone-extension-pathschanged", env, settings, run).await
 }

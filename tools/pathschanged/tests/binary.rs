@@ -21,7 +21,7 @@ type Mistake = (
 
 #[test]
 fn configuration_mistakes_refuse_to_start_with_the_expected_form() {
-    let cases: [Mistake; 4] = [
+    let cases: [Mistake; 5] = [
         (
             &[("PATHSCHANGED_ON_FAILURE", "eror")],
             &["PATHSCHANGED_ON_FAILURE", "run", "error"],
@@ -35,6 +35,11 @@ fn configuration_mistakes_refuse_to_start_with_the_expected_form() {
             &["PATHSCHANGED_PASSWORD"],
         ),
         (&[("DRONE_SECRET", "")], &["DRONE_SECRET"]),
+        // The misspelling is named even though the start fails: it is why the secret is missing.
+        (
+            &[("DRONE_SECRET", ""), ("DRONE_SECRT", "x")],
+            &["DRONE_SECRT", "DRONE_SECRET"],
+        ),
     ];
     for (env, expected) in cases {
         let text = refused(env);

@@ -118,9 +118,6 @@ use tracing::Instrument;
 #[cfg(feature = "redis")]
 const READY_CHECK_EVERY: Duration = Duration::from_secs(1);
 
-/// How long the exit waits for the log to be written out.
-const EXIT_FLUSH: Duration = Duration::from_millis(500);
-
 /// `DRONE_REPLAY_GUARD`, as read.
 enum ReplaySetting {
     None,
@@ -148,6 +145,12 @@ struct Settings {
     replay: ReplaySetting,
     unsigned_global_secrets: bool,
     summary: Summary,
+}
+
+impl common::startup::Settings for Settings {
+    fn summary(&self) -> &Summary {
+        &self.summary
+    }
 }
 
 /// `DRONE_<KIND>_SECRET` of `kind`.
@@ -635,38 +638,6 @@ async fn run(settings: Settings, log: Log) -> Result<(), BoxError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut env = Env::from_process().prefixes(["DRONE_"]);
-    let debug = match env.bool("DRONE_DEBUG") {
-        Ok(debug) => debug.unwrap_or(false),
-        Err(e) => {
-            eprintln!("starter: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let log = common::log::init(if debug { "debug" } else { "info" });
-    let settings = settings(&mut env);
-    // Named also when a value is refused: a misspelling is often why one is missing.
-    for warning in env.finish() {
-        tracing::warn!("{warning}");
-    }
-    let result = match settings {
-        Ok(settings) => {
-            settings.summary.log();
-            run(settings, log).await
-        }
-        Err(e) => Err(e),
-    };
-    if let Err(e) = &result {
-        tracing::error!("{e}");
-    }
-    // Before the message below and the exit; bounded, so that a stuck stdout cannot hold the
-    // exit (what it holds then is lost).
-    log.flush(EXIT_FLUSH);
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("starter: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let env = Env::from_process().prefixes(["DRONE_"]);
+    common::startup::main("starter", env, settings, run).await
 }

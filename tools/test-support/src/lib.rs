@@ -11,6 +11,7 @@
 //! | [`woodpecker_vectors`] | Woodpecker's vectors, key, signer and verifier (feature `woodpecker`) |
 //! | [`sign`] | requests signed as Drone and Woodpecker sign them, captured to be sent again |
 //! | [`http`] | raw HTTP/1.1 over a socket, and a plain hyper client |
+//! | [`log`] | a log sink the test reads back |
 //! | [`process`] | servers and command-line programs as child processes; the binaries under test |
 //! | [`serve`] | the crate's `Server` in process, stopped by the test (feature `server`) |
 //! | [`service`] | a held-open body, an echo service: a layer driven in process |
@@ -31,6 +32,7 @@ pub mod bounds;
 pub mod drone_vectors;
 pub mod forge;
 pub mod http;
+pub mod log;
 pub mod process;
 pub mod redis;
 pub mod requests;

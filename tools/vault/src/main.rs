@@ -78,7 +78,6 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -98,15 +97,18 @@ use drone_extension::vault::{
 };
 use drone_extension::{BoxError, ExtensionKind};
 
-/// How long the exit waits for the log to be written out (a stuck stdout cannot hold it).
-const EXIT_FLUSH: Duration = Duration::from_millis(500);
-
 /// Everything read from the environment.
 struct Settings {
     secret: SharedSecret,
     bind: SocketAddr,
     vault: VaultSettings,
     summary: Summary,
+}
+
+impl common::startup::Settings for Settings {
+    fn summary(&self) -> &Summary {
+        &self.summary
+    }
 }
 
 fn settings(env: &mut Env) -> Result<Settings, BoxError> {
@@ -226,41 +228,6 @@ fn state(vault: &Vault, readiness: &Readiness) -> State {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut env = Env::from_process().prefixes(["DRONE_", "VAULT_"]);
-    let debug = match env.bool("DRONE_DEBUG") {
-        Ok(debug) => debug.unwrap_or(false),
-        Err(e) => {
-            eprintln!("vault: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let log = log::init(if debug { "debug" } else { "info" });
-    let settings = settings(&mut env);
-    // The unknown and misspelled variables are named also when a value is refused: a typo
-    // (`VAULT_TOKN`) is often why a required one is missing.
-    for warning in env.finish() {
-        tracing::warn!("{warning}");
-    }
-    let settings = match settings {
-        Ok(settings) => settings,
-        Err(e) => {
-            tracing::error!("{e}");
-            log.flush(EXIT_FLUSH);
-            eprintln!("vault: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    settings.summary.log();
-    match run(settings, log).await {
-        Ok(()) => {
-            log.flush(EXIT_FLUSH);
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            tracing::error!("{e}");
-            log.flush(EXIT_FLUSH);
-            eprintln!("vault: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let env = Env::from_process().prefixes(["DRONE_", "VAULT_"]);
+    common::startup::main("vault", env, settings, run).await
 }

@@ -11,6 +11,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `DRONE_BIND` | `0.0.0.0:3000` | listen address (the starter's variable; `:3000` is every interface) |
+//! | `DRONE_DEBUG` | `false` | log at `debug` level (`RUST_LOG` overrides it) |
 //! | `DRONE_CONFIG` | embedded default | the starter's TOML policy file (`tools/starter/starter.toml`) |
 //! | `EXTENSION_WOODPECKER_PUBLIC_KEY` (or `…_FILE`) | unset | the Woodpecker server's public key: PEM or 64 hex digits; several separated by `;` |
 //! | `EXTENSION_WOODPECKER_URL` | unset | a Woodpecker server URL whose key is fetched once, at start-up |
@@ -125,6 +126,12 @@ struct Settings {
     summary: Summary,
 }
 
+impl common::startup::Settings for Settings {
+    fn summary(&self) -> &Summary {
+        &self.summary
+    }
+}
+
 const PUBLIC_KEY: &str = "EXTENSION_WOODPECKER_PUBLIC_KEY";
 const URL: &str = "EXTENSION_WOODPECKER_URL";
 const MAX_AGE: &str = "EXTENSION_WOODPECKER_MAX_AGE";
@@ -237,31 +244,8 @@ async fn run(settings: Settings, log: log::Log) -> Result<(), BoxError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let log = log::init("info");
-    let mut env = Env::from_process()
+    let env = Env::from_process()
         .prefixes(["DRONE_", "EXTENSION_"])
         .renames(WOODPECKER_RENAMES);
-    let settings = settings(&mut env);
-    // Named also when a value is refused: a misspelling is often why one is missing.
-    for warning in env.finish() {
-        tracing::warn!("{warning}");
-    }
-    let result = match settings {
-        Ok(settings) => {
-            settings.summary.log();
-            run(settings, log).await
-        }
-        Err(e) => Err(e),
-    };
-    // Bounded: a stuck stdout cannot hold the exit.
-    log.flush(Duration::from_millis(500));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("{e}");
-            log.flush(Duration::from_millis(500));
-            eprintln!("woodpecker: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::startup::main("woodpecker", env, settings, run).await
 }
