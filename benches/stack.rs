@@ -3,8 +3,8 @@
 //! `ExtensionService` → the kind's trait), as the starter serves it, without the server.
 //!
 //! * `stack/<kind>`: the request signed as Drone signs it (`testing::signed_request`), its body
-//!   a realistic one for the kind (about 1 KiB: a repository and a build filled as Drone fills
-//!   them), answered by a trait implementation that does next to nothing. Each iteration builds
+//!   the kind's realistic one (`testing::sample::request`, about 1 KiB: a repository and a build
+//!   filled as Drone fills them), answered by a trait implementation that does next to nothing. Each iteration builds
 //!   a new `http::Request` from the pre-signed head and body (as a server makes one per
 //!   request), calls a clone of the router and reads the whole response body.
 //!
@@ -26,26 +26,24 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-use drone_extension::admission::{Admission, AdmissionEvent, AdmissionRequest, Admitter};
+use drone_extension::admission::{Admission, AdmissionRequest, Admitter};
 use drone_extension::config::{ConfigProvider, ConfigRequest};
 use drone_extension::convert::{ConvertRequest, Converter};
 use drone_extension::environ::{EnvironProvider, EnvironRequest};
 use drone_extension::global_secrets::{GlobalSecretsProvider, GlobalSecretsRequest};
 use drone_extension::metrics::Metrics;
-use drone_extension::models::{
-    Build, Config, LegacyBuild, LegacyRepo, LegacySecret, Registry, Repo, Secret, User, Variable,
-};
+use drone_extension::models::{Config, LegacySecret, Registry, Secret, Variable};
 use drone_extension::registry::{RegistryProvider, RegistryRequest};
 use drone_extension::router::ExtensionRouter;
 use drone_extension::secret::{SecretFinder, SecretRequest};
 use drone_extension::signature::SharedSecret;
+use drone_extension::testing::{self, sample, sample::Sample};
 use drone_extension::validate::{ValidateRequest, Validation, Validator};
-use drone_extension::webhook::{WebhookEvent, WebhookReceiver, WebhookRequest};
-use drone_extension::{BoxError, ExtensionKind, testing};
+use drone_extension::webhook::{WebhookReceiver, WebhookRequest};
+use drone_extension::{BoxError, ExtensionKind};
 use http::request::Parts;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-use serde::Serialize;
 use tower::{Service, ServiceExt};
 
 const SECRET: &str = "bea26a2221fd8090ea38720fc445eca6";
@@ -143,202 +141,6 @@ impl WebhookReceiver for Quick {
     }
 }
 
-/// `octocat/hello-world` as Drone sends it.
-fn repo() -> Repo {
-    Repo {
-        id: 42,
-        uid: "1296269".into(),
-        user_id: 1,
-        namespace: "octocat".into(),
-        name: "hello-world".into(),
-        slug: "octocat/hello-world".into(),
-        scm: "git".into(),
-        git_http_url: "https://github.com/octocat/hello-world.git".into(),
-        git_ssh_url: "git@github.com:octocat/hello-world.git".into(),
-        link: "https://github.com/octocat/hello-world".into(),
-        default_branch: "master".into(),
-        visibility: "public".into(),
-        active: true,
-        config_path: ".drone.yml".into(),
-        timeout: 60,
-        counter: 41,
-        synced: 1_577_836_800,
-        created: 1_577_836_800,
-        updated: 1_577_836_800,
-        version: 3,
-        ..Default::default()
-    }
-}
-
-/// A push to `master` of [`repo`], as Drone sends it.
-fn build() -> Build {
-    Build {
-        id: 100,
-        repo_id: 42,
-        trigger: "@hook".into(),
-        number: 42,
-        status: "pending".into(),
-        event: "push".into(),
-        link: "https://github.com/octocat/hello-world/compare/553c2077f0ed...7fd1a60b01f9".into(),
-        timestamp: 1_577_836_800,
-        message: "Update README.md".into(),
-        before: "553c2077f0edc3d5dc5d17262f6aa498e69d6f8e".into(),
-        after: "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d".into(),
-        r#ref: "refs/heads/master".into(),
-        source: "master".into(),
-        target: "master".into(),
-        author_login: "octocat".into(),
-        author_name: "The Octocat".into(),
-        author_email: "octocat@github.com".into(),
-        author_avatar: "https://avatars.githubusercontent.com/u/583231?v=4".into(),
-        sender: "octocat".into(),
-        created: 1_577_836_800,
-        updated: 1_577_836_800,
-        version: 1,
-        ..Default::default()
-    }
-}
-
-fn config() -> Config {
-    Config {
-        data: "kind: pipeline\nname: default\nsteps:\n- name: test\n  image: golang\n  commands:\n  - go test ./...\n".into(),
-        kind: String::new(),
-    }
-}
-
-/// The Drone 0.8 request of `benches/load.sh`.
-fn global_secrets() -> GlobalSecretsRequest {
-    GlobalSecretsRequest {
-        action: "created".into(),
-        repo: LegacyRepo {
-            id: 1,
-            owner: "octocat".into(),
-            name: "hello-world".into(),
-            full_name: "octocat/hello-world".into(),
-            avatar_url: "https://avatars.githubusercontent.com/u/583231?v=4".into(),
-            link_url: "https://github.com/octocat/hello-world".into(),
-            scm: "git".into(),
-            clone_url: "https://github.com/octocat/hello-world.git".into(),
-            default_branch: "master".into(),
-            timeout: 60,
-            visibility: "public".into(),
-            active: true,
-            allow_pr: true,
-            allow_push: true,
-            allow_tags: true,
-            last_build: 41,
-            config_file: ".drone.yml".into(),
-            ..Default::default()
-        },
-        build: LegacyBuild {
-            id: 42,
-            number: 42,
-            event: "push".into(),
-            status: "pending".into(),
-            enqueued_at: 1_577_836_800,
-            created_at: 1_577_836_800,
-            commit: "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d".into(),
-            branch: "master".into(),
-            r#ref: "refs/heads/master".into(),
-            message: "Update README.md".into(),
-            timestamp: 1_577_836_800,
-            sender: "octocat".into(),
-            author: "octocat".into(),
-            author_avatar: "https://avatars.githubusercontent.com/u/583231?v=4".into(),
-            author_email: "octocat@github.com".into(),
-            link_url: "https://github.com/octocat/hello-world/commit/7fd1a60b01f91b314f59955a4e4d4e80d8edf11d".into(),
-            verified: true,
-            ..Default::default()
-        },
-    }
-}
-
-/// Every kind and the body Drone sends it.
-fn bodies() -> Vec<(ExtensionKind, serde_json::Value)> {
-    fn json(value: impl Serialize) -> serde_json::Value {
-        serde_json::to_value(value).unwrap()
-    }
-    let user = User {
-        id: 1,
-        login: "octocat".into(),
-        email: "octocat@github.com".into(),
-        avatar_url: "https://avatars.githubusercontent.com/u/583231?v=4".into(),
-        active: true,
-        ..Default::default()
-    };
-    vec![
-        (
-            ExtensionKind::Admission,
-            json(AdmissionRequest {
-                event: AdmissionEvent::Login,
-                user: user.clone(),
-                token: None,
-            }),
-        ),
-        (ExtensionKind::GlobalSecrets, json(global_secrets())),
-        (
-            ExtensionKind::Secret,
-            json(SecretRequest {
-                path: "secret/data/docker".into(),
-                name: "username".into(),
-                repo: repo(),
-                build: build(),
-            }),
-        ),
-        (
-            ExtensionKind::Registry,
-            json(RegistryRequest {
-                repo: repo(),
-                build: build(),
-            }),
-        ),
-        (
-            ExtensionKind::Environ,
-            json(EnvironRequest {
-                repo: repo(),
-                build: build(),
-            }),
-        ),
-        (
-            ExtensionKind::Config,
-            json(ConfigRequest {
-                build: build(),
-                repo: repo(),
-                token: None,
-            }),
-        ),
-        (
-            ExtensionKind::Convert,
-            json(ConvertRequest {
-                build: build(),
-                config: config(),
-                repo: repo(),
-                token: None,
-            }),
-        ),
-        (
-            ExtensionKind::Validate,
-            json(ValidateRequest {
-                build: build(),
-                config: config(),
-                repo: repo(),
-                token: None,
-            }),
-        ),
-        (
-            ExtensionKind::Webhook,
-            json(WebhookRequest {
-                event: WebhookEvent::Build,
-                action: "created".into(),
-                user: Some(user),
-                repo: Some(repo()),
-                build: Some(build()),
-                ..Default::default()
-            }),
-        ),
-    ]
-}
-
 /// The starter's stack: every kind on its path, verified with its kind's policy, recorded into
 /// metrics.
 fn router(metrics: &Metrics) -> ExtensionRouter {
@@ -357,7 +159,7 @@ fn router(metrics: &Metrics) -> ExtensionRouter {
 }
 
 /// A signed request, split so that each iteration can build a fresh one.
-fn signed(kind: ExtensionKind, body: &serde_json::Value) -> (Parts, Bytes) {
+fn signed(kind: ExtensionKind, body: &Sample) -> (Parts, Bytes) {
     let key = SharedSecret::new(SECRET).unwrap();
     let request = testing::signed_request(kind, &key, body).unwrap();
     let (parts, body) = request.into_parts();
@@ -402,9 +204,9 @@ fn stack(c: &mut Criterion) {
     let metrics = Metrics::new();
     let router = router(&metrics);
     let mut group = c.benchmark_group("stack");
-    for (kind, body) in bodies() {
+    for &kind in ExtensionKind::ALL {
         // Signed now: this kind's measurement runs well within the clock window.
-        let (parts, bytes) = signed(kind, &body);
+        let (parts, bytes) = signed(kind, &sample::request(kind));
         let (status, _) = runtime.block_on(send(&router, fresh(&parts, &bytes)));
         assert!(
             status.is_success() || status.as_u16() == 498 || status.as_u16() == 499,

@@ -38,6 +38,7 @@
 //! ```
 //!
 //! In a test, the same lines go in a `#[tokio::test] async fn … -> Result<(), BoxError>`.
+//! [`sample`] has a realistic request of every kind, filled as a Drone server fills it.
 //!
 //! # Woodpecker
 //!
@@ -94,6 +95,8 @@ use tower_service::Service;
 use crate::client::{ClientError, RawResponse};
 use crate::signature::{SIGNATURE, SharedSecret, Signer};
 use crate::{BoxError, ExtensionKind};
+
+pub mod sample;
 
 /// The request Drone sends for `kind` with `body` as JSON, signed with `secret` now, at the kind's
 /// conventional path ([`ExtensionKind::path`]).

@@ -51,24 +51,13 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use clap::{Args, Parser, Subcommand};
-use drone_extension::ExtensionKind;
-use drone_extension::admission::{AdmissionEvent, AdmissionRequest};
 use drone_extension::client::{Client, ClientError, RawResponse};
-use drone_extension::config::ConfigRequest;
-use drone_extension::convert::ConvertRequest;
-use drone_extension::environ::EnvironRequest;
-use drone_extension::global_secrets::GlobalSecretsRequest;
-use drone_extension::models::{
-    Build, Config, LegacyBuild, LegacyRepo, LegacySecret, Registry, Repo, Secret, System, Token,
-    User, Variable,
-};
-use drone_extension::registry::RegistryRequest;
+use drone_extension::models::{Config, LegacySecret, Registry, Secret, User, Variable};
 use drone_extension::secret::SecretRequest;
 use drone_extension::signature::{
     EXTENSION_HEADER_LIST, SIGNATURE, SharedSecret, SignatureParams, Signer, WEBHOOK_HEADER_LIST,
 };
-use drone_extension::validate::ValidateRequest;
-use drone_extension::webhook::{WebhookEvent, WebhookRequest};
+use drone_extension::{ExtensionKind, testing};
 use http::header::{AUTHORIZATION, DATE, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request};
 use http_body_util::Full;
@@ -915,8 +904,8 @@ fn forgeries(
             let request = encode(&SecretRequest {
                 path: path.into(),
                 name: name.into(),
-                repo: sample_repo(),
-                build: sample_build(),
+                repo: testing::sample::repo(),
+                build: testing::sample::build(),
             })?;
             all.push((
                 format!("signed, path {label}"),
@@ -1037,172 +1026,14 @@ fn truncate(signature: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // samples
 
-/// A realistic request body for `kind`, encoded as Go encodes it.
+/// A realistic request body for `kind` (the library's [`testing::sample`]), encoded as Go
+/// encodes it.
 fn sample(kind: ExtensionKind) -> Result<Bytes, Fatal> {
-    let (repo, build) = (sample_repo(), sample_build());
-    let config = Config {
-        data: "kind: pipeline\ntype: docker\nname: default\n\nsteps:\n- name: test\n  image: golang:1.22\n  commands:\n  - go test ./...\n".into(),
-        kind: String::new(),
-    };
-    let token = Some(Token::default()); // servers newer than 2.0.4 send the user's tokens
-    match kind {
-        ExtensionKind::Admission => encode(&AdmissionRequest {
-            event: AdmissionEvent::Login,
-            user: sample_user(),
-            token,
-        }),
-        ExtensionKind::GlobalSecrets => encode(&GlobalSecretsRequest {
-            action: String::new(),
-            repo: LegacyRepo {
-                id: 42,
-                owner: "octocat".into(),
-                name: "hello-world".into(),
-                full_name: "octocat/hello-world".into(),
-                avatar_url: "https://avatars.githubusercontent.com/u/583231?v=4".into(),
-                link_url: "https://github.com/octocat/hello-world".into(),
-                scm: "git".into(),
-                clone_url: "https://github.com/octocat/hello-world.git".into(),
-                default_branch: "master".into(),
-                timeout: 60,
-                visibility: "public".into(),
-                active: true,
-                allow_pr: true,
-                allow_push: true,
-                allow_tags: true,
-                config_file: ".drone.yml".into(),
-                ..Default::default()
-            },
-            build: LegacyBuild {
-                id: 100,
-                number: 7,
-                event: "push".into(),
-                status: "pending".into(),
-                created_at: 1_577_836_800,
-                commit: build.after.clone(),
-                branch: "master".into(),
-                refspec: String::new(),
-                remote: "https://github.com/octocat/hello-world.git".into(),
-                message: build.message.clone(),
-                timestamp: 1_577_836_800,
-                sender: "octocat".into(),
-                author: "octocat".into(),
-                author_email: "octocat@github.com".into(),
-                link_url: build.link.clone(),
-                ..Default::default()
-            },
-        }),
-        ExtensionKind::Secret => encode(&SecretRequest {
-            path: "secret/data/docker".into(),
-            name: "docker_password".into(),
-            repo,
-            build,
-        }),
-        ExtensionKind::Registry => encode(&RegistryRequest { repo, build }),
-        ExtensionKind::Environ => encode(&EnvironRequest { repo, build }),
-        ExtensionKind::Config => encode(&ConfigRequest { build, repo, token }),
-        ExtensionKind::Convert => encode(&ConvertRequest {
-            build,
-            config,
-            repo,
-            token,
-        }),
-        ExtensionKind::Validate => encode(&ValidateRequest {
-            build,
-            config,
-            repo,
-            token,
-        }),
-        ExtensionKind::Webhook => encode(&WebhookRequest {
-            event: WebhookEvent::Build,
-            action: "created".into(),
-            user: Some(sample_user()),
-            repo: Some(Repo {
-                secret: String::new(), // the server's sender strips it
-                ..repo
-            }),
-            build: Some(build),
-            system: Some(System {
-                proto: "https".into(),
-                host: "drone.example.com".into(),
-                link: "https://drone.example.com".into(),
-                version: "2.0.4".into(),
-            }),
-        }),
-        other => Err(format!("no sample for {other}")),
-    }
+    encode(&testing::sample::request(kind))
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Bytes, Fatal> {
     drone_extension::json::to_vec(value)
         .map(Bytes::from)
         .map_err(|e| format!("cannot encode the sample: {e}"))
-}
-
-fn sample_user() -> User {
-    User {
-        id: 1,
-        login: "octocat".into(),
-        email: "octocat@github.com".into(),
-        avatar_url: "https://avatars.githubusercontent.com/u/583231?v=4".into(),
-        active: true,
-        synced: 1_577_836_800,
-        created: 1_577_836_800,
-        updated: 1_577_836_800,
-        last_login: 1_577_836_800,
-        ..Default::default()
-    }
-}
-
-fn sample_repo() -> Repo {
-    Repo {
-        id: 42,
-        uid: "1296269".into(),
-        user_id: 1,
-        namespace: "octocat".into(),
-        name: "hello-world".into(),
-        slug: "octocat/hello-world".into(),
-        scm: "git".into(),
-        git_http_url: "https://github.com/octocat/hello-world.git".into(),
-        git_ssh_url: "git@github.com:octocat/hello-world.git".into(),
-        link: "https://github.com/octocat/hello-world".into(),
-        default_branch: "master".into(),
-        visibility: "public".into(),
-        active: true,
-        config_path: ".drone.yml".into(),
-        timeout: 60,
-        counter: 7,
-        created: 1_577_836_800,
-        updated: 1_577_836_800,
-        version: 3,
-        ..Default::default()
-    }
-}
-
-fn sample_build() -> Build {
-    Build {
-        id: 100,
-        repo_id: 42,
-        trigger: "@hook".into(),
-        number: 7,
-        status: "running".into(),
-        event: "push".into(),
-        link: "https://github.com/octocat/hello-world/compare/553c207...7fd1a60".into(),
-        timestamp: 1_577_836_800,
-        message: "Update README.md".into(),
-        before: "553c2077f0edc3d5dc5d17262f6aa498e69d6f8e".into(),
-        after: "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d".into(),
-        r#ref: "refs/heads/master".into(),
-        source: "master".into(),
-        target: "master".into(),
-        author_login: "octocat".into(),
-        author_name: "The Octocat".into(),
-        author_email: "octocat@github.com".into(),
-        author_avatar: "https://avatars.githubusercontent.com/u/583231?v=4".into(),
-        sender: "octocat".into(),
-        started: 1_577_836_801,
-        created: 1_577_836_800,
-        updated: 1_577_836_801,
-        version: 2,
-        ..Default::default()
-    }
 }
