@@ -6,6 +6,7 @@
 #   INSTRUCTIONS=1 bash benches/load.sh              # instructions per request (callgrind)
 #   BASELINE=/path/to/older/starter bash benches/load.sh   # this build against another, same run
 #   FEATURES=redis bash benches/load.sh              # the starter built with these features
+#   FLOOR=1 bash benches/load.sh                     # the starter against a bare hyper server
 #
 # Needs wrk (`apt-get install wrk`) and python3. The same route and handler (`/global-secrets`,
 # the Drone 0.8 global secrets endpoint) is measured three times: signed (behind the layer) and
@@ -147,6 +148,55 @@ if [ "${INSTRUCTIONS:-}" = 1 ]; then
   exit 0
 fi
 
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The server's CPU time per request over a wrk run's output, from its ticks before and after.
+cpu_per_request() { # wrk-output before after -> "requests/s cpu-us-per-request"
+  python3 - "$1" "$2" "$3" "$(getconf CLK_TCK)" <<'PY'
+import re, sys
+out, before, after, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+total = int(re.search(r"(\d+) requests in", out).group(1))
+rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+print(f"{rate:.0f} {(after - before) / hz * 1e6 / total:.3f}")
+PY
+}
+
+# FLOOR=1: instead of the runs below, the starter (signed, log line off) against the floor
+# (benches/floor: a bare hyper server that reads the body and answers `[]`, nothing else), both
+# fresh and warmed up, alternating, ROUNDS times each: the CPU time per request of each, split
+# into user and system time. The floor is what loopback HTTP costs on this machine.
+if [ "${FLOOR:-}" = 1 ]; then
+  cargo build --release -p drone-extension-bench-floor >/dev/null
+  FLOOR_BIN=${CARGO_TARGET_DIR:-target}/release/drone-extension-bench-floor
+  run starter 3921
+  "$FLOOR_BIN" 127.0.0.1:3920 >"$WORK/floor.log" 2>&1 &
+  PIDS[3920]=$!
+  sleep 0.5
+  split() { # port -> "requests/s cpu user system" (µs per request)
+    local pid=${PIDS[$1]} u0 s0 u1 s1 out total user system
+    read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/signed.lua" "http://127.0.0.1:$1/global-secrets")
+    read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
+    if grep -q 'Non-2xx' <<<"$out"; then echo "port $1: refused requests" >&2; exit 1; fi
+    read -r rate total <<<"$(cpu_per_request "$out" $((u0 + s0)) $((u1 + s1)))"
+    read -r _ user <<<"$(cpu_per_request "$out" "$u0" "$u1")"
+    read -r _ system <<<"$(cpu_per_request "$out" "$s0" "$s1")"
+    echo "$rate $total $user $system"
+  }
+  for port in 3921 3920; do
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null
+  done
+  starters=(); floors=()
+  for round in $(seq "${ROUNDS:-3}"); do
+    if [ $((round % 2)) = 1 ]; then a=$(split 3921); b=$(split 3920); else b=$(split 3920); a=$(split 3921); fi
+    read -r ra ca ua sa <<<"$a"; read -r rb cb ub sb <<<"$b"
+    starters+=("$ca"); floors+=("$cb")
+    echo "== round $round: starter $ra req/s, $ca us CPU/request (user $ua, system $sa);" \
+      "floor $rb req/s, $cb us CPU/request (user $ub, system $sb)"
+  done
+  echo "CPU per request: starter $(median "${starters[@]}") us, floor $(median "${floors[@]}") us"
+  exit 0
+fi
+
 run signed 3901
 run unsigned 3902 DRONE_GLOBAL_SECRETS_UNSIGNED=true
 # The default: one info line per request, written to a file by the starter's background writer.
@@ -162,18 +212,6 @@ check "$WORK/signed.lua" http://127.0.0.1:3901/global-secrets
 check "$WORK/unsigned.lua" http://127.0.0.1:3902/global-secrets
 check "$WORK/signed.lua" http://127.0.0.1:3904/global-secrets
 check "$WORK/signed.lua" http://127.0.0.1:3905/global-secrets
-
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# The server's CPU time per request over a wrk run's output, from its ticks before and after.
-cpu_per_request() { # wrk-output before after -> "requests/s cpu-us-per-request"
-  python3 - "$1" "$2" "$3" "$(getconf CLK_TCK)" <<'PY'
-import re, sys
-out, before, after, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-total = int(re.search(r"(\d+) requests in", out).group(1))
-rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-print(f"{rate:.0f} {(after - before) / hz * 1e6 / total:.3f}")
-PY
-}
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
 for name in signed unsigned logged; do
