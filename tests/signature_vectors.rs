@@ -1,5 +1,6 @@
-//! Every case of `signature-vectors.json` yields its expected class, and every positive case is
-//! reproduced byte for byte by the signer.
+//! Every case of `signature-vectors.json` yields its expected class, through the verifier and
+//! through the generic verifying layer (`VerifyLayer` with Drone's scheme), and every positive
+//! case is reproduced byte for byte by the signer.
 
 use support::drone_vectors;
 
@@ -17,6 +18,42 @@ fn every_vector_yields_its_expected_class() {
         let got = case.outcome();
         if got != case.expect {
             failures.push(format!("{}: expected {}, got {got}", case.id, case.expect));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Each vector, sent through the layer with its own verifier (its policy, secret and clock):
+/// the accepted ones reach the inner service with their body intact, each refused one is
+/// answered with the status of the error the verifier gives it, and the inner service never
+/// sees it.
+#[tokio::test]
+async fn every_vector_gets_its_verdict_through_the_layer() {
+    use bytes::Bytes;
+    use drone_extension::signature::VerifySignatureLayer;
+    use http_body_util::{BodyExt, Full};
+    use tower::{Layer, ServiceExt};
+
+    let cases = drone_vectors::cases();
+    assert_eq!(cases.len(), 43, "the whole vector file is exercised");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let verdict = case.verifier().verify(&case.parts(), case.body.as_bytes());
+        let service = VerifySignatureLayer::new(case.verifier()).layer(support::service::echo());
+        let request =
+            http::Request::from_parts(case.parts(), Full::new(Bytes::from(case.body.clone())));
+        let response = service.oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let expected = match &verdict {
+            Ok(_) => http::StatusCode::OK,
+            Err(e) => e.status(),
+        };
+        if status != expected || (verdict.is_ok() && body != case.body.as_bytes()) {
+            failures.push(format!(
+                "{} ({}): the layer answered {status}, the verifier says {expected}",
+                case.id, case.expect
+            ));
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
