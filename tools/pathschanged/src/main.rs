@@ -10,6 +10,7 @@
 //! | `DRONE_SECRET` (or `DRONE_SECRET_FILE`) | the shared secret (required) |
 //! | `DRONE_BIND` | listen address (default `:3000`) |
 //! | `DRONE_DEBUG` | Go boolean: debug logs |
+//! | `DRONE_WORKER_THREADS` | tokio worker threads (default one per core; `1`: one thread) |
 //! | `PATHSCHANGED_CACHE_DIR` | where fetched repositories are kept (default: a directory in the system's temp dir) |
 //! | `PATHSCHANGED_ALLOWED_HOSTS` | comma-separated `host` or `host:port` entries: fetch only from these (default: any host) |
 //! | `PATHSCHANGED_USERNAME`, `PATHSCHANGED_PASSWORD` (or `_FILE`) | an operator credential used for every repository (Drone 2.0.4 and older send no token) |
@@ -209,8 +210,7 @@ async fn watch_cache(dir: PathBuf) -> Arc<AtomicBool> {
     ok
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let env = Env::from_process().prefixes(["DRONE_", "PATHSCHANGED_"]);
-    common::startup::main("drone-extension-pathschanged", env, settings, run).await
+    common::startup::main("drone-extension-pathschanged", env, settings, run)
 }

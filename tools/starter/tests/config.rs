@@ -1,7 +1,7 @@
 //! Configuration mistakes of issue 20 for the starter: an invalid number, duration, boolean,
 //! address or replay guard refuses to start naming the variable and the expected form (never a
 //! secret's value); a misspelled variable is warned about by name; `DRONE_SECRET_FILE` and a
-//! kind's `DRONE_<KIND>_SECRET_FILE` are read.
+//! kind's `DRONE_<KIND>_SECRET_FILE` are read; `DRONE_WORKER_THREADS=1` serves on one thread.
 
 use drone_extension::ExtensionKind;
 use drone_extension::validate::{ValidateRequest, Validation};
@@ -23,7 +23,11 @@ type Mistake<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
 
 #[test]
 fn invalid_values_are_refused_with_the_expected_form() {
-    let cases: [Mistake; 8] = [
+    let cases: [Mistake; 9] = [
+        (
+            &[("DRONE_WORKER_THREADS", "auto")],
+            &["DRONE_WORKER_THREADS", "auto", "whole number"],
+        ),
         (
             &[("DRONE_MAX_CONNECTIONS", "lots")],
             &["DRONE_MAX_CONNECTIONS", "lots", "whole number"],
@@ -110,4 +114,26 @@ async fn secrets_from_files_and_a_misspelled_variable_warned() {
     );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `DRONE_WORKER_THREADS=1`: the starter runs on tokio's current-thread scheduler, says so, and
+/// serves several connections at once on its one thread.
+#[tokio::test]
+async fn one_worker_thread_serves_concurrent_requests() {
+    let server = Server::start(STARTER, &[("DRONE_WORKER_THREADS", "1")]);
+    let request = ValidateRequest::default();
+    let validate = || client(server.addr, ExtensionKind::Validate.path(), SECRET);
+    let (a, b, c) = (validate(), validate(), validate());
+    let answers = tokio::join!(
+        a.validate(&request),
+        b.validate(&request),
+        c.validate(&request)
+    );
+    for answer in [answers.0, answers.1, answers.2] {
+        assert_eq!(answer.unwrap(), Validation::Pass);
+    }
+    let said = "runtime: one thread (DRONE_WORKER_THREADS=1)";
+    let log = server.log_with(&[said]);
+    assert!(log.contains(said), "{said:?} logged:\n{log}");
+    assert!(!log.contains("unknown variable"), "{log}");
 }

@@ -35,7 +35,8 @@
 //! `kubernetes`), `VAULT_AUTH_MOUNT_POINT`, `VAULT_APPROLE_ID`, `VAULT_APPROLE_SECRET`,
 //! `VAULT_KUBERNETES_ROLE`, `VAULT_TOKEN_TTL`, `VAULT_TOKEN_RENEWAL` (Go durations: `72h`),
 //! `VAULT_CACERT`, `VAULT_SKIP_VERIFY`, `VAULT_TLS_SERVER_NAME`, `VAULT_NAMESPACE`,
-//! `VAULT_CLIENT_TIMEOUT`. New ones: `VAULT_KUBERNETES_TOKEN_PATH`, `VAULT_CACHE_TTL`
+//! `VAULT_CLIENT_TIMEOUT`. New ones: `DRONE_WORKER_THREADS` (tokio worker threads, one per core
+//! by default; `1`: one thread), `VAULT_KUBERNETES_TOKEN_PATH`, `VAULT_CACHE_TTL`
 //! (cache each path's answer this long, off by default), `DRONE_GLOBAL_SECRETS_PATHS`,
 //! `VAULT_TOKEN_CHECK_INTERVAL` (Go duration, default `2s`, `0` off), `VAULT_KV_MOUNTS` (the
 //! only KV mounts read, `path=version`, e.g. `secret=2,kv1=1`; by default each path's mount is
@@ -226,8 +227,7 @@ fn state(vault: &Vault, readiness: &Readiness) -> State {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let env = Env::from_process().prefixes(["DRONE_", "VAULT_"]);
-    common::startup::main("vault", env, settings, run).await
+    common::startup::main("vault", env, settings, run)
 }

@@ -12,6 +12,7 @@
 //! |---|---|---|
 //! | `DRONE_BIND` | `0.0.0.0:3000` | listen address (the starter's variable; `:3000` is every interface) |
 //! | `DRONE_DEBUG` | `false` | log at `debug` level (`RUST_LOG` overrides it) |
+//! | `DRONE_WORKER_THREADS` | one per core | tokio worker threads; `1` runs everything on one thread |
 //! | `DRONE_CONFIG` | embedded default | the starter's TOML policy file (`tools/starter/starter.toml`) |
 //! | `EXTENSION_WOODPECKER_PUBLIC_KEY` (or `…_FILE`) | unset | the Woodpecker server's public key: PEM or 64 hex digits; several separated by `;` |
 //! | `EXTENSION_WOODPECKER_URL` | unset | a Woodpecker server URL whose key is fetched once, at start-up |
@@ -242,10 +243,9 @@ async fn run(settings: Settings, log: log::Log) -> Result<(), BoxError> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let env = Env::from_process()
         .prefixes(["DRONE_", "EXTENSION_"])
         .renames(WOODPECKER_RENAMES);
-    common::startup::main("woodpecker", env, settings, run).await
+    common::startup::main("woodpecker", env, settings, run)
 }
