@@ -160,6 +160,23 @@ print(f"{rate:.0f} {(after - before) / hz * 1e6 / total:.3f}")
 PY
 }
 
+# A wrk run against the server on `port` with `script` (and more wrk options): its throughput and
+# CPU time per request (utime + stime from /proc), split into user and system time, as
+# "requests/s cpu user system" (µs per request); wrk's own output is left in $WORK/wrk.out.
+cpu_split() { # port script [wrk options…]
+  local port=$1 script=$2 pid=${PIDS[$1]} u0 s0 u1 s1 out rate total user system
+  shift 2
+  read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$@" -s "$script" \
+    "http://127.0.0.1:$port/global-secrets" >"$WORK/wrk.out"
+  read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
+  out=$(<"$WORK/wrk.out")
+  read -r rate total <<<"$(cpu_per_request "$out" $((u0 + s0)) $((u1 + s1)))"
+  read -r _ user <<<"$(cpu_per_request "$out" "$u0" "$u1")"
+  read -r _ system <<<"$(cpu_per_request "$out" "$s0" "$s1")"
+  echo "$rate $total $user $system"
+}
+
 # FLOOR=1: instead of the runs below, the starter (signed, log line off) against the floor
 # (benches/floor: a bare hyper server that reads the body and answers `[]`, nothing else), both
 # fresh and warmed up, alternating, ROUNDS times each: the CPU time per request of each, split
@@ -171,23 +188,18 @@ if [ "${FLOOR:-}" = 1 ]; then
   "$FLOOR_BIN" 127.0.0.1:3920 >"$WORK/floor.log" 2>&1 &
   PIDS[3920]=$!
   sleep 0.5
-  split() { # port -> "requests/s cpu user system" (µs per request)
-    local pid=${PIDS[$1]} u0 s0 u1 s1 out total user system
-    read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/signed.lua" "http://127.0.0.1:$1/global-secrets")
-    read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
-    if grep -q 'Non-2xx' <<<"$out"; then echo "port $1: refused requests" >&2; exit 1; fi
-    read -r rate total <<<"$(cpu_per_request "$out" $((u0 + s0)) $((u1 + s1)))"
-    read -r _ user <<<"$(cpu_per_request "$out" "$u0" "$u1")"
-    read -r _ system <<<"$(cpu_per_request "$out" "$s0" "$s1")"
-    echo "$rate $total $user $system"
+  signed() { # port -> as cpu_split, every request answered 2xx
+    local measured
+    measured=$(cpu_split "$1" "$WORK/signed.lua")
+    if grep -q 'Non-2xx' "$WORK/wrk.out"; then echo "port $1: refused requests" >&2; exit 1; fi
+    echo "$measured"
   }
   for port in 3921 3920; do
     wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null
   done
   starters=(); floors=()
   for round in $(seq "${ROUNDS:-3}"); do
-    if [ $((round % 2)) = 1 ]; then a=$(split 3921); b=$(split 3920); else b=$(split 3920); a=$(split 3921); fi
+    if [ $((round % 2)) = 1 ]; then a=$(signed 3921); b=$(signed 3920); else b=$(signed 3920); a=$(signed 3921); fi
     read -r ra ca ua sa <<<"$a"; read -r rb cb ub sb <<<"$b"
     starters+=("$ca"); floors+=("$cb")
     echo "== round $round: starter $ra req/s, $ca us CPU/request (user $ua, system $sa);" \
@@ -218,14 +230,8 @@ for name in signed unsigned logged; do
   case $name in signed) port=3901 ;; unsigned) port=3902 ;; logged) port=3903 ;; esac
   script=$WORK/$([ $name = unsigned ] && echo unsigned || echo signed).lua
   echo "== $name (wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency)"
-  read -r user0 sys0 < <(awk '{print $14, $15}' "/proc/${PIDS[$port]}/stat")
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" \
-    "http://127.0.0.1:$port/global-secrets")
-  read -r user1 sys1 < <(awk '{print $14, $15}' "/proc/${PIDS[$port]}/stat")
-  grep -E 'Requests/sec|^ +50%|^ +99%|Non-2xx|requests in' <<<"$out"
-  read -r _ cpu <<<"$(cpu_per_request "$out" $((user0 + sys0)) $((user1 + sys1)))"
-  read -r _ user <<<"$(cpu_per_request "$out" "$user0" "$user1")"
-  read -r _ system <<<"$(cpu_per_request "$out" "$sys0" "$sys1")"
+  read -r _ cpu user system <<<"$(cpu_split "$port" "$script" --latency)"
+  grep -E 'Requests/sec|^ +50%|^ +99%|Non-2xx|requests in' "$WORK/wrk.out"
   echo "  server CPU time: $cpu us per request (user $user, system $system)"
 done
 echo "log lines written by the logged run: $(grep -c 'global-secrets' "$WORK/logged.log" || true)"
