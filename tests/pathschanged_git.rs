@@ -8,11 +8,11 @@
 
 use support::bounds;
 use support::forge::{Forge, ForgeConfig, TempDir, Work};
+use support::log::Capture;
 use support::require_git;
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -151,8 +151,9 @@ async fn push_lists_the_files_of_the_pushed_range() {
     assert_eq!(forge.requests(), requests);
 }
 
-/// A feature branch that left `main` at `c1`, while `main` went on for 70 commits.
-fn diverged(w: &Work) -> (String, String, String) {
+/// `main` at `c1`, and `feature` from it with two commits touching `feature/x.txt` and
+/// `feature/y.txt` (`f2` its head), both pushed; `main` checked out again: `(c1, f2)`.
+fn feature_branch(w: &Work) -> (String, String) {
     w.write("shared.txt", "s");
     let c1 = w.commit("c1");
     w.push("main");
@@ -163,6 +164,12 @@ fn diverged(w: &Work) -> (String, String, String) {
     let f2 = w.commit("f2");
     w.push("feature");
     w.git(&["checkout", "-q", "main"]);
+    (c1, f2)
+}
+
+/// A feature branch that left `main` at `c1`, while `main` went on for 70 commits.
+fn diverged(w: &Work) -> (String, String, String) {
+    let (c1, f2) = feature_branch(w);
     for i in 0..70 {
         w.write("main-only.txt", &i.to_string());
         w.commit(&format!("m{i}"));
@@ -215,30 +222,6 @@ fn pull_request(url: &str, base: &str, head: &str) -> ChangeQuery {
     query
 }
 
-/// Log lines of the library, captured while the returned guard lives (the test's thread only:
-/// a current-thread runtime polls everything there).
-fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
-    #[derive(Clone)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Sink {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Arc::new(Mutex::new(Vec::new()));
-    let sink = Sink(Arc::clone(&buffer));
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    (buffer, tracing::subscriber::set_default(subscriber))
-}
-
 /// The target branch went on after the pull request's event (a commit, then a merge of another
 /// branch, touching a file the pull request's base has too): the set is the pull request's own
 /// files, from the merge base of its base commit and its head, and nothing of the target's new
@@ -248,16 +231,7 @@ async fn pull_request_whose_target_moved_on_lists_only_its_own_files() {
     require_git!();
     let forge = Forge::start().await;
     let w = forge.work();
-    w.write("shared.txt", "s");
-    let c1 = w.commit("c1");
-    w.push("main");
-    w.git(&["checkout", "-q", "-b", "feature"]);
-    w.write("feature/x.txt", "x");
-    w.commit("f1");
-    w.write("feature/y.txt", "y");
-    let head = w.commit("f2");
-    w.push("feature");
-    w.git(&["checkout", "-q", "main"]);
+    let (c1, head) = feature_branch(w);
     w.write("main/m1.txt", "m1");
     let base = w.commit("m1: the target when the pull request was opened");
     w.push("main");
@@ -301,7 +275,8 @@ async fn pull_request_whose_target_moved_on_lists_only_its_own_files() {
 #[tokio::test]
 async fn pull_request_whose_base_commit_is_gone_compares_with_the_target_tip() {
     require_git!();
-    let (logs, _guard) = capture_logs();
+    let logs = Capture::default();
+    let _guard = logs.install();
     let forge = Forge::start().await;
     let w = forge.work();
     w.write("shared.txt", "s");
@@ -329,7 +304,7 @@ async fn pull_request_whose_base_commit_is_gone_compares_with_the_target_tip() {
         files(git.changed_files(&query).await),
         strings(&["feature/x.txt"])
     );
-    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(
         logged.contains("base commit is gone") && logged.contains(&base),
         "the fallback is logged:\n{logged}"
