@@ -6,7 +6,9 @@
 #   INSTRUCTIONS=1 bash benches/load.sh              # instructions per request (callgrind)
 #   BASELINE=/path/to/older/starter bash benches/load.sh   # this build against another, same run
 #   FEATURES=redis bash benches/load.sh              # the starter built with these features
-#   FLOOR=1 bash benches/load.sh                     # the starter against a bare hyper server
+#   FLOOR=1 bash benches/load.sh                     # the starter against the floors (benches/floor)
+#   INSTRUCTIONS=1 FLOOR=1 bash benches/load.sh      # the instructions of the floors too
+#   PIN=1 bash benches/load.sh                       # servers on CPU 0, wrk on CPU 1 (any mode)
 #
 # Needs wrk (`apt-get install wrk`) and python3. The same route and handler (`/global-secrets`,
 # the Drone 0.8 global secrets endpoint) is measured three times: signed (behind the layer) and
@@ -26,7 +28,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
-THREADS=${THREADS:-2}
+# PIN=1: every server on CPU 0 and wrk (one thread unless THREADS says otherwise) on CPU 1, so
+# that the two never take turns on a core. Unpinned, the server's CPU time also holds what the
+# load generator's state costs it: the kernel's wake-up of a wrk thread asleep in epoll_wait
+# (charged to the server's writev) and the preemptions of the server's workers by wrk on the
+# same core; both grow when the server is the slower side. Pinned, what is left is the server's
+# own work and its share of loopback TCP. See benches/README.md, "The floor".
+if [ "${PIN:-}" = 1 ]; then
+  [ "$(nproc)" -ge 2 ] || { echo "PIN=1 needs two CPUs" >&2; exit 2; }
+  ON_SERVER="taskset -c 0" ON_CLIENT="taskset -c 1" THREADS=${THREADS:-1}
+else
+  ON_SERVER="" ON_CLIENT="" THREADS=${THREADS:-2}
+fi
+# The measuring wrk runs (warm-ups included) go through this, pinned with PIN=1.
+load() { $ON_CLIENT wrk "$@"; }
 CONNECTIONS=${CONNECTIONS:-32}
 SECRET=bea26a2221fd8090ea38720fc445eca6
 WORK=$(mktemp -d)
@@ -81,7 +96,7 @@ PY
 declare -A PIDS
 run() { # name port env...
   local name=$1 port=$2; shift 2
-  env DRONE_BIND=127.0.0.1:$port DRONE_SECRET=$SECRET RUST_LOG=warn "$@" "$STARTER" >"$WORK/$name.log" 2>&1 &
+  env DRONE_BIND=127.0.0.1:$port DRONE_SECRET=$SECRET RUST_LOG=warn "$@" $ON_SERVER "$STARTER" >"$WORK/$name.log" 2>&1 &
   PIDS[$port]=$!
   for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 }
@@ -103,36 +118,38 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 if [ "${INSTRUCTIONS:-}" = 1 ]; then
   command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2; }
   declare -A TOTAL REST
-  count() { # label port DRONE_METRICS [RUST_LOG]
-    local out pid n ir sha file
-    env DRONE_BIND=127.0.0.1:$2 DRONE_SECRET=$SECRET RUST_LOG=${4:-warn} DRONE_METRICS=$3 \
-      valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$1" "$STARTER" >"$WORK/$1.log" 2>&1 &
+  count() { # label port DRONE_METRICS RUST_LOG [command…] (the command: the starter by default)
+    local label=$1 port=$2 metrics=$3 log=$4 out pid n ir sha file
+    shift 4
+    [ $# -gt 0 ] || set -- "$STARTER"
+    env DRONE_BIND=127.0.0.1:$port DRONE_SECRET=$SECRET RUST_LOG=$log DRONE_METRICS=$metrics \
+      valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$label" "$@" >"$WORK/$label.log" 2>&1 &
     pid=$!
-    for _ in $(seq 600); do curl -fs "http://127.0.0.1:$2/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-    wrk -t1 -c2 -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$2/global-secrets" >/dev/null # warm-up
+    for _ in $(seq 600); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.2; done
+    wrk -t1 -c2 -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null # warm-up
     callgrind_control -z "$pid" >/dev/null
-    out=$(wrk -t1 -c2 -d8s -s "$WORK/signed.lua" "http://127.0.0.1:$2/global-secrets")
+    out=$(wrk -t1 -c2 -d8s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets")
     callgrind_control -d "$pid" >/dev/null
     sleep 1
     kill "$pid"; wait "$pid" 2>/dev/null || true
-    if grep -q 'Non-2xx' <<<"$out"; then echo "$1: refused requests" >&2; exit 1; fi
+    if grep -q 'Non-2xx' <<<"$out"; then echo "$label: refused requests" >&2; exit 1; fi
     n=$(awk '/requests in/ {print $1}' <<<"$out")
-    file=$WORK/cg.$1.1
+    file=$WORK/cg.$label.1
     ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$file")
     sha=$(callgrind_annotate --inclusive=yes "$file" 2>/dev/null |
       awk '/sha2::sha256::compress256 / && !seen {gsub(",", "", $1); print $1; seen = 1}')
     sha=${sha:-0}
-    TOTAL[$1]=$(( ir / n )); REST[$1]=$(( (ir - sha) / n ))
-    echo "$1: $n requests, $(( ir / n )) instructions per request" \
+    TOTAL[$label]=$(( ir / n )); REST[$label]=$(( (ir - sha) / n ))
+    echo "$label: $n requests, $(( ir / n )) instructions per request" \
       "(SHA-256 compression $(( sha / n )), the rest $(( (ir - sha) / n )))"
-    if [ -n "${KEEP:-}" ]; then cp "$file" "$KEEP/cg.$1"; echo "$n" >"$KEEP/n.$1"; fi
+    if [ -n "${KEEP:-}" ]; then cp "$file" "$KEEP/cg.$label"; echo "$n" >"$KEEP/n.$label"; fi
     if [ "${MODULES:-}" = 1 ]; then python3 benches/callgrind_modules.py "$file" "$n"; fi
   }
   for round in $(seq "${ROUNDS_I:-2}"); do
-    count "log-off-$round" $((3930 + round)) true
+    count "log-off-$round" $((3930 + round)) true warn
     # The default per-request log line on (metrics on): the cost of logging.
     count "log-on-$round" $((3950 + round)) true info
-    count "no-metrics-$round" $((3940 + round)) false
+    count "no-metrics-$round" $((3940 + round)) false warn
   done
   summary() { # label prefix
     local totals=() rests=() key
@@ -145,6 +162,14 @@ if [ "${INSTRUCTIONS:-}" = 1 ]; then
   summary "log line off (metrics on)" log-off
   summary "log line on (metrics on) " log-on
   summary "metrics off, log line off" no-metrics
+  # FLOOR=1: each floor of benches/floor once (their counts do not move from run to run).
+  if [ "${FLOOR:-}" = 1 ]; then
+    cargo build --release -p drone-extension-bench-floor >/dev/null
+    FLOOR_BIN=${CARGO_TARGET_DIR:-target}/release/drone-extension-bench-floor
+    count floor 3935 false warn "$FLOOR_BIN" 127.0.0.1:3935
+    count scan 3936 false warn "$FLOOR_BIN" 127.0.0.1:3936 --scan
+    count work 3937 false warn "$FLOOR_BIN" 127.0.0.1:3937 --work
+  fi
   exit 0
 fi
 
@@ -167,7 +192,7 @@ cpu_split() { # port script [wrk options…]
   local port=$1 script=$2 pid=${PIDS[$1]} u0 s0 u1 s1 out rate total user system
   shift 2
   read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$@" -s "$script" \
+  load -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$@" -s "$script" \
     "http://127.0.0.1:$port/global-secrets" >"$WORK/wrk.out"
   read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
   out=$(<"$WORK/wrk.out")
@@ -177,16 +202,24 @@ cpu_split() { # port script [wrk options…]
   echo "$rate $total $user $system"
 }
 
-# FLOOR=1: instead of the runs below, the starter (signed, log line off) against the floor
-# (benches/floor: a bare hyper server that reads the body and answers `[]`, nothing else), both
-# fresh and warmed up, alternating, ROUNDS times each: the CPU time per request of each, split
-# into user and system time. The floor is what loopback HTTP costs on this machine.
+# FLOOR=1: instead of the runs below, the starter (signed, log line off) against the floors of
+# benches/floor: the bare hyper server that reads the body and answers `[]`, nothing else; the
+# same with the signature verified and the JSON read without keeping it (`--scan`: less than
+# any model can cost); and with the signature verified and the body decoded into the owned
+# models (`--work`: the work no extension built on them can skip). All four fresh and warmed
+# up, in turn (each round starts with the next one), ROUNDS times each: the CPU time per request
+# of each, split into user and system time.
 if [ "${FLOOR:-}" = 1 ]; then
   cargo build --release -p drone-extension-bench-floor >/dev/null
   FLOOR_BIN=${CARGO_TARGET_DIR:-target}/release/drone-extension-bench-floor
   run starter 3921
-  "$FLOOR_BIN" 127.0.0.1:3920 >"$WORK/floor.log" 2>&1 &
-  PIDS[3920]=$!
+  declare -A NAMES=([3921]=starter [3920]=floor [3919]=scan [3918]=work) CPUS=()
+  for port in 3920 3919 3918; do
+    option=${NAMES[$port]/#floor/}
+    DRONE_SECRET=$SECRET $ON_SERVER "$FLOOR_BIN" 127.0.0.1:$port ${option:+--$option} \
+      >"$WORK/${NAMES[$port]}.log" 2>&1 &
+    PIDS[$port]=$!
+  done
   sleep 0.5
   signed() { # port -> as cpu_split, every request answered 2xx
     local measured
@@ -194,18 +227,22 @@ if [ "${FLOOR:-}" = 1 ]; then
     if grep -q 'Non-2xx' "$WORK/wrk.out"; then echo "port $1: refused requests" >&2; exit 1; fi
     echo "$measured"
   }
-  for port in 3921 3920; do
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null
+  ports=(3921 3920 3919 3918)
+  for port in "${ports[@]}"; do
+    load -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null
   done
-  starters=(); floors=()
   for round in $(seq "${ROUNDS:-3}"); do
-    if [ $((round % 2)) = 1 ]; then a=$(signed 3921); b=$(signed 3920); else b=$(signed 3920); a=$(signed 3921); fi
-    read -r ra ca ua sa <<<"$a"; read -r rb cb ub sb <<<"$b"
-    starters+=("$ca"); floors+=("$cb")
-    echo "== round $round: starter $ra req/s, $ca us CPU/request (user $ua, system $sa);" \
-      "floor $rb req/s, $cb us CPU/request (user $ub, system $sb)"
+    echo "== round $round"
+    for k in 0 1 2 3; do
+      port=${ports[$(( (round - 1 + k) % 4 ))]}
+      read -r rate cpu user system <<<"$(signed "$port")"
+      CPUS[$port]="${CPUS[$port]:-} $cpu"
+      echo "  ${NAMES[$port]}: $rate req/s, $cpu us CPU/request (user $user, system $system)"
+    done
   done
-  echo "CPU per request: starter $(median "${starters[@]}") us, floor $(median "${floors[@]}") us"
+  # shellcheck disable=SC2086 # the lists are numbers separated by spaces
+  echo "CPU per request (median): starter $(median ${CPUS[3921]}) us, floor $(median ${CPUS[3920]}) us," \
+    "scan $(median ${CPUS[3919]}) us, work $(median ${CPUS[3918]}) us"
   exit 0
 fi
 
@@ -244,12 +281,12 @@ ROUNDS=${ROUNDS:-3}
 measure() { # port -> "requests/s cpu-us-per-request"
   local pid=${PIDS[$1]} before after out
   before=$(ticks "$pid")
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/signed.lua" "http://127.0.0.1:$1/global-secrets")
+  out=$(load -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/signed.lua" "http://127.0.0.1:$1/global-secrets")
   after=$(ticks "$pid")
   cpu_per_request "$out" "$before" "$after"
 }
 # Warm both up first: a fresh process's first seconds cost more (heap growth, page faults).
-for port in 3905 3904; do wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null; done
+for port in 3905 3904; do load -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null; done
 rates=(); cpus=()
 for round in $(seq "$ROUNDS"); do
   if [ $((round % 2)) = 1 ]; then
@@ -277,7 +314,7 @@ if [ -n "${BASELINE:-}" ]; then
   STARTER=$STARTER_THIS
   for port in 3911 3912 3913 3914; do
     check "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets"
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null
+    load -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null
   done
   for log in off on; do
     case $log in off) this=3911 base=3912 ;; on) this=3913 base=3914 ;; esac
