@@ -39,8 +39,8 @@ fn profile_dir() -> PathBuf {
 /// `drone-extension-starter`, …), in the test's own target directory and profile. Cargo builds
 /// every binary of the packages it tests before it runs a test: `cargo test` at the root builds
 /// them all. A test of one package alone (`cargo test -p …`) that needs another's binary finds
-/// it built by an earlier run, or fails here saying how to build it; one built before its
-/// sources (or the library's) last changed fails too.
+/// it built by an earlier run, or fails here saying how to build it; one built before one of
+/// its sources last changed fails too.
 pub fn tool(bin: &str) -> PathBuf {
     let path = profile_dir().join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
     let dir = bin.strip_prefix("drone-extension-").unwrap_or(bin);
@@ -70,8 +70,10 @@ pub fn example(name: &str) -> PathBuf {
     path
 }
 
-/// Panics, saying how to build it, unless `path` exists and is newer than every file of
-/// `sources` (files or directories).
+/// Panics, saying how to build it, unless `path` exists and is newer than every source it was
+/// built from. Those are the workspace's files in cargo's dependency file beside it
+/// (`path.d`), which names exactly the files the build read; without one, every file of
+/// `sources` (files or directories), a wider set that may name a file the binary does not use.
 fn check_built(path: &Path, sources: &[PathBuf], build: &str) {
     let Ok(built) = std::fs::metadata(path).and_then(|m| m.modified()) else {
         panic!(
@@ -80,6 +82,18 @@ fn check_built(path: &Path, sources: &[PathBuf], build: &str) {
             path.display()
         );
     };
+    let root = crate::workspace_root();
+    let sources = std::fs::read_to_string(path.with_extension("d"))
+        .ok()
+        .and_then(|text| dep_info_sources(&text))
+        .map(|files| {
+            let target = root.join("target");
+            files
+                .into_iter()
+                .filter(|file| file.starts_with(&root) && !file.starts_with(&target))
+                .collect()
+        })
+        .unwrap_or_else(|| sources.to_vec());
     if let Some((newer, _)) = sources
         .iter()
         .filter_map(|source| newest(source))
@@ -92,6 +106,40 @@ fn check_built(path: &Path, sources: &[PathBuf], build: &str) {
             newer.display()
         );
     }
+}
+
+/// The files a cargo dependency file (`target/debug/<bin>.d`, in make's syntax:
+/// `target: source source …`, a space in a path escaped as `\ `) says its target was built from;
+/// `None` when the text is not one.
+fn dep_info_sources(text: &str) -> Option<Vec<PathBuf>> {
+    let line = text.lines().find(|line| !line.trim().is_empty())?;
+    // The target ends at the first `: ` (a Windows drive's `C:` has no space after it).
+    let (_, deps) = line.split_once(": ")?;
+    let mut files = Vec::new();
+    let mut current = String::new();
+    let mut chars = deps.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(' ') => current.push(' '),
+                Some(other) => {
+                    current.push('\\');
+                    current.push(other);
+                }
+                None => current.push('\\'),
+            },
+            c if c.is_whitespace() => {
+                if !current.is_empty() {
+                    files.push(PathBuf::from(std::mem::take(&mut current)));
+                }
+            }
+            c => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        files.push(PathBuf::from(current));
+    }
+    (!files.is_empty()).then_some(files)
 }
 
 /// The most recently modified file below `path`, and when.
@@ -477,4 +525,56 @@ pub fn client(addr: SocketAddr, path: &str, secret: &str) -> Client {
     )
     .unwrap()
     .timeout(Duration::from_secs(10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dependency_file_names_its_sources_with_escaped_spaces() {
+        let text = "/w/target/debug/probe: /w/src/lib.rs /w/my\\ dir/main.rs\n\n/w/src/lib.rs:\n";
+        assert_eq!(
+            dep_info_sources(text),
+            Some(vec![
+                PathBuf::from("/w/src/lib.rs"),
+                PathBuf::from("/w/my dir/main.rs")
+            ])
+        );
+    }
+
+    #[test]
+    fn a_text_without_sources_is_not_a_dependency_file() {
+        assert_eq!(dep_info_sources(""), None);
+        assert_eq!(dep_info_sources("no colon here"), None);
+        assert_eq!(dep_info_sources("/w/target/debug/probe: \n"), None);
+    }
+
+    #[test]
+    fn the_probe_is_checked_against_the_files_it_was_built_from() {
+        // The probe does not use tools/common: its dependency file, where cargo wrote one,
+        // must not name it, so that a change there does not call the probe out of date.
+        let path = profile_dir().join(format!(
+            "drone-extension-probe{}",
+            std::env::consts::EXE_SUFFIX
+        ));
+        let Some(files) = std::fs::read_to_string(path.with_extension("d"))
+            .ok()
+            .and_then(|text| dep_info_sources(&text))
+        else {
+            return; // not built in this target directory: nothing to read
+        };
+        let root = crate::workspace_root();
+        assert!(files.contains(&root.join("src/lib.rs")), "{files:?}");
+        assert!(
+            files.contains(&root.join("tools/probe/src/main.rs")),
+            "{files:?}"
+        );
+        assert!(
+            !files
+                .iter()
+                .any(|f| f.starts_with(root.join("tools/common"))),
+            "{files:?}"
+        );
+    }
 }
