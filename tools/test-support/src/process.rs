@@ -90,7 +90,7 @@ fn check_built(path: &Path, sources: &[PathBuf], build: &str) {
             let target = root.join("target");
             files
                 .into_iter()
-                .filter(|file| file.starts_with(&root) && !file.starts_with(&target))
+                .filter(|file| file.starts_with(root) && !file.starts_with(&target))
                 .collect()
         })
         .unwrap_or_else(|| sources.to_vec());
