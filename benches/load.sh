@@ -33,7 +33,7 @@ DURATION=${DURATION:-10s}
 # load generator's state costs it: the kernel's wake-up of a wrk thread asleep in epoll_wait
 # (charged to the server's writev) and the preemptions of the server's workers by wrk on the
 # same core; both grow when the server is the slower side. Pinned, what is left is the server's
-# own work and its share of loopback TCP. See benches/README.md, "The floor".
+# own work and its share of loopback TCP. See benches/README.md, "The floors".
 if [ "${PIN:-}" = 1 ]; then
   [ "$(nproc)" -ge 2 ] || { echo "PIN=1 needs two CPUs" >&2; exit 2; }
   ON_SERVER="taskset -c 0" ON_CLIENT="taskset -c 1" THREADS=${THREADS:-1}
@@ -173,7 +173,6 @@ if [ "${INSTRUCTIONS:-}" = 1 ]; then
   exit 0
 fi
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # The server's CPU time per request over a wrk run's output, from its ticks before and after.
 cpu_per_request() { # wrk-output before after -> "requests/s cpu-us-per-request"
   python3 - "$1" "$2" "$3" "$(getconf CLK_TCK)" <<'PY'
@@ -202,6 +201,15 @@ cpu_split() { # port script [wrk options…]
   echo "$rate $total $user $system"
 }
 
+# Warms each server on these ports up with the signed request for 3 s: a fresh process's first
+# seconds cost more (heap growth, page faults).
+warm_up() { # port…
+  local port
+  for port; do
+    load -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null
+  done
+}
+
 # FLOOR=1: instead of the runs below, the starter (signed, log line off) against the floors of
 # benches/floor: the bare hyper server that reads the body and answers `[]`, nothing else; the
 # same with the signature verified and the JSON read without keeping it (`--scan`: less than
@@ -228,9 +236,7 @@ if [ "${FLOOR:-}" = 1 ]; then
     echo "$measured"
   }
   ports=(3921 3920 3919 3918)
-  for port in "${ports[@]}"; do
-    load -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null
-  done
+  warm_up "${ports[@]}"
   for round in $(seq "${ROUNDS:-3}"); do
     echo "== round $round"
     for k in 0 1 2 3; do
@@ -279,14 +285,11 @@ echo "log lines written by the logged run: $(grep -c 'global-secrets' "$WORK/log
 # both alike, and it does not depend on how fast wrk is.
 ROUNDS=${ROUNDS:-3}
 measure() { # port -> "requests/s cpu-us-per-request"
-  local pid=${PIDS[$1]} before after out
-  before=$(ticks "$pid")
-  out=$(load -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/signed.lua" "http://127.0.0.1:$1/global-secrets")
-  after=$(ticks "$pid")
-  cpu_per_request "$out" "$before" "$after"
+  local rate cpu
+  read -r rate cpu _ <<<"$(cpu_split "$1" "$WORK/signed.lua")"
+  echo "$rate $cpu"
 }
-# Warm both up first: a fresh process's first seconds cost more (heap growth, page faults).
-for port in 3905 3904; do load -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null; done
+warm_up 3905 3904
 rates=(); cpus=()
 for round in $(seq "$ROUNDS"); do
   if [ $((round % 2)) = 1 ]; then
@@ -314,7 +317,7 @@ if [ -n "${BASELINE:-}" ]; then
   STARTER=$STARTER_THIS
   for port in 3911 3912 3913 3914; do
     check "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets"
-    load -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/signed.lua" "http://127.0.0.1:$port/global-secrets" >/dev/null
+    warm_up "$port"
   done
   for log in off on; do
     case $log in off) this=3911 base=3912 ;; on) this=3913 base=3914 ;; esac
