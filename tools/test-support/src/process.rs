@@ -82,18 +82,7 @@ fn check_built(path: &Path, sources: &[PathBuf], build: &str) {
             path.display()
         );
     };
-    let root = crate::workspace_root();
-    let sources = std::fs::read_to_string(path.with_extension("d"))
-        .ok()
-        .and_then(|text| dep_info_sources(&text))
-        .map(|files| {
-            let target = root.join("target");
-            files
-                .into_iter()
-                .filter(|file| file.starts_with(root) && !file.starts_with(&target))
-                .collect()
-        })
-        .unwrap_or_else(|| sources.to_vec());
+    let sources = built_from(path).unwrap_or_else(|| sources.to_vec());
     if let Some((newer, _)) = sources
         .iter()
         .filter_map(|source| newest(source))
@@ -106,6 +95,19 @@ fn check_built(path: &Path, sources: &[PathBuf], build: &str) {
             newer.display()
         );
     }
+}
+
+/// The workspace's files (outside `target/`) that `path` was built from, as cargo's dependency
+/// file beside it (`path.d`) names them; `None` without one.
+fn built_from(path: &Path) -> Option<Vec<PathBuf>> {
+    let text = std::fs::read_to_string(path.with_extension("d")).ok()?;
+    let root = crate::workspace_root();
+    let target = root.join("target");
+    let files = dep_info_sources(&text)?
+        .into_iter()
+        .filter(|file| file.starts_with(root) && !file.starts_with(&target))
+        .collect();
+    Some(files)
 }
 
 /// The files a cargo dependency file (`target/debug/<bin>.d`, in make's syntax:
@@ -558,10 +560,7 @@ mod tests {
             "drone-extension-probe{}",
             std::env::consts::EXE_SUFFIX
         ));
-        let Some(files) = std::fs::read_to_string(path.with_extension("d"))
-            .ok()
-            .and_then(|text| dep_info_sources(&text))
-        else {
+        let Some(files) = built_from(&path) else {
             return; // not built in this target directory: nothing to read
         };
         let root = crate::workspace_root();
