@@ -7,8 +7,9 @@
 //! `DRONE_WORKER_THREADS` chooses tokio's scheduler: unset or `0`, the multi-thread scheduler
 //! with one worker per core (tokio's default); `1`, the current-thread scheduler, every
 //! connection on one thread (blocking work such as YAML parsing still goes to tokio's blocking
-//! pool); `N`, the multi-thread scheduler with `N` workers. One thread costs about a fifth less
-//! CPU per request (no wake-ups across threads; `benches/README.md`) and serves tens of thousands
+//! pool); `N`, the multi-thread scheduler with `N` workers. One thread cost about a fifth less
+//! CPU per request in `benches/load.sh` (no wake-ups across threads, and, on its 2-core machine,
+//! less competition with the load generator; `benches/README.md`) and serves tens of thousands
 //! of requests per second, far more than a Drone server asks of an extension, but a request
 //! whose verification takes long (a 4 MiB body: about 2 ms) holds the others for that time.
 
